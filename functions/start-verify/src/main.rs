@@ -1,0 +1,17 @@
+//! Starts verifications: `POST /verifications`, `GET /verify/{msisdn}` and `GET /device-address`.
+
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Error, Request};
+use smv_shared::{handle, telemetry, App, Function};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let app = Arc::new(App::from_env(true).await?);
+    lambda_http::run(service_fn(move |request: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Error>(handle(&app, Function::StartVerify, request).await) }
+    }))
+    .await
+}

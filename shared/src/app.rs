@@ -1,0 +1,59 @@
+//! The application context every handler receives: storage, the Infobip client, the clock and the
+//! settings. Built once per process; the Lambda functions, the local server and the tests share it.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::config::Config;
+use crate::device_address::AddressPolicy;
+use crate::infobip::InfobipClient;
+use crate::store::{DynamoDbStore, Store};
+use crate::time::{Clock, SystemClock};
+use crate::verification::Lifetimes;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    /// `None` in functions that never start a verification.
+    pub infobip: Option<InfobipClient>,
+    pub clock: Arc<dyn Clock>,
+    pub lifetimes: Lifetimes,
+    pub callback_base_url: Option<Url>,
+    pub address_policy: AddressPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("could not build the Infobip HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+}
+
+impl App {
+    /// Reads the environment and builds the clients: the AWS SDK from `aws-config` (region and
+    /// credentials from the Lambda environment) and, when asked for, the Infobip client.
+    pub async fn from_env(needs_infobip: bool) -> Result<Self, StartupError> {
+        let config = Config::from_env(needs_infobip)?;
+        let aws = aws_config::load_from_env().await;
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name.clone());
+        Self::new(config, Arc::new(store))
+    }
+
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
+        let infobip = config
+            .infobip
+            .as_ref()
+            .map(|c| InfobipClient::new(&c.base_url, &c.api_key, c.connect_timeout, c.timeout))
+            .transpose()?;
+        Ok(Self {
+            store,
+            infobip,
+            clock: Arc::new(SystemClock),
+            lifetimes: config.lifetimes,
+            callback_base_url: config.callback_base_url,
+            address_policy: config.address_policy,
+        })
+    }
+}

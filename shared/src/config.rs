@@ -1,0 +1,241 @@
+//! Configuration from the environment, read once at start-up. A missing or malformed setting stops
+//! the function before it serves anything, with a message naming the variable.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::device_address::{AddressPolicy, CloudFrontTrust};
+use crate::infobip::ApiKey;
+use crate::verification::Lifetimes;
+
+pub const DEFAULT_INFOBIP_BASE_URL: &str = "https://api.infobip.com";
+/// Below the demo app's 10 s request timeout, so the app hears our 504 rather than its own.
+pub const DEFAULT_INFOBIP_TIMEOUT: Duration = Duration::from_secs(6);
+const INFOBIP_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Long enough for a device to finish the operator's redirects and for Infobip's own device
+/// timeout (error 305) to arrive; short enough that an abandoned attempt stops being PENDING.
+pub const DEFAULT_PENDING_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a result stays readable. An hour covers an app that polls late or resumes from the
+/// background; the phone's ownership proof is not something to keep for long.
+pub const DEFAULT_RECORD_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {name} {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct InfobipConfig {
+    pub base_url: Url,
+    pub api_key: ApiKey,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub lifetimes: Lifetimes,
+    /// Public base of our callback URLs; derived from the API Gateway request when `None`.
+    pub callback_base_url: Option<Url>,
+    pub address_policy: AddressPolicy,
+    /// Only the function that starts verifications talks to Infobip, so only it holds the key.
+    pub infobip: Option<InfobipConfig>,
+}
+
+impl Config {
+    pub fn from_env(needs_infobip: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), needs_infobip)
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        needs_infobip: bool,
+    ) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let table_name = env.required("TABLE_NAME")?;
+        let pending_timeout = env.seconds("PENDING_TIMEOUT_SECONDS", DEFAULT_PENDING_TIMEOUT, 10..=86_400)?;
+        let record_lifetime = env.seconds("RECORD_TTL_SECONDS", DEFAULT_RECORD_LIFETIME, 60..=2_592_000)?;
+        if record_lifetime < pending_timeout {
+            return Err(ConfigError {
+                name: "RECORD_TTL_SECONDS",
+                problem: "must not be shorter than PENDING_TIMEOUT_SECONDS (a PENDING record would vanish instead of expiring)".into(),
+            });
+        }
+        let callback_base_url = env.optional("CALLBACK_BASE_URL").map(|raw| parse_base_url("CALLBACK_BASE_URL", &raw)).transpose()?;
+        let infobip = if needs_infobip {
+            let base = env.optional("INFOBIP_BASE_URL").unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
+            let timeout = env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
+            Some(InfobipConfig {
+                base_url: parse_base_url("INFOBIP_BASE_URL", &base)?,
+                api_key: ApiKey::new(env.required("INFOBIP_API_KEY")?).ok_or(ConfigError {
+                    name: "INFOBIP_API_KEY",
+                    problem: "must be printable ASCII without spaces".into(),
+                })?,
+                connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
+                timeout,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            table_name,
+            lifetimes: Lifetimes {
+                pending_timeout,
+                record_lifetime,
+            },
+            callback_base_url,
+            address_policy: address_policy(&env)?,
+            infobip,
+        })
+    }
+}
+
+fn address_policy(env: &Env<'_>) -> Result<AddressPolicy, ConfigError> {
+    let alb_trusted_hops = env.number("ALB_TRUSTED_PROXY_HOPS", 0, 0..=10)? as usize;
+    let cloudfront = match env.flag("TRUST_CLOUDFRONT_VIEWER_ADDRESS")? {
+        false => None,
+        true => {
+            let header = env.optional("CLOUDFRONT_ORIGIN_SECRET_HEADER");
+            let secret = env.optional("CLOUDFRONT_ORIGIN_SECRET");
+            let origin_secret = match (header, secret) {
+                (Some(header), Some(secret)) => {
+                    let valid_name = lambda_http::http::HeaderName::from_bytes(header.as_bytes()).is_ok();
+                    if !valid_name {
+                        return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET_HEADER", problem: "is not a valid header name".into() });
+                    }
+                    Some((header.to_ascii_lowercase(), secret))
+                }
+                (None, None) => None,
+                (Some(_), None) => return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET", problem: "must be set when CLOUDFRONT_ORIGIN_SECRET_HEADER is".into() }),
+                (None, Some(_)) => return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET_HEADER", problem: "must be set when CLOUDFRONT_ORIGIN_SECRET is".into() }),
+            };
+            Some(CloudFrontTrust { origin_secret })
+        }
+    };
+    Ok(AddressPolicy { alb_trusted_hops, cloudfront })
+}
+
+fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let problem = |p: &str| ConfigError { name, problem: p.to_owned() };
+    let url = Url::parse(raw.trim()).map_err(|_| problem("must be an absolute URL with a scheme, e.g. https://example.com"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(problem("must be an http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(problem("must not carry credentials, a query or a fragment"));
+    }
+    Ok(url)
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name).ok_or(ConfigError { name, problem: "is not set".into() })
+    }
+
+    fn number(&self, name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+        let Some(raw) = self.optional(name) else { return Ok(default) };
+        match raw.parse::<u64>() {
+            Ok(value) if range.contains(&value) => Ok(value),
+            _ => Err(ConfigError {
+                name,
+                problem: format!("must be a whole number from {} to {} (got {raw:?})", range.start(), range.end()),
+            }),
+        }
+    }
+
+    fn seconds(&self, name: &'static str, default: Duration, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_secs(), range).map(Duration::from_secs)
+    }
+
+    fn millis(&self, name: &'static str, default: Duration, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_millis() as u64, range).map(Duration::from_millis)
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.optional(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(_) => Err(ConfigError { name, problem: "must be true or false".into() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)], needs_infobip: bool) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned(), needs_infobip)
+    }
+
+    fn failing_name(vars: &[(&str, &str)]) -> &'static str {
+        config(vars, true).unwrap_err().name
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_required_settings_are_given() {
+        let c = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")], true).unwrap();
+        let infobip = c.infobip.unwrap();
+        assert_eq!(infobip.base_url.as_str(), "https://api.infobip.com/");
+        assert_eq!(infobip.timeout, DEFAULT_INFOBIP_TIMEOUT);
+        assert_eq!(c.lifetimes.pending_timeout, DEFAULT_PENDING_TIMEOUT);
+        assert_eq!(c.lifetimes.record_lifetime, DEFAULT_RECORD_LIFETIME);
+        assert_eq!(c.callback_base_url, None);
+        assert_eq!(c.address_policy, AddressPolicy::default());
+    }
+
+    #[test]
+    fn functions_that_do_not_call_infobip_do_not_need_its_key() {
+        let c = config(&[("TABLE_NAME", "t")], false).unwrap();
+        assert!(c.infobip.is_none());
+        assert_eq!(config(&[("TABLE_NAME", "t")], true).unwrap_err().name, "INFOBIP_API_KEY");
+    }
+
+    #[test]
+    fn each_malformed_setting_is_named() {
+        let base = [("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = base.to_vec();
+            vars.push(extra);
+            failing_name(&vars)
+        };
+        assert_eq!(failing_name(&[("INFOBIP_API_KEY", "k")]), "TABLE_NAME");
+        assert_eq!(with(("INFOBIP_BASE_URL", "xyz.api.infobip.com")), "INFOBIP_BASE_URL");
+        assert_eq!(with(("INFOBIP_BASE_URL", "ftp://x.example")), "INFOBIP_BASE_URL");
+        assert_eq!(with(("CALLBACK_BASE_URL", "https://x.example/?a=b")), "CALLBACK_BASE_URL");
+        assert_eq!(with(("PENDING_TIMEOUT_SECONDS", "soon")), "PENDING_TIMEOUT_SECONDS");
+        assert_eq!(with(("INFOBIP_TIMEOUT_MS", "0")), "INFOBIP_TIMEOUT_MS");
+        assert_eq!(with(("RECORD_TTL_SECONDS", "120")), "RECORD_TTL_SECONDS");
+        assert_eq!(with(("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "yes")), "TRUST_CLOUDFRONT_VIEWER_ADDRESS");
+        assert_eq!(with(("ALB_TRUSTED_PROXY_HOPS", "-1")), "ALB_TRUSTED_PROXY_HOPS");
+        assert_eq!(config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "two words")], true).unwrap_err().name, "INFOBIP_API_KEY");
+    }
+
+    #[test]
+    fn cloudfront_origin_secret_needs_both_header_and_value() {
+        let vars = [("TABLE_NAME", "t"), ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"), ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify")];
+        assert_eq!(config(&vars, false).unwrap_err().name, "CLOUDFRONT_ORIGIN_SECRET");
+        let mut vars = vars.to_vec();
+        vars.push(("CLOUDFRONT_ORIGIN_SECRET", "s3cret"));
+        let policy = config(&vars, false).unwrap().address_policy;
+        assert_eq!(policy.cloudfront.unwrap().origin_secret, Some(("x-origin-verify".into(), "s3cret".into())));
+    }
+
+    #[test]
+    fn the_error_message_names_the_variable_but_not_the_key() {
+        let err = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k"), ("INFOBIP_BASE_URL", "nope")], true).unwrap_err();
+        assert!(err.to_string().contains("INFOBIP_BASE_URL"));
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error type the handlers return. `http::problem` turns it into a response, in one place;
+//! the causes it carries are for the log only.
+
+use std::time::Duration;
+
+use crate::device_address::AddressError;
+use crate::infobip::InfobipError;
+use crate::phone::InvalidPhoneNumber;
+use crate::store::StoreError;
+use crate::token::{InvalidSecret, InvalidToken, RandomnessUnavailable, Token};
+use crate::verification::ErrorInfo;
+
+/// How long a client should wait before retrying after a temporary failure on our side.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    InvalidPhoneNumber(#[from] InvalidPhoneNumber),
+    #[error(transparent)]
+    InvalidToken(#[from] InvalidToken),
+    #[error(transparent)]
+    InvalidCallbackSecret(#[from] InvalidSecret),
+    #[error(transparent)]
+    DeviceAddress(#[from] AddressError),
+    #[error("no verification with this token")]
+    VerificationNotFound,
+    #[error("callback secret does not match the verification")]
+    ForgedCallback,
+    #[error("Infobip refused the verification with error {}", error.id)]
+    InfobipRefused {
+        upstream_status: u16,
+        token: Option<Token>,
+        error: ErrorInfo,
+    },
+    #[error("Infobip rejected our credentials: {0}")]
+    InfobipMisconfigured(String),
+    #[error("Infobip is temporarily unavailable: {cause}")]
+    InfobipUnavailable { retry_after: Duration, cause: String },
+    #[error("Infobip did not answer in time: {0}")]
+    InfobipTimeout(String),
+    #[error("storage is unavailable: {0}")]
+    StorageUnavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<InfobipError> for AppError {
+    fn from(error: InfobipError) -> Self {
+        let cause = error.to_string();
+        match error {
+            InfobipError::Refused {
+                http_status,
+                token,
+                error,
+            } => Self::InfobipRefused {
+                upstream_status: http_status,
+                token,
+                error,
+            },
+            InfobipError::Unauthorized { .. } => Self::InfobipMisconfigured(cause),
+            InfobipError::RateLimited { retry_after } => Self::InfobipUnavailable {
+                // Infobip's own hint, within reason: an app should not be told to wait an hour.
+                retry_after: retry_after
+                    .unwrap_or(DEFAULT_RETRY_AFTER)
+                    .clamp(Duration::from_secs(1), Duration::from_secs(60)),
+                cause,
+            },
+            InfobipError::Timeout(_) => Self::InfobipTimeout(cause),
+            InfobipError::Unavailable { .. }
+            | InfobipError::Unreachable(_)
+            | InfobipError::UnexpectedAnswer { .. } => Self::InfobipUnavailable {
+                retry_after: DEFAULT_RETRY_AFTER,
+                cause,
+            },
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::StorageUnavailable(error.to_string()),
+            StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<RandomnessUnavailable> for AppError {
+    fn from(error: RandomnessUnavailable) -> Self {
+        Self::Internal(error.to_string())
+    }
+}

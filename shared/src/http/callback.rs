@@ -1,0 +1,39 @@
+//! `POST /callbacks/infobip/{secret}`: Infobip reports a result. The secret in the path is the
+//! only thing that makes a callback genuine (Infobip signs nothing).
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use super::request::{json_body, json_response};
+use crate::app::App;
+use crate::error::AppError;
+use crate::infobip::CallbackBody;
+use crate::service::{self, CallbackOutcome};
+use crate::token::{CallbackSecret, Token};
+use crate::verification::VerificationResult;
+
+#[derive(Serialize)]
+struct Acknowledgement {
+    outcome: &'static str,
+}
+
+pub async fn receive(app: &App, secret: &str, request: &Request) -> Result<Response<Body>, AppError> {
+    let secret = CallbackSecret::parse(secret)?;
+    let body: CallbackBody = json_body(request)?;
+    let token = Token::parse(&body.token)
+        .map_err(|_| AppError::BadRequest("token must be the UUID Infobip issued".into()))?;
+    let result = body
+        .result
+        .ok_or_else(|| AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into()))?;
+    let result = VerificationResult::from_callback(result, body.error);
+
+    let outcome = service::receive_callback(app, &secret, token, result).await?;
+    // Infobip needs a 200 to stop; a repeat of a result we already have is not its problem.
+    let outcome = match outcome {
+        CallbackOutcome::Recorded => "RECORDED",
+        CallbackOutcome::Ignored => "ALREADY_FINAL",
+        CallbackOutcome::Parked => "ACCEPTED",
+    };
+    Ok(json_response(StatusCode::OK, &Acknowledgement { outcome }))
+}

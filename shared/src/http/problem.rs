@@ -1,0 +1,188 @@
+//! The one place where an [`AppError`] becomes an HTTP response: RFC 9457 problem details, with
+//! the cause logged and a safe message returned.
+
+use std::time::Duration;
+
+use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::{json, Map, Value};
+use tracing::{error, warn};
+
+use crate::device_address::AddressError;
+use crate::error::{AppError, DEFAULT_RETRY_AFTER};
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    /// Plain RFC 9457.
+    Problem,
+    /// RFC 9457 plus the `errorDescription` (and `token`) that Infobip's demo app displays.
+    DemoApp,
+}
+
+struct Problem {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    retry_after: Option<Duration>,
+    extensions: Map<String, Value>,
+}
+
+fn problem(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
+    Problem {
+        status,
+        slug,
+        title,
+        detail: detail.into(),
+        retry_after: None,
+        extensions: Map::new(),
+    }
+}
+
+fn describe(error: &AppError) -> Problem {
+    use AppError::*;
+    match error {
+        RouteNotFound => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "There is no such route."),
+        MethodNotAllowed { allow } => problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method Not Allowed",
+            format!("This route accepts {allow} only."),
+        ),
+        BadRequest(detail) => problem(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail),
+        PayloadTooLarge { limit } => problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload Too Large",
+            format!("The request body must not exceed {limit} bytes."),
+        ),
+        UnsupportedMediaType => problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            "Send the body as application/json.",
+        ),
+        InvalidPhoneNumber(e) => problem(StatusCode::BAD_REQUEST, "invalid-phone-number", "Invalid phone number", e.to_string()),
+        InvalidToken(e) => problem(StatusCode::BAD_REQUEST, "invalid-token", "Invalid token", e.to_string()),
+        // A malformed callback secret is answered like an unknown route: its shape is nobody's business.
+        InvalidCallbackSecret(_) => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "There is no such route."),
+        DeviceAddress(AddressError::NotFromCloudFront) => {
+            problem(StatusCode::FORBIDDEN, "untrusted-origin", "Forbidden", AddressError::NotFromCloudFront.to_string())
+        }
+        DeviceAddress(e) => problem(StatusCode::BAD_REQUEST, "device-address-unknown", "Device address unknown", e.to_string()),
+        VerificationNotFound => problem(
+            StatusCode::NOT_FOUND,
+            "verification-not-found",
+            "Verification not found",
+            "No verification with this token exists, or it has expired.",
+        ),
+        ForgedCallback => problem(
+            StatusCode::FORBIDDEN,
+            "callback-rejected",
+            "Callback rejected",
+            "This callback URL does not belong to the verification named in the body.",
+        ),
+        InfobipRefused { upstream_status, token, error } => {
+            let (status, title) = if *upstream_status >= 500 {
+                (StatusCode::BAD_GATEWAY, "Verification failed at Infobip")
+            } else {
+                (StatusCode::UNPROCESSABLE_ENTITY, "Verification refused")
+            };
+            let detail = if error.description.is_empty() { error.name.clone() } else { error.description.clone() };
+            let mut p = problem(status, "verification-refused", title, detail);
+            if let Some(token) = token {
+                p.extensions.insert("token".into(), json!(token.as_str()));
+            }
+            p.extensions.insert(
+                "error".into(),
+                json!({"id": error.id, "name": error.name, "description": error.description}),
+            );
+            p
+        }
+        InfobipMisconfigured(_) => problem(
+            StatusCode::BAD_GATEWAY,
+            "verification-unavailable",
+            "Verification unavailable",
+            "The verification service is not available at the moment.",
+        ),
+        InfobipUnavailable { retry_after, .. } => Problem {
+            retry_after: Some(*retry_after),
+            ..problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verification-temporarily-unavailable",
+                "Verification temporarily unavailable",
+                "The verification service is temporarily unavailable; try again shortly.",
+            )
+        },
+        InfobipTimeout(_) => Problem {
+            retry_after: Some(DEFAULT_RETRY_AFTER),
+            ..problem(
+                StatusCode::GATEWAY_TIMEOUT,
+                "verification-timeout",
+                "Verification timed out",
+                "The verification service did not answer in time; try again shortly.",
+            )
+        },
+        StorageUnavailable(_) => Problem {
+            retry_after: Some(DEFAULT_RETRY_AFTER),
+            ..problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily-unavailable",
+                "Temporarily unavailable",
+                "The service is temporarily unavailable; try again shortly.",
+            )
+        },
+        Internal(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "Internal error",
+            "Something went wrong on our side.",
+        ),
+    }
+}
+
+fn log(error: &AppError) {
+    match error {
+        AppError::InfobipMisconfigured(cause) => error!(
+            cause = %cause,
+            "Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"
+        ),
+        AppError::Internal(cause) => error!(cause = %cause, "internal error"),
+        AppError::InfobipUnavailable { .. } | AppError::InfobipTimeout(_) | AppError::StorageUnavailable(_) => {
+            warn!(cause = %error, "temporary failure")
+        }
+        AppError::ForgedCallback => warn!("callback refused: its secret does not match the verification"),
+        _ => {}
+    }
+}
+
+pub fn response(error: &AppError, style: ErrorStyle) -> Response<Body> {
+    log(error);
+    let p = describe(error);
+    let mut body = Map::new();
+    body.insert("type".into(), json!(format!("urn:smv:problem:{}", p.slug)));
+    body.insert("title".into(), json!(p.title));
+    body.insert("status".into(), json!(p.status.as_u16()));
+    body.insert("detail".into(), json!(p.detail));
+    if style == ErrorStyle::DemoApp {
+        body.insert("errorDescription".into(), json!(p.detail));
+    }
+    body.extend(p.extensions);
+
+    let mut builder = Response::builder()
+        .status(p.status)
+        .header(CONTENT_TYPE, PROBLEM_CONTENT_TYPE)
+        .header(CACHE_CONTROL, "no-store");
+    if let Some(retry_after) = p.retry_after {
+        builder = builder.header(RETRY_AFTER, retry_after.as_secs().max(1));
+    }
+    if let AppError::MethodNotAllowed { allow } = error {
+        builder = builder.header(ALLOW, *allow);
+    }
+    builder
+        .body(Body::Text(Value::Object(body).to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}

@@ -1,0 +1,99 @@
+//! Reading requests and writing successful responses; shared by every handler.
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use crate::app::App;
+use crate::error::AppError;
+
+/// Bodies we accept are a few dozen bytes; anything near this is not one of ours.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The route path, without the stage prefix that an HTTP API puts in `rawPath` for named stages.
+pub fn path(request: &Request) -> String {
+    let raw = request.raw_http_path();
+    let path = if raw.is_empty() { request.uri().path() } else { raw };
+    if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {
+        if let Some(stage) = context.stage.as_deref().filter(|s| *s != "$default" && !s.is_empty()) {
+            if let Some(rest) = path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+                if rest.starts_with('/') {
+                    return rest.to_owned();
+                }
+            }
+        }
+    }
+    path.to_owned()
+}
+
+/// A JSON body, checked before it is parsed: size, content type, presence.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    if let Some(content_type) = request.headers().get(CONTENT_TYPE) {
+        let essence = content_type
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !(essence.starts_with("application/") && essence.ends_with("+json")) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest("the request body is missing; send a JSON object".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
+}
+
+/// Where Infobip should call us back. Configured, or derived from what API Gateway (not the
+/// client) says about the API: a `Host` header is the client's word, and a callback URL pointing
+/// at an attacker's host would hand them the secret to report any result they like.
+pub fn callback_base_url(app: &App, request: &Request) -> Result<Url, AppError> {
+    if let Some(url) = &app.callback_base_url {
+        return Ok(url.clone());
+    }
+    let (domain, stage) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => (c.domain_name.as_deref(), c.stage.as_deref()),
+        Some(RequestContext::ApiGatewayV2(c)) => (c.domain_name.as_deref(), c.stage.as_deref()),
+        _ => (None, None),
+    };
+    let not_derivable = || {
+        AppError::Internal("CALLBACK_BASE_URL is not set and the request has no API Gateway domain to derive it from".into())
+    };
+    let domain = domain.filter(|d| !d.is_empty()).ok_or_else(not_derivable)?;
+    let mut url = Url::parse(&format!("https://{domain}/")).map_err(|_| not_derivable())?;
+    if url.host_str() != Some(domain) {
+        return Err(not_derivable());
+    }
+    // Only the default execute-api domain carries the stage in its paths; a custom domain maps
+    // stages through base paths that the event does not describe (set CALLBACK_BASE_URL there).
+    let default_domain = domain.contains(".execute-api.") && domain.ends_with(".amazonaws.com");
+    if let Some(stage) = stage.filter(|s| default_domain && *s != "$default" && !s.is_empty()) {
+        if !stage.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(not_derivable());
+        }
+        url.set_path(stage);
+    }
+    Ok(url)
+}
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let json = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        // Verification state is per user and changes: no cache on the way may keep it.
+        .header(CACHE_CONTROL, "no-store")
+        .body(Body::Text(json))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}

@@ -1,0 +1,147 @@
+//! Infobip's JSON, field for field (`SmvVerifyRequestDto`, the verify answers, the result
+//! callback). Nothing here decides anything; the client and the service interpret these.
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /mi/verification/1/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    /// International format, digits only, no `+`.
+    pub phone_number: String,
+    /// Infobip refuses the request (error 202) unless this is `true`.
+    pub consent_granted: bool,
+    pub callback_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_ip: Option<String>,
+    /// Only ever the device's own source port, and only together with `device_ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_port: Option<u16>,
+}
+
+/// Any of the three documented answers to a verify request (REDIRECT, OK, ERROR). Every field is
+/// optional here because the client must survive answers that break the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    #[serde(default)]
+    pub status: Option<VerifyStatus>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDto>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyStatus {
+    /// The device must open `deviceRedirectUrl` over cellular data.
+    Redirect,
+    /// Accepted without a redirect (Brazil); the callback may come at once.
+    Ok,
+    Error,
+}
+
+/// Infobip's error object, in verify answers and in callbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDto {
+    pub id: i32,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// The result Infobip POSTs to our callback URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackBody {
+    /// Optional in Infobip's schema; a callback without it is refused rather than guessed at.
+    #[serde(default)]
+    pub result: Option<CallbackResult>,
+    pub token: String,
+    #[serde(default)]
+    pub error: Option<ErrorDto>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallbackResult {
+    Valid,
+    Invalid,
+    Error,
+}
+
+/// 401/403 body. Only `messageId` is ever logged; `text` never reaches an app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlatformErrorResponse {
+    pub request_error: Option<RequestError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RequestError {
+    pub service_exception: Option<ServiceException>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServiceException {
+    pub message_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_omits_unknown_device_fields() {
+        let request = VerifyRequest {
+            phone_number: "447911123456".into(),
+            consent_granted: true,
+            callback_url: "https://example.com/cb".into(),
+            return_url: None,
+            device_ip: None,
+            device_port: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            json!({"phoneNumber": "447911123456", "consentGranted": true, "callbackUrl": "https://example.com/cb"})
+        );
+    }
+
+    #[test]
+    fn parses_the_three_documented_answers() {
+        let redirect: VerifyResponse = serde_json::from_value(json!({
+            "status": "REDIRECT", "token": "123e4567-e89b-12d3-a456-426655440000",
+            "deviceRedirectUrl": "https://api.infobip.com/mno-domain/smv-check-endpoint"
+        }))
+        .unwrap();
+        assert_eq!(redirect.status, Some(VerifyStatus::Redirect));
+        let ok: VerifyResponse =
+            serde_json::from_value(json!({"status": "OK", "token": "t"})).unwrap();
+        assert_eq!(ok.status, Some(VerifyStatus::Ok));
+        assert_eq!(ok.device_redirect_url, None);
+        let error: VerifyResponse = serde_json::from_value(json!({
+            "status": "ERROR", "token": "t",
+            "error": {"id": 202, "name": "EC_CONSENT_NOT_GRANTED", "description": "User consent not granted"}
+        }))
+        .unwrap();
+        assert_eq!(error.error.unwrap().id, 202);
+    }
+
+    #[test]
+    fn callback_with_unknown_result_or_bad_error_shape_does_not_parse() {
+        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "MAYBE", "token": "t"})).is_err());
+        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "ERROR", "token": "t", "error": "boom"})).is_err());
+        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "ERROR", "token": "t", "error": {"id": "x"}})).is_err());
+        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "VALID"})).is_err());
+        let missing_result: CallbackBody = serde_json::from_value(json!({"token": "t"})).unwrap();
+        assert_eq!(missing_result.result, None);
+    }
+}

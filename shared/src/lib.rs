@@ -1,0 +1,26 @@
+//! Infobip Silent Mobile Verification backend: everything but the three Lambda `main`s.
+//!
+//! - [`infobip`]: Infobip's wire types, error codes and HTTP client.
+//! - [`phone`], [`token`], [`verification`], [`time`]: the domain.
+//! - [`store`]: the storage trait with DynamoDB and in-memory adapters.
+//! - [`device_address`]: which IP and port a request honestly comes from.
+//! - [`service`]: start, record a callback, report a result.
+//! - [`http`]: routing, handlers, the problem+json mapping.
+//! - [`config`], [`app`], [`telemetry`]: start-up.
+
+pub mod app;
+pub mod config;
+pub mod device_address;
+pub mod error;
+pub mod http;
+pub mod infobip;
+pub mod phone;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+pub mod token;
+pub mod verification;
+
+pub use app::App;
+pub use http::{handle, Function};

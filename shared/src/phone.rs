@@ -1,0 +1,177 @@
+//! Phone numbers, parsed against the numbering plan (libphonenumber's metadata) rather than a
+//! pattern, so that "+44 7911 123456" is accepted and "+44 123" is refused before Infobip is paid
+//! to find that out.
+
+use std::fmt;
+
+/// A phone number that the numbering plan of its country allows. Valid by construction.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneNumber {
+    /// Country code and national number, digits only: the form Infobip wants.
+    digits: String,
+    country_code: u16,
+}
+
+/// Why a phone number was refused; the message is shown to the caller as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPhoneNumber {
+    #[error("phoneNumber is empty")]
+    Empty,
+    #[error("phoneNumber is longer than {MAX_INPUT_CHARS} characters")]
+    TooLong,
+    #[error("phoneNumber may contain only digits, a leading '+', spaces, '-', '.', '/' and parentheses")]
+    UnexpectedCharacter,
+    #[error("phoneNumber must be in international format with its country code, e.g. +447911123456 (a leading 0 is a national prefix)")]
+    NotInternational,
+    #[error("phoneNumber does not start with a known country calling code")]
+    UnknownCountryCode,
+    #[error("phoneNumber is not a possible number in the numbering plan of country code +{0}")]
+    NotInNumberingPlan(u16),
+}
+
+const MAX_INPUT_CHARS: usize = 32;
+const SEPARATORS: &[char] = &[' ', '-', '.', '/', '(', ')', '\u{a0}'];
+
+impl PhoneNumber {
+    /// Accepts E.164 (`+447911123456`), international digits without `+` (`447911123456`, the
+    /// form Infobip's demo app sends) and either of those with common separators.
+    pub fn parse(raw: &str) -> Result<Self, InvalidPhoneNumber> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(InvalidPhoneNumber::Empty);
+        }
+        if raw.chars().count() > MAX_INPUT_CHARS {
+            return Err(InvalidPhoneNumber::TooLong);
+        }
+        let without_plus = raw.strip_prefix('+').unwrap_or(raw);
+        let mut digits = String::with_capacity(without_plus.len());
+        for c in without_plus.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                c if SEPARATORS.contains(&c) => {}
+                _ => return Err(InvalidPhoneNumber::UnexpectedCharacter),
+            }
+        }
+        if digits.is_empty() {
+            return Err(InvalidPhoneNumber::Empty);
+        }
+        // "00" is the international prefix in most of the world; anything else starting with 0 is
+        // a national number whose country we would have to guess.
+        let digits = match digits.strip_prefix("00") {
+            Some(rest) => rest.to_owned(),
+            None if digits.starts_with('0') => return Err(InvalidPhoneNumber::NotInternational),
+            None => digits,
+        };
+
+        // The input is now `+` and at most 31 ASCII digits: nothing else reaches the parser.
+        let parsed = phonenumber::parse(None, format!("+{digits}"))
+            .map_err(|_| InvalidPhoneNumber::UnknownCountryCode)?;
+        let country_code = parsed.code().value();
+        if phonenumber::metadata::DATABASE.by_code(&country_code).is_none() {
+            return Err(InvalidPhoneNumber::UnknownCountryCode);
+        }
+        if !phonenumber::is_valid(&parsed) {
+            return Err(InvalidPhoneNumber::NotInNumberingPlan(country_code));
+        }
+        // Italian-style national numbers keep their leading zeros after the country code.
+        let national = parsed.national();
+        let zeros = "0".repeat(usize::from(national.zeros()));
+        let digits = format!("{country_code}{zeros}{}", national.value());
+        Ok(Self {
+            digits,
+            country_code,
+        })
+    }
+
+    /// Digits only, no `+`: what Infobip's `phoneNumber` field expects.
+    pub fn international_digits(&self) -> &str {
+        &self.digits
+    }
+
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+
+    /// Brazil is where Infobip answers `OK` instead of `REDIRECT` and may call back at once.
+    pub fn is_brazilian(&self) -> bool {
+        self.country_code == 55
+    }
+
+    /// For logs and storage: country code and the last three digits, e.g. `+44*******456`.
+    pub fn masked(&self) -> String {
+        let cc = self.country_code.to_string();
+        let rest = &self.digits[cc.len()..];
+        let shown = rest.len().min(3);
+        let hidden = rest.len() - shown;
+        format!("+{cc}{}{}", "*".repeat(hidden), &rest[hidden..])
+    }
+}
+
+/// Debug shows the masked form so that a stray `{:?}` cannot leak a number into the logs.
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_e164_bare_digits_separators_and_00_prefix() {
+        for raw in [
+            "+447911123456",
+            "447911123456",
+            "+44 7911 123456",
+            "+44 (7911) 123-456",
+            "0044 7911.123.456",
+            " +447911123456 ",
+        ] {
+            let phone = PhoneNumber::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(phone.international_digits(), "447911123456", "{raw}");
+            assert_eq!(phone.country_code(), 44);
+        }
+    }
+
+    #[test]
+    fn keeps_italian_leading_zero() {
+        let phone = PhoneNumber::parse("+39 06 6982 1234").unwrap();
+        assert_eq!(phone.international_digits(), "390669821234");
+    }
+
+    #[test]
+    fn recognises_brazil() {
+        let phone = PhoneNumber::parse("+55 11 98765 4321").unwrap();
+        assert!(phone.is_brazilian());
+        assert_eq!(phone.international_digits(), "5511987654321");
+        assert!(!PhoneNumber::parse("+447911123456").unwrap().is_brazilian());
+    }
+
+    #[test]
+    fn refuses_impossible_numbers_naming_the_problem() {
+        use InvalidPhoneNumber::*;
+        let cases = [
+            ("", Empty),
+            ("   ", Empty),
+            ("+", Empty),
+            ("+44 7911 12345a", UnexpectedCharacter),
+            ("+44\u{0}7911123456", UnexpectedCharacter),
+            ("07911123456", NotInternational),
+            ("+447911", NotInNumberingPlan(44)),
+            ("+4479111234567890", NotInNumberingPlan(44)),
+            ("+999123456789", UnknownCountryCode),
+            ("1234567890123456789012345678901234", TooLong),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(PhoneNumber::parse(raw), Err(expected), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn masks_all_but_country_code_and_last_three_digits() {
+        let phone = PhoneNumber::parse("+447911123456").unwrap();
+        assert_eq!(phone.masked(), "+44*******456");
+        assert_eq!(format!("{phone:?}"), "PhoneNumber(+44*******456)");
+    }
+}

@@ -1,0 +1,198 @@
+//! The three things this backend does (start, record a result, report a result), independent of
+//! HTTP so that the primary routes and the demo-app routes share them.
+
+use tracing::{info, warn};
+use url::Url;
+
+use crate::app::App;
+use crate::device_address::DeviceAddress;
+use crate::error::AppError;
+use crate::infobip::{InfobipError, VerifyRequest};
+use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
+use crate::token::{CallbackSecret, Token};
+use crate::verification::{ErrorInfo, ParkedCallback, Status, Verification, VerificationResult};
+
+pub const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub token: Token,
+    /// PENDING, unless a Brazilian result arrived before we had stored the verification.
+    pub status: Status,
+    pub device_redirect_url: Option<Url>,
+    pub pending_until: Timestamp,
+}
+
+/// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once.
+pub async fn start(
+    app: &App,
+    phone: &PhoneNumber,
+    device: DeviceAddress,
+    callback_base_url: &Url,
+) -> Result<Started, AppError> {
+    let infobip = app
+        .infobip
+        .as_ref()
+        .ok_or_else(|| AppError::Internal("this function has no Infobip client".into()))?;
+    let secret = CallbackSecret::generate()?;
+    let request = VerifyRequest {
+        phone_number: phone.international_digits().to_owned(),
+        consent_granted: true,
+        callback_url: callback_url(callback_base_url, &secret),
+        return_url: None,
+        device_ip: Some(device.ip.to_string()),
+        device_port: device.port,
+    };
+
+    let answer = infobip.verify(&request).await;
+    let now = app.clock.now();
+    let accepted = match answer {
+        Ok(accepted) => accepted,
+        Err(InfobipError::Refused {
+            http_status,
+            token: Some(token),
+            error,
+        }) => {
+            record_refusal(app, token.clone(), &secret, phone, error.clone(), now).await;
+            return Err(AppError::InfobipRefused {
+                upstream_status: http_status,
+                token: Some(token),
+                error,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+
+    let verification = Verification::pending(
+        accepted.token,
+        secret.hash(),
+        phone.masked(),
+        now,
+        app.lifetimes,
+    );
+    app.store.create(&verification).await?;
+    let status = apply_early_callback(app, &verification).await?;
+    info!(token = %verification.token, phone = %phone.masked(), status = status.as_str(), "verification started");
+    Ok(Started {
+        token: verification.token,
+        status,
+        device_redirect_url: accepted.device_redirect_url,
+        pending_until: verification.pending_until,
+    })
+}
+
+fn callback_url(base: &Url, secret: &CallbackSecret) -> String {
+    format!(
+        "{}{CALLBACK_PATH_PREFIX}{}",
+        base.as_str().trim_end_matches('/'),
+        secret.expose()
+    )
+}
+
+/// Keeps Infobip's refusal so that a poll of its token tells the same story as the start did.
+/// Failing to keep it must not hide the refusal from the app, so a storage error is only logged.
+async fn record_refusal(
+    app: &App,
+    token: Token,
+    secret: &CallbackSecret,
+    phone: &PhoneNumber,
+    error: ErrorInfo,
+    now: Timestamp,
+) {
+    let refused = Verification::refused(token, secret.hash(), phone.masked(), error, now, app.lifetimes);
+    if let Err(e) = app.store.create(&refused).await {
+        warn!(token = %refused.token, error = %e, "could not store Infobip's refusal");
+    }
+}
+
+/// The Brazil race: Infobip may call back before `start` has stored the verification. Such a
+/// callback is parked under our secret's hash; pick it up now.
+async fn apply_early_callback(app: &App, verification: &Verification) -> Result<Status, AppError> {
+    let now = app.clock.now();
+    let parked = app
+        .store
+        .find_parked(&verification.secret_hash, &verification.token, now)
+        .await?;
+    let Some(parked) = parked else {
+        return Ok(Status::Pending);
+    };
+    app.store
+        .complete(&verification.token, &verification.secret_hash, &parked.result, now)
+        .await?;
+    // Applied by us or, racing, by the callback's own retry: either way this is the result now.
+    Ok(parked.result.status())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// The result is now the verification's final state.
+    Recorded,
+    /// The verification already had a final result or had expired; nothing changed.
+    Ignored,
+    /// No verification with this token yet: kept for `start` to pick up.
+    Parked,
+}
+
+/// Records a result Infobip sent to the callback URL carrying `secret`.
+pub async fn receive_callback(
+    app: &App,
+    secret: &CallbackSecret,
+    token: Token,
+    result: VerificationResult,
+) -> Result<CallbackOutcome, AppError> {
+    let hash = secret.hash();
+    let now = app.clock.now();
+    if app.store.complete(&token, &hash, &result, now).await? {
+        return Ok(CallbackOutcome::Recorded);
+    }
+    match app.store.find(&token, now).await? {
+        Some(existing) if existing.secret_hash != hash => Err(AppError::ForgedCallback),
+        Some(_) => Ok(CallbackOutcome::Ignored),
+        None => {
+            let parked = ParkedCallback {
+                token,
+                secret_hash: hash,
+                result,
+                received_at: now,
+                expires_at: now.plus(app.lifetimes.pending_timeout),
+            };
+            app.store.park(&parked).await?;
+            // `start` may have stored the verification between our read and our park, and then
+            // looked for a parked callback too early to see ours: try once more.
+            let recorded = app
+                .store
+                .complete(&parked.token, &parked.secret_hash, &parked.result, now)
+                .await?;
+            Ok(if recorded {
+                CallbackOutcome::Recorded
+            } else {
+                CallbackOutcome::Parked
+            })
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub token: Token,
+    pub status: Status,
+    pub error: Option<ErrorInfo>,
+    pub pending_until: Timestamp,
+}
+
+/// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
+pub async fn report(app: &App, token: &Token) -> Result<Report, AppError> {
+    let now = app.clock.now();
+    let verification = app
+        .store
+        .find(token, now)
+        .await?
+        .ok_or(AppError::VerificationNotFound)?;
+    Ok(Report {
+        status: verification.status(now),
+        error: verification.result().and_then(|r| r.error()).cloned(),
+        token: verification.token,
+        pending_until: verification.pending_until,
+    })
+}

@@ -1,0 +1,356 @@
+//! The DynamoDB adapter. One table, partition key `token` (S), TTL on `ttl` (N, epoch seconds).
+//! Two kinds of item share it: verifications, keyed by Infobip's token (a UUID), and parked
+//! callbacks, keyed `parked#{secret hash}#{token}`; the two key spaces cannot meet, and a poll
+//! only ever looks up a parsed UUID.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use super::{Store, StoreError};
+use crate::time::Timestamp;
+use crate::token::{SecretHash, Token};
+use crate::verification::{ErrorInfo, ParkedCallback, State, Verification, VerificationResult};
+
+pub const TABLE_KEY: &str = "token";
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+const STATUS: &str = "status";
+const SECRET_HASH: &str = "secretHash";
+const PHONE: &str = "phone";
+const CREATED_AT: &str = "createdAt";
+const PENDING_UNTIL: &str = "pendingUntil";
+const COMPLETED_AT: &str = "completedAt";
+const ERROR_ID: &str = "errorId";
+const ERROR_NAME: &str = "errorName";
+const ERROR_DESCRIPTION: &str = "errorDescription";
+const PARKED_TOKEN: &str = "parkedToken";
+const PENDING: &str = "PENDING";
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn parked_key(secret_hash: &SecretHash, token: &Token) -> String {
+    format!("parked#{}#{}", secret_hash.as_str(), token.as_str())
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn ttl_secs(at: Timestamp) -> u64 {
+    at.as_secs_ceil()
+}
+
+/// `ttl > floor(now in seconds)` holds exactly when `now < ttl * 1000`: the domain's rule.
+fn now_secs(now: Timestamp) -> AttributeValue {
+    n(now.as_millis() / 1000)
+}
+
+fn put_result(item: &mut Item, result: &VerificationResult) {
+    let status = result.status().as_str();
+    item.insert(STATUS.into(), s(status));
+    if let Some(error) = result.error() {
+        item.insert(ERROR_ID.into(), n(error.id));
+        item.insert(ERROR_NAME.into(), s(&error.name));
+        item.insert(ERROR_DESCRIPTION.into(), s(&error.description));
+    }
+}
+
+fn verification_to_item(v: &Verification) -> Item {
+    let mut item = Item::from([
+        (TABLE_KEY.into(), s(v.token.as_str())),
+        (SECRET_HASH.into(), s(v.secret_hash.as_str())),
+        (PHONE.into(), s(&v.phone_masked)),
+        (CREATED_AT.into(), n(v.created_at.as_millis())),
+        (PENDING_UNTIL.into(), n(v.pending_until.as_millis())),
+        (TTL_ATTRIBUTE.into(), n(ttl_secs(v.expires_at))),
+    ]);
+    match &v.state {
+        State::Pending => {
+            item.insert(STATUS.into(), s(PENDING));
+        }
+        State::Completed { result, at } => {
+            put_result(&mut item, result);
+            item.insert(COMPLETED_AT.into(), n(at.as_millis()));
+        }
+    }
+    item
+}
+
+fn get_s<'i>(item: &'i Item, name: &str) -> Result<&'i str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(StoreError::Corrupt(format!("{name} is missing or not a string"))),
+    }
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{name} is out of range"))),
+        _ => Err(StoreError::Corrupt(format!("{name} is missing or not a number"))),
+    }
+}
+
+fn result_from_item(item: &Item) -> Result<Option<VerificationResult>, StoreError> {
+    let result = match get_s(item, STATUS)? {
+        PENDING => return Ok(None),
+        "VALID" => VerificationResult::Valid,
+        "INVALID" => VerificationResult::Invalid,
+        "ERROR" => VerificationResult::Error(match item.get(ERROR_ID) {
+            None => None,
+            Some(_) => Some(ErrorInfo {
+                id: get_n(item, ERROR_ID)?,
+                name: get_s(item, ERROR_NAME)?.to_owned(),
+                description: get_s(item, ERROR_DESCRIPTION)?.to_owned(),
+            }),
+        }),
+        other => return Err(StoreError::Corrupt(format!("unknown status {other:?}"))),
+    };
+    Ok(Some(result))
+}
+
+fn secret_hash_from_item(item: &Item) -> Result<SecretHash, StoreError> {
+    SecretHash::from_stored(get_s(item, SECRET_HASH)?.to_owned())
+        .ok_or_else(|| StoreError::Corrupt("secretHash is not a SHA-256 hex digest".into()))
+}
+
+fn verification_from_item(item: &Item) -> Result<Verification, StoreError> {
+    let token = Token::parse(get_s(item, TABLE_KEY)?)
+        .map_err(|_| StoreError::Corrupt("token is not a UUID".into()))?;
+    let state = match result_from_item(item)? {
+        None => State::Pending,
+        Some(result) => State::Completed {
+            result,
+            at: Timestamp::from_millis(get_n(item, COMPLETED_AT)?),
+        },
+    };
+    Ok(Verification {
+        token,
+        secret_hash: secret_hash_from_item(item)?,
+        phone_masked: get_s(item, PHONE)?.to_owned(),
+        created_at: Timestamp::from_millis(get_n(item, CREATED_AT)?),
+        pending_until: Timestamp::from_millis(get_n(item, PENDING_UNTIL)?),
+        expires_at: Timestamp::from_millis(get_n::<u64>(item, TTL_ATTRIBUTE)?.saturating_mul(1000)),
+        state,
+    })
+}
+
+fn parked_from_item(item: &Item) -> Result<ParkedCallback, StoreError> {
+    let token = Token::parse(get_s(item, PARKED_TOKEN)?)
+        .map_err(|_| StoreError::Corrupt("parkedToken is not a UUID".into()))?;
+    let result = result_from_item(item)?
+        .ok_or_else(|| StoreError::Corrupt("a parked callback has no result".into()))?;
+    Ok(ParkedCallback {
+        token,
+        secret_hash: secret_hash_from_item(item)?,
+        result,
+        received_at: Timestamp::from_millis(get_n(item, CREATED_AT)?),
+        expires_at: Timestamp::from_millis(get_n::<u64>(item, TTL_ATTRIBUTE)?.saturating_mul(1000)),
+    })
+}
+
+fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+#[async_trait]
+impl Store for DynamoDbStore {
+    async fn create(&self, verification: &Verification) -> Result<(), StoreError> {
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(verification_to_item(verification)))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", TABLE_KEY)
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn find(&self, token: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(token.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match output.item {
+            None => Ok(None),
+            Some(item) => {
+                let verification = verification_from_item(&item)?;
+                // TTL deletion is lazy: an expired item can be read for days after its TTL.
+                Ok(verification.exists_at(now).then_some(verification))
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        token: &Token,
+        secret_hash: &SecretHash,
+        result: &VerificationResult,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        // The condition is Verification::accepts_result_from, stated for DynamoDB.
+        let mut values = Item::from([
+            (":pending".into(), s(PENDING)),
+            (":hash".into(), s(secret_hash.as_str())),
+            (":now_ms".into(), n(now.as_millis())),
+            (":now_s".into(), now_secs(now)),
+            (":status".into(), s(result.status().as_str())),
+        ]);
+        let mut update = format!("SET #status = :status, {COMPLETED_AT} = :now_ms");
+        if let Some(error) = result.error() {
+            update.push_str(&format!(
+                ", {ERROR_ID} = :error_id, {ERROR_NAME} = :error_name, {ERROR_DESCRIPTION} = :error_description"
+            ));
+            values.insert(":error_id".into(), n(error.id));
+            values.insert(":error_name".into(), s(&error.name));
+            values.insert(":error_description".into(), s(&error.description));
+        }
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(token.as_str()))
+            .update_expression(update)
+            .condition_expression(format!(
+                "#status = :pending AND {SECRET_HASH} = :hash AND {PENDING_UNTIL} > :now_ms AND #ttl > :now_s"
+            ))
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn park(&self, callback: &ParkedCallback) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            (TABLE_KEY.into(), s(&parked_key(&callback.secret_hash, &callback.token))),
+            (PARKED_TOKEN.into(), s(callback.token.as_str())),
+            (SECRET_HASH.into(), s(callback.secret_hash.as_str())),
+            (CREATED_AT.into(), n(callback.received_at.as_millis())),
+            (TTL_ATTRIBUTE.into(), n(ttl_secs(callback.expires_at))),
+        ]);
+        put_result(&mut item, &callback.result);
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
+            .expression_attribute_names("#key", TABLE_KEY)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now_s", now_secs(callback.received_at))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            // The first callback for this secret and token is already kept: first result wins.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn find_parked(
+        &self,
+        secret_hash: &SecretHash,
+        token: &Token,
+        now: Timestamp,
+    ) -> Result<Option<ParkedCallback>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(&parked_key(secret_hash, token)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match output.item {
+            None => Ok(None),
+            Some(item) => {
+                let parked = parked_from_item(&item)?;
+                Ok((now < parked.expires_at).then_some(parked))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::CallbackSecret;
+    use crate::verification::Lifetimes;
+    use std::time::Duration;
+
+    #[test]
+    fn items_round_trip_in_every_state() {
+        let now = Timestamp::from_millis(1_795_000_000_000);
+        let lifetimes = Lifetimes {
+            pending_timeout: Duration::from_secs(300),
+            record_lifetime: Duration::from_secs(3600),
+        };
+        let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
+        let hash = CallbackSecret::generate().unwrap().hash();
+        let pending = Verification::pending(token.clone(), hash.clone(), "+44*******456".into(), now, lifetimes);
+        let error = ErrorInfo {
+            id: 306,
+            name: "EC_REJECTED_INVALID_IP_ADDRESS".into(),
+            description: "IP address not in MNO data range.".into(),
+        };
+        let refused = Verification::refused(token, hash, "+44*******456".into(), error, now, lifetimes);
+        for v in [pending, refused] {
+            assert_eq!(verification_from_item(&verification_to_item(&v)).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn a_damaged_item_is_reported_not_guessed() {
+        let item = Item::from([(TABLE_KEY.into(), s("123e4567-e89b-12d3-a456-426655440000"))]);
+        assert!(matches!(verification_from_item(&item), Err(StoreError::Corrupt(_))));
+    }
+}

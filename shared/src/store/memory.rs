@@ -1,0 +1,92 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{Store, StoreError};
+use crate::time::Timestamp;
+use crate::token::{SecretHash, Token};
+use crate::verification::{ParkedCallback, State, Verification, VerificationResult};
+
+/// In-process storage with DynamoDB's semantics. Expired entries are filtered on read, like the
+/// DynamoDB adapter must (TTL deletion is lazy), and dropped when their key is written again.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    verifications: Mutex<HashMap<Token, Verification>>,
+    parked: Mutex<HashMap<(SecretHash, Token), ParkedCallback>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a half-applied write: every write below is a
+    // single insert or assignment. So a poisoned lock is still consistent.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create(&self, verification: &Verification) -> Result<(), StoreError> {
+        let mut map = lock(&self.verifications);
+        // DynamoDB's condition sees an expired-but-undeleted item as present; so do we.
+        if map.contains_key(&verification.token) {
+            return Err(StoreError::AlreadyExists);
+        }
+        map.insert(verification.token.clone(), verification.clone());
+        Ok(())
+    }
+
+    async fn find(&self, token: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError> {
+        let map = lock(&self.verifications);
+        Ok(map.get(token).filter(|v| v.exists_at(now)).cloned())
+    }
+
+    async fn complete(
+        &self,
+        token: &Token,
+        secret_hash: &SecretHash,
+        result: &VerificationResult,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut map = lock(&self.verifications);
+        match map.get_mut(token) {
+            Some(v) if v.accepts_result_from(secret_hash, now) => {
+                v.state = State::Completed {
+                    result: result.clone(),
+                    at: now,
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn park(&self, callback: &ParkedCallback) -> Result<(), StoreError> {
+        let mut map = lock(&self.parked);
+        let key = (callback.secret_hash.clone(), callback.token.clone());
+        let live = map
+            .get(&key)
+            .is_some_and(|p| callback.received_at < p.expires_at);
+        if !live {
+            map.insert(key, callback.clone());
+        }
+        Ok(())
+    }
+
+    async fn find_parked(
+        &self,
+        secret_hash: &SecretHash,
+        token: &Token,
+        now: Timestamp,
+    ) -> Result<Option<ParkedCallback>, StoreError> {
+        let map = lock(&self.parked);
+        Ok(map
+            .get(&(secret_hash.clone(), token.clone()))
+            .filter(|p| now < p.expires_at)
+            .cloned())
+    }
+}

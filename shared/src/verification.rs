@@ -1,0 +1,277 @@
+//! A verification and its state machine, written once for every adapter:
+//!
+//! ```text
+//! PENDING ──callback VALID / INVALID / ERROR──▶ final (first result wins)
+//!    └──────── pending timeout passes ───────▶ EXPIRED (derived on read; no later result applies)
+//! ```
+//! A record whose lifetime (DynamoDB TTL) has passed does not exist, whatever storage still holds.
+
+use std::time::Duration;
+
+use crate::infobip::{known_error, CallbackResult, ErrorDto};
+use crate::time::Timestamp;
+use crate::token::{SecretHash, Token};
+
+/// Infobip's error object as we keep and show it; name and description are filled in from the
+/// documented code list when Infobip leaves them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+}
+
+impl From<ErrorDto> for ErrorInfo {
+    fn from(dto: ErrorDto) -> Self {
+        let known = known_error(dto.id);
+        let or_known = |given: Option<String>, known: Option<&'static str>| {
+            given
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| known.unwrap_or_default().to_owned())
+        };
+        Self {
+            id: dto.id,
+            name: or_known(dto.name, known.map(|k| k.name)),
+            description: or_known(dto.description, known.map(|k| k.description)),
+        }
+    }
+}
+
+/// A final result as Infobip reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerificationResult {
+    Valid,
+    Invalid,
+    /// Infobip's error object is optional in its schema, even for ERROR.
+    Error(Option<ErrorInfo>),
+}
+
+impl VerificationResult {
+    pub fn from_callback(result: CallbackResult, error: Option<ErrorDto>) -> Self {
+        match result {
+            CallbackResult::Valid => Self::Valid,
+            CallbackResult::Invalid => Self::Invalid,
+            CallbackResult::Error => Self::Error(error.map(ErrorInfo::from)),
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Self::Valid => Status::Valid,
+            Self::Invalid => Status::Invalid,
+            Self::Error(_) => Status::Error,
+        }
+    }
+
+    pub fn error(&self) -> Option<&ErrorInfo> {
+        match self {
+            Self::Error(error) => error.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// What a poll reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Valid,
+    Invalid,
+    Error,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Valid => "VALID",
+            Self::Invalid => "INVALID",
+            Self::Error => "ERROR",
+            Self::Expired => "EXPIRED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Completed {
+        result: VerificationResult,
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub token: Token,
+    pub secret_hash: SecretHash,
+    /// Masked (`+44*******456`): enough to recognise a record in support, never the number.
+    pub phone_masked: String,
+    pub created_at: Timestamp,
+    /// After this a PENDING verification is EXPIRED and no result can complete it.
+    pub pending_until: Timestamp,
+    /// After this the record does not exist (the DynamoDB TTL).
+    pub expires_at: Timestamp,
+    pub state: State,
+}
+
+/// How long verifications wait and live; validated in configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub pending_timeout: Duration,
+    pub record_lifetime: Duration,
+}
+
+impl Verification {
+    pub fn pending(
+        token: Token,
+        secret_hash: SecretHash,
+        phone_masked: String,
+        now: Timestamp,
+        lifetimes: Lifetimes,
+    ) -> Self {
+        Self {
+            token,
+            secret_hash,
+            phone_masked,
+            created_at: now,
+            pending_until: now.plus(lifetimes.pending_timeout),
+            expires_at: now.plus(lifetimes.record_lifetime),
+            state: State::Pending,
+        }
+    }
+
+    /// A verification Infobip refused when it was started: final from the first moment.
+    pub fn refused(
+        token: Token,
+        secret_hash: SecretHash,
+        phone_masked: String,
+        error: ErrorInfo,
+        now: Timestamp,
+        lifetimes: Lifetimes,
+    ) -> Self {
+        Self {
+            state: State::Completed {
+                result: VerificationResult::Error(Some(error)),
+                at: now,
+            },
+            ..Self::pending(token, secret_hash, phone_masked, now, lifetimes)
+        }
+    }
+
+    pub fn exists_at(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
+
+    pub fn status(&self, now: Timestamp) -> Status {
+        match &self.state {
+            State::Completed { result, .. } => result.status(),
+            State::Pending if now >= self.pending_until => Status::Expired,
+            State::Pending => Status::Pending,
+        }
+    }
+
+    /// The one transition a callback may make. The DynamoDB adapter states the same rule as a
+    /// condition expression; `store::tests` hold both adapters to it.
+    pub fn accepts_result_from(&self, secret_hash: &SecretHash, now: Timestamp) -> bool {
+        self.exists_at(now) && self.status(now) == Status::Pending && &self.secret_hash == secret_hash
+    }
+
+    pub fn result(&self) -> Option<&VerificationResult> {
+        match &self.state {
+            State::Completed { result, .. } => Some(result),
+            State::Pending => None,
+        }
+    }
+}
+
+/// A callback that arrived before its verification was stored (the Brazil `OK` flow can call
+/// back before start-verify has written its record). It is kept under the hash of the secret it
+/// was sent to, so only the start that generated that secret can ever pick it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedCallback {
+    pub token: Token,
+    pub secret_hash: SecretHash,
+    pub result: VerificationResult,
+    pub received_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::CallbackSecret;
+
+    const LIFETIMES: Lifetimes = Lifetimes {
+        pending_timeout: Duration::from_secs(300),
+        record_lifetime: Duration::from_secs(3600),
+    };
+
+    fn token() -> Token {
+        Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap()
+    }
+
+    fn pending_at(now: Timestamp, secret: &CallbackSecret) -> Verification {
+        Verification::pending(token(), secret.hash(), "+44*******456".into(), now, LIFETIMES)
+    }
+
+    #[test]
+    fn pending_becomes_expired_when_the_pending_timeout_passes() {
+        let secret = CallbackSecret::generate().unwrap();
+        let start = Timestamp::from_millis(1_000_000);
+        let v = pending_at(start, &secret);
+        assert_eq!(v.status(start.plus(Duration::from_secs(299))), Status::Pending);
+        assert_eq!(v.status(start.plus(Duration::from_secs(300))), Status::Expired);
+    }
+
+    #[test]
+    fn only_the_matching_secret_before_expiry_may_complete() {
+        let secret = CallbackSecret::generate().unwrap();
+        let other = CallbackSecret::generate().unwrap();
+        let start = Timestamp::from_millis(1_000_000);
+        let v = pending_at(start, &secret);
+        assert!(v.accepts_result_from(&secret.hash(), start));
+        assert!(!v.accepts_result_from(&other.hash(), start));
+        assert!(!v.accepts_result_from(&secret.hash(), start.plus(Duration::from_secs(300))));
+    }
+
+    #[test]
+    fn a_completed_verification_accepts_nothing_more() {
+        let secret = CallbackSecret::generate().unwrap();
+        let start = Timestamp::from_millis(1_000_000);
+        let mut v = pending_at(start, &secret);
+        v.state = State::Completed {
+            result: VerificationResult::Invalid,
+            at: start,
+        };
+        assert_eq!(v.status(start), Status::Invalid);
+        assert!(!v.accepts_result_from(&secret.hash(), start));
+    }
+
+    #[test]
+    fn record_stops_existing_at_its_lifetime() {
+        let secret = CallbackSecret::generate().unwrap();
+        let start = Timestamp::from_millis(1_000_000);
+        let v = pending_at(start, &secret);
+        assert!(v.exists_at(start.plus(Duration::from_secs(3599))));
+        assert!(!v.exists_at(start.plus(Duration::from_secs(3600))));
+    }
+
+    #[test]
+    fn error_info_fills_missing_name_and_description_from_the_code_list() {
+        let info = ErrorInfo::from(ErrorDto {
+            id: 305,
+            name: None,
+            description: Some(String::new()),
+        });
+        assert_eq!(info.name, "EC_MOBILE_DEVICE_TIMEOUT");
+        assert_eq!(info.description, "Timeout occurred during a mobile device redirect.");
+        let unknown = ErrorInfo::from(ErrorDto {
+            id: 9999,
+            name: Some("X".into()),
+            description: None,
+        });
+        assert_eq!((unknown.name.as_str(), unknown.description.as_str()), ("X", ""));
+    }
+}
