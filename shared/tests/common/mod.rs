@@ -1,0 +1,180 @@
+//! Test helpers: an [`App`] on the in-memory store with a fake Infobip on loopback, and requests
+//! built from real API Gateway event JSON parsed by lambda_http itself.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use smv_shared::config::Config;
+use smv_shared::store::{MemoryStore, Store};
+use smv_shared::time::{ManualClock, Timestamp};
+use smv_shared::{handle, App, Function};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const API_KEY: &str = "test-api-key-5f2b";
+pub const PHONE: &str = "+447911123456";
+pub const PHONE_DIGITS: &str = "447911123456";
+pub const TOKEN: &str = "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f";
+pub const OTHER_TOKEN: &str = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+pub const DEVICE_IP: &str = "203.0.113.25";
+pub const CALLBACK_BASE: &str = "https://smv.example.com/prod";
+pub const REDIRECT_URL: &str = "https://mno.example.net/smv/check?id=42";
+pub const START_TIME: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+
+pub struct TestApp {
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub infobip: MockServer,
+}
+
+pub async fn test_app() -> TestApp {
+    test_app_with(&[], Arc::new(MemoryStore::new())).await
+}
+
+pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) -> TestApp {
+    let infobip = MockServer::start().await;
+    let mut env = vec![
+        ("TABLE_NAME".to_owned(), "verifications".to_owned()),
+        ("INFOBIP_API_KEY".to_owned(), API_KEY.to_owned()),
+        ("INFOBIP_BASE_URL".to_owned(), infobip.uri()),
+        ("INFOBIP_TIMEOUT_MS".to_owned(), "500".to_owned()),
+        ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
+    ];
+    for (name, value) in extra_env {
+        env.retain(|(n, _)| n != name);
+        env.push((name.to_string(), value.to_string()));
+    }
+    env.retain(|(_, v)| !v.is_empty());
+    let config = Config::from_lookup(|name| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()), true).unwrap();
+    let clock = Arc::new(ManualClock::starting_at(START_TIME));
+    let mut app = App::new(config, store).unwrap();
+    app.clock = clock.clone();
+    TestApp { app, clock, infobip }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request) -> Response<Body> {
+        handle(&self.app, Function::All, request).await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Infobip answers the verify call with `status` and `body`, and expects to be called `times`.
+    pub async fn infobip_answers(&self, status: u16, body: Value, times: u64) {
+        Mock::given(method("POST"))
+            .and(path("/mi/verification/1/verify"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .expect(times)
+            .mount(&self.infobip)
+            .await;
+    }
+
+    pub async fn infobip_redirects(&self, token: &str) {
+        self.infobip_answers(200, json!({"status": "REDIRECT", "token": token, "deviceRedirectUrl": REDIRECT_URL}), 1)
+            .await;
+    }
+
+    /// Every verify request Infobip received, as JSON bodies.
+    pub async fn infobip_requests(&self) -> Vec<Value> {
+        self.infobip
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
+
+    /// The callback URL's path (after the base) that the last verify request carried.
+    pub async fn callback_path(&self) -> String {
+        let requests = self.infobip_requests().await;
+        let url = requests.last().expect("Infobip was called")["callbackUrl"].as_str().unwrap().to_owned();
+        url.strip_prefix(CALLBACK_BASE).expect("callback URL starts with CALLBACK_BASE_URL").to_owned()
+    }
+
+    /// Starts a verification that Infobip accepts with REDIRECT and returns its callback path.
+    pub async fn start_pending(&self, token: &str) -> String {
+        self.infobip_redirects(token).await;
+        let response = self.send(start_request(PHONE)).await;
+        assert_eq!(response.status(), 201, "{}", body_text(&response));
+        self.callback_path().await
+    }
+
+    pub async fn poll(&self, token: &str) -> (u16, Value) {
+        let response = self.send(get(&format!("/verifications/{token}"))).await;
+        (response.status().as_u16(), body_json(&response))
+    }
+
+    pub async fn callback(&self, callback_path: &str, body: Value) -> Response<Body> {
+        self.send(post(callback_path, &body.to_string())).await
+    }
+}
+
+pub fn http_api_event(method: &str, path: &str, headers: Value, body: Option<&str>, source_ip: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "okhttp/4.12"},
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "27/Nov/2026:19:00:00 +0000",
+            "timeEpoch": 1795000000000i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+pub fn parse_event(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses the event")
+}
+
+pub fn get(path: &str) -> Request {
+    parse_event(&http_api_event("GET", path, json!({"accept": "application/json"}), None, DEVICE_IP))
+}
+
+pub fn post(path: &str, body: &str) -> Request {
+    parse_event(&http_api_event("POST", path, json!({"content-type": "application/json"}), Some(body), DEVICE_IP))
+}
+
+pub fn start_request(phone: &str) -> Request {
+    post("/verifications", &json!({"phoneNumber": phone}).to_string())
+}
+
+pub fn body_text(response: &Response<Body>) -> String {
+    String::from_utf8_lossy(response.body().as_ref()).into_owned()
+}
+
+pub fn body_json(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
+}
+
+pub fn header<'r>(response: &'r Response<Body>, name: &str) -> Option<&'r str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+/// Asserts an RFC 9457 problem with `status` and returns its body.
+pub fn assert_problem(response: &Response<Body>, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "{}", body_text(response));
+    assert_eq!(header(response, "content-type"), Some("application/problem+json"));
+    let body = body_json(response);
+    assert!(body["type"].as_str().unwrap().starts_with("urn:smv:problem:"), "{body}");
+    assert!(body["title"].is_string(), "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+    body
+}
