@@ -1,0 +1,171 @@
+//! Infobip's result callback: authenticated by the per-verification secret, first result wins,
+//! malformed bodies change nothing, and the Brazil race loses nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const FORGED_PATH: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+#[tokio::test]
+async fn each_result_reaches_the_poll() {
+    let error = json!({"id": 305, "name": "EC_MOBILE_DEVICE_TIMEOUT", "description": "Timeout occurred during a mobile device redirect."});
+    for (body, status) in [
+        (json!({"result": "VALID", "token": TOKEN, "error": null}), "VALID"),
+        (json!({"result": "INVALID", "token": TOKEN}), "INVALID"),
+        (json!({"result": "ERROR", "token": TOKEN, "error": error}), "ERROR"),
+    ] {
+        let t = test_app().await;
+        let callback = t.start_pending(TOKEN).await;
+        let response = t.callback(&callback, body).await;
+        assert_eq!(response.status(), 200, "{}", body_text(&response));
+        assert_eq!(body_json(&response)["outcome"], "RECORDED");
+        let (code, poll) = t.poll(TOKEN).await;
+        assert_eq!((code, poll["status"].as_str().unwrap()), (200, status));
+        if status == "ERROR" {
+            assert_eq!(poll["error"], error);
+        } else {
+            assert!(poll.get("error").is_none(), "{poll}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_error_callback_without_details_is_named_from_the_code_list() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.callback(&callback, json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}})).await;
+    let error = &t.poll(TOKEN).await.1["error"];
+    assert_eq!(error["name"], "EC_REJECTED_INVALID_IP_ADDRESS");
+    assert_eq!(error["description"], "IP address not in MNO data range.");
+}
+
+#[tokio::test]
+async fn forged_callback_changes_nothing() {
+    let t = test_app().await;
+    t.start_pending(TOKEN).await;
+    let response = t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    assert_problem(&response, 403);
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn the_callback_url_of_one_verification_cannot_settle_another() {
+    let t = test_app().await;
+    let callback_a = t.start_pending(TOKEN).await;
+    t.infobip.reset().await;
+    t.start_pending(OTHER_TOKEN).await;
+
+    let response = t.callback(&callback_a, json!({"result": "VALID", "token": OTHER_TOKEN})).await;
+
+    assert_problem(&response, 403);
+    assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_callback_for_a_token_we_never_started_creates_nothing_a_poll_can_see() {
+    let t = test_app().await;
+    let response = t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(t.poll(TOKEN).await.0, 404);
+}
+
+#[tokio::test]
+async fn the_first_result_wins_and_repeats_are_acknowledged() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    for late in [json!({"result": "INVALID", "token": TOKEN}), json!({"result": "VALID", "token": TOKEN})] {
+        let response = t.callback(&callback, late).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(body_json(&response)["outcome"], "ALREADY_FINAL");
+    }
+    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+}
+
+#[tokio::test]
+async fn malformed_callbacks_get_400_and_change_nothing() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    for body in [
+        "",
+        "not json",
+        "{}",
+        r#"{"result": "VALID"}"#,
+        r#"{"token": "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f"}"#,
+        r#"{"result": "MAYBE", "token": "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f"}"#,
+        r#"{"result": "ERROR", "token": "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f", "error": "boom"}"#,
+        r#"{"result": "ERROR", "token": "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f", "error": {"id": "305"}}"#,
+        r#"{"result": "VALID", "token": "not-a-uuid"}"#,
+        r#"{"result": "VALID", "token": 42}"#,
+    ] {
+        let response = t.send(post(&callback, body)).await;
+        assert_problem(&response, 400);
+    }
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_malformed_secret_is_answered_like_an_unknown_route() {
+    let t = test_app().await;
+    t.start_pending(TOKEN).await;
+    for path in ["/callbacks/infobip/short", "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+"] {
+        assert_problem(&t.callback(path, json!({"result": "VALID", "token": TOKEN})).await, 404);
+    }
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_result_after_the_pending_timeout_changes_nothing() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.advance(Duration::from_secs(301));
+    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+    let response = t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+}
+
+/// Infobip answers the Brazilian verify call only after it has already delivered the result to
+/// our callback, so the callback arrives before start-verify has stored anything.
+#[tokio::test]
+async fn brazil_callback_before_record_is_kept() {
+    let t = test_app().await;
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK", "token": TOKEN})).set_delay(Duration::from_millis(300)))
+        .expect(1)
+        .mount(&t.infobip)
+        .await;
+
+    let start = t.send(start_request("+5511987654321"));
+    let early_callback = async {
+        while t.infobip_requests().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let response = t.callback(&t.callback_path().await, json!({"result": "VALID", "token": TOKEN})).await;
+        assert_eq!(t.poll(TOKEN).await.0, 404, "nothing pollable exists before the start finishes");
+        response
+    };
+    let (started, callback) = tokio::join!(start, early_callback);
+
+    assert_eq!(callback.status(), 200);
+    assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
+    assert_eq!(started.status(), 201);
+    assert_eq!(body_json(&started)["status"], "VALID");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+}
+
+#[tokio::test]
+async fn an_early_callback_to_a_forged_url_is_not_picked_up() {
+    let t = test_app().await;
+    t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    t.start_pending(TOKEN).await;
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+}

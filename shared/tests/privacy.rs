@@ -1,0 +1,52 @@
+//! What the logs of a whole verification contain: never the API key, a callback secret or a
+//! full phone number.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    t.callback("/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", json!({"result": "VALID", "token": TOKEN})).await;
+    t.poll(TOKEN).await;
+    t.infobip.reset().await;
+    t.infobip_answers(401, json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}}), 1).await;
+    t.send(start_request(PHONE)).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("+44*******456"), "the masked number is logged: {logs}");
+    assert!(logs.contains("INFOBIP_API_KEY"), "the configuration problem is named: {logs}");
+    let secret = callback.rsplit('/').next().unwrap();
+    for leak in [PHONE_DIGITS, API_KEY, secret] {
+        assert!(!logs.contains(leak), "{leak} leaked into: {logs}");
+    }
+}
