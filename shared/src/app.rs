@@ -37,7 +37,10 @@ impl App {
     pub async fn from_env(needs_infobip: bool) -> Result<Self, StartupError> {
         let config = Config::from_env(needs_infobip)?;
         let aws = aws_config::load_from_env().await;
-        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name.clone());
+        let store = DynamoDbStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            config.table_name.clone(),
+        );
         Self::new(config, Arc::new(store))
     }
 

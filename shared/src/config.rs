@@ -57,18 +57,32 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         let table_name = env.required("TABLE_NAME")?;
-        let pending_timeout = env.seconds("PENDING_TIMEOUT_SECONDS", DEFAULT_PENDING_TIMEOUT, 10..=86_400)?;
-        let record_lifetime = env.seconds("RECORD_TTL_SECONDS", DEFAULT_RECORD_LIFETIME, 60..=2_592_000)?;
+        let pending_timeout = env.seconds(
+            "PENDING_TIMEOUT_SECONDS",
+            DEFAULT_PENDING_TIMEOUT,
+            10..=86_400,
+        )?;
+        let record_lifetime = env.seconds(
+            "RECORD_TTL_SECONDS",
+            DEFAULT_RECORD_LIFETIME,
+            60..=2_592_000,
+        )?;
         if record_lifetime < pending_timeout {
             return Err(ConfigError {
                 name: "RECORD_TTL_SECONDS",
                 problem: "must not be shorter than PENDING_TIMEOUT_SECONDS (a PENDING record would vanish instead of expiring)".into(),
             });
         }
-        let callback_base_url = env.optional("CALLBACK_BASE_URL").map(|raw| parse_base_url("CALLBACK_BASE_URL", &raw)).transpose()?;
+        let callback_base_url = env
+            .optional("CALLBACK_BASE_URL")
+            .map(|raw| parse_base_url("CALLBACK_BASE_URL", &raw))
+            .transpose()?;
         let infobip = if needs_infobip {
-            let base = env.optional("INFOBIP_BASE_URL").unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
-            let timeout = env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
+            let base = env
+                .optional("INFOBIP_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
+            let timeout =
+                env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
             Some(InfobipConfig {
                 base_url: parse_base_url("INFOBIP_BASE_URL", &base)?,
                 api_key: ApiKey::new(env.required("INFOBIP_API_KEY")?).ok_or(ConfigError {
@@ -103,29 +117,54 @@ fn address_policy(env: &Env<'_>) -> Result<AddressPolicy, ConfigError> {
             let secret = env.optional("CLOUDFRONT_ORIGIN_SECRET");
             let origin_secret = match (header, secret) {
                 (Some(header), Some(secret)) => {
-                    let valid_name = lambda_http::http::HeaderName::from_bytes(header.as_bytes()).is_ok();
+                    let valid_name =
+                        lambda_http::http::HeaderName::from_bytes(header.as_bytes()).is_ok();
                     if !valid_name {
-                        return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET_HEADER", problem: "is not a valid header name".into() });
+                        return Err(ConfigError {
+                            name: "CLOUDFRONT_ORIGIN_SECRET_HEADER",
+                            problem: "is not a valid header name".into(),
+                        });
                     }
                     Some((header.to_ascii_lowercase(), secret))
                 }
                 (None, None) => None,
-                (Some(_), None) => return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET", problem: "must be set when CLOUDFRONT_ORIGIN_SECRET_HEADER is".into() }),
-                (None, Some(_)) => return Err(ConfigError { name: "CLOUDFRONT_ORIGIN_SECRET_HEADER", problem: "must be set when CLOUDFRONT_ORIGIN_SECRET is".into() }),
+                (Some(_), None) => {
+                    return Err(ConfigError {
+                        name: "CLOUDFRONT_ORIGIN_SECRET",
+                        problem: "must be set when CLOUDFRONT_ORIGIN_SECRET_HEADER is".into(),
+                    })
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError {
+                        name: "CLOUDFRONT_ORIGIN_SECRET_HEADER",
+                        problem: "must be set when CLOUDFRONT_ORIGIN_SECRET is".into(),
+                    })
+                }
             };
             Some(CloudFrontTrust { origin_secret })
         }
     };
-    Ok(AddressPolicy { alb_trusted_hops, cloudfront })
+    Ok(AddressPolicy {
+        alb_trusted_hops,
+        cloudfront,
+    })
 }
 
 fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let problem = |p: &str| ConfigError { name, problem: p.to_owned() };
-    let url = Url::parse(raw.trim()).map_err(|_| problem("must be an absolute URL with a scheme, e.g. https://example.com"))?;
+    let problem = |p: &str| ConfigError {
+        name,
+        problem: p.to_owned(),
+    };
+    let url = Url::parse(raw.trim())
+        .map_err(|_| problem("must be an absolute URL with a scheme, e.g. https://example.com"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(problem("must be an http(s) URL with a host"));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(problem("must not carry credentials, a query or a fragment"));
     }
     Ok(url)
@@ -135,37 +174,73 @@ struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
     fn optional(&self, name: &str) -> Option<String> {
-        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
-        self.optional(name).ok_or(ConfigError { name, problem: "is not set".into() })
+        self.optional(name).ok_or(ConfigError {
+            name,
+            problem: "is not set".into(),
+        })
     }
 
-    fn number(&self, name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
-        let Some(raw) = self.optional(name) else { return Ok(default) };
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        let Some(raw) = self.optional(name) else {
+            return Ok(default);
+        };
         match raw.parse::<u64>() {
             Ok(value) if range.contains(&value) => Ok(value),
             _ => Err(ConfigError {
                 name,
-                problem: format!("must be a whole number from {} to {} (got {raw:?})", range.start(), range.end()),
+                problem: format!(
+                    "must be a whole number from {} to {} (got {raw:?})",
+                    range.start(),
+                    range.end()
+                ),
             }),
         }
     }
 
-    fn seconds(&self, name: &'static str, default: Duration, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
-        self.number(name, default.as_secs(), range).map(Duration::from_secs)
+    fn seconds(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_secs(), range)
+            .map(Duration::from_secs)
     }
 
-    fn millis(&self, name: &'static str, default: Duration, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
-        self.number(name, default.as_millis() as u64, range).map(Duration::from_millis)
+    fn millis(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_millis() as u64, range)
+            .map(Duration::from_millis)
     }
 
     fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
-        match self.optional(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .optional(name)
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
-            Some(_) => Err(ConfigError { name, problem: "must be true or false".into() }),
+            Some(_) => Err(ConfigError {
+                name,
+                problem: "must be true or false".into(),
+            }),
         }
     }
 }
@@ -176,7 +251,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)], needs_infobip: bool) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned(), needs_infobip)
     }
 
@@ -200,7 +278,10 @@ mod tests {
     fn functions_that_do_not_call_infobip_do_not_need_its_key() {
         let c = config(&[("TABLE_NAME", "t")], false).unwrap();
         assert!(c.infobip.is_none());
-        assert_eq!(config(&[("TABLE_NAME", "t")], true).unwrap_err().name, "INFOBIP_API_KEY");
+        assert_eq!(
+            config(&[("TABLE_NAME", "t")], true).unwrap_err().name,
+            "INFOBIP_API_KEY"
+        );
     }
 
     #[test]
@@ -212,30 +293,74 @@ mod tests {
             failing_name(&vars)
         };
         assert_eq!(failing_name(&[("INFOBIP_API_KEY", "k")]), "TABLE_NAME");
-        assert_eq!(with(("INFOBIP_BASE_URL", "xyz.api.infobip.com")), "INFOBIP_BASE_URL");
-        assert_eq!(with(("INFOBIP_BASE_URL", "ftp://x.example")), "INFOBIP_BASE_URL");
-        assert_eq!(with(("CALLBACK_BASE_URL", "https://x.example/?a=b")), "CALLBACK_BASE_URL");
-        assert_eq!(with(("PENDING_TIMEOUT_SECONDS", "soon")), "PENDING_TIMEOUT_SECONDS");
+        assert_eq!(
+            with(("INFOBIP_BASE_URL", "xyz.api.infobip.com")),
+            "INFOBIP_BASE_URL"
+        );
+        assert_eq!(
+            with(("INFOBIP_BASE_URL", "ftp://x.example")),
+            "INFOBIP_BASE_URL"
+        );
+        assert_eq!(
+            with(("CALLBACK_BASE_URL", "https://x.example/?a=b")),
+            "CALLBACK_BASE_URL"
+        );
+        assert_eq!(
+            with(("PENDING_TIMEOUT_SECONDS", "soon")),
+            "PENDING_TIMEOUT_SECONDS"
+        );
         assert_eq!(with(("INFOBIP_TIMEOUT_MS", "0")), "INFOBIP_TIMEOUT_MS");
         assert_eq!(with(("RECORD_TTL_SECONDS", "120")), "RECORD_TTL_SECONDS");
-        assert_eq!(with(("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "yes")), "TRUST_CLOUDFRONT_VIEWER_ADDRESS");
-        assert_eq!(with(("ALB_TRUSTED_PROXY_HOPS", "-1")), "ALB_TRUSTED_PROXY_HOPS");
-        assert_eq!(config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "two words")], true).unwrap_err().name, "INFOBIP_API_KEY");
+        assert_eq!(
+            with(("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "yes")),
+            "TRUST_CLOUDFRONT_VIEWER_ADDRESS"
+        );
+        assert_eq!(
+            with(("ALB_TRUSTED_PROXY_HOPS", "-1")),
+            "ALB_TRUSTED_PROXY_HOPS"
+        );
+        assert_eq!(
+            config(
+                &[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "two words")],
+                true
+            )
+            .unwrap_err()
+            .name,
+            "INFOBIP_API_KEY"
+        );
     }
 
     #[test]
     fn cloudfront_origin_secret_needs_both_header_and_value() {
-        let vars = [("TABLE_NAME", "t"), ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"), ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify")];
-        assert_eq!(config(&vars, false).unwrap_err().name, "CLOUDFRONT_ORIGIN_SECRET");
+        let vars = [
+            ("TABLE_NAME", "t"),
+            ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
+            ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify"),
+        ];
+        assert_eq!(
+            config(&vars, false).unwrap_err().name,
+            "CLOUDFRONT_ORIGIN_SECRET"
+        );
         let mut vars = vars.to_vec();
         vars.push(("CLOUDFRONT_ORIGIN_SECRET", "s3cret"));
         let policy = config(&vars, false).unwrap().address_policy;
-        assert_eq!(policy.cloudfront.unwrap().origin_secret, Some(("x-origin-verify".into(), "s3cret".into())));
+        assert_eq!(
+            policy.cloudfront.unwrap().origin_secret,
+            Some(("x-origin-verify".into(), "s3cret".into()))
+        );
     }
 
     #[test]
     fn the_error_message_names_the_variable_but_not_the_key() {
-        let err = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k"), ("INFOBIP_BASE_URL", "nope")], true).unwrap_err();
+        let err = config(
+            &[
+                ("TABLE_NAME", "t"),
+                ("INFOBIP_API_KEY", "k"),
+                ("INFOBIP_BASE_URL", "nope"),
+            ],
+            true,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("INFOBIP_BASE_URL"));
     }
 }

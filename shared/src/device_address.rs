@@ -45,7 +45,13 @@ impl fmt::Debug for AddressPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AddressPolicy")
             .field("alb_trusted_hops", &self.alb_trusted_hops)
-            .field("cloudfront", &self.cloudfront.as_ref().map(|c| c.origin_secret.as_ref().map(|(h, _)| h)))
+            .field(
+                "cloudfront",
+                &self
+                    .cloudfront
+                    .as_ref()
+                    .map(|c| c.origin_secret.as_ref().map(|(h, _)| h)),
+            )
             .finish()
     }
 }
@@ -73,7 +79,9 @@ pub fn resolve(request: &Request, policy: &AddressPolicy) -> Result<DeviceAddres
         return from_cloudfront(request, cloudfront);
     }
     let ip = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => parse_ip(context.identity.source_ip.as_deref())?,
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            parse_ip(context.identity.source_ip.as_deref())?
+        }
         Some(RequestContext::ApiGatewayV2(context)) => parse_ip(context.http.source_ip.as_deref())?,
         Some(RequestContext::Alb(_)) => {
             let chain = header(request, "x-forwarded-for").ok_or(AddressError::Missing)?;
@@ -84,16 +92,23 @@ pub fn resolve(request: &Request, policy: &AddressPolicy) -> Result<DeviceAddres
     Ok(DeviceAddress { ip, port: None })
 }
 
-fn from_cloudfront(request: &Request, trust: &CloudFrontTrust) -> Result<DeviceAddress, AddressError> {
+fn from_cloudfront(
+    request: &Request,
+    trust: &CloudFrontTrust,
+) -> Result<DeviceAddress, AddressError> {
     if let Some((name, expected)) = &trust.origin_secret {
         let given = header(request, name).unwrap_or_default();
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Err(AddressError::NotFromCloudFront);
         }
     }
-    let value = header(request, CLOUDFRONT_VIEWER_ADDRESS).ok_or(AddressError::NotFromCloudFront)?;
+    let value =
+        header(request, CLOUDFRONT_VIEWER_ADDRESS).ok_or(AddressError::NotFromCloudFront)?;
     let (ip, port) = parse_viewer_address(value).ok_or(AddressError::Malformed)?;
-    Ok(DeviceAddress { ip, port: Some(port) })
+    Ok(DeviceAddress {
+        ip,
+        port: Some(port),
+    })
 }
 
 fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
@@ -101,13 +116,19 @@ fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
 }
 
 fn parse_ip(raw: Option<&str>) -> Result<IpAddr, AddressError> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty()).ok_or(AddressError::Missing)?;
+    let raw = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(AddressError::Missing)?;
     raw.parse().map_err(|_| AddressError::Malformed)
 }
 
 /// The entry `trusted_hops` places from the right: the address the outermost trusted proxy saw.
 pub fn from_forwarded_for(chain: &str, trusted_hops: usize) -> Result<IpAddr, AddressError> {
-    let entry = chain.rsplit(',').nth(trusted_hops).ok_or(AddressError::Missing)?;
+    let entry = chain
+        .rsplit(',')
+        .nth(trusted_hops)
+        .ok_or(AddressError::Missing)?;
     parse_ip(Some(entry))
 }
 
@@ -135,19 +156,48 @@ mod tests {
     #[test]
     fn forwarded_for_is_read_from_the_right() {
         let chain = "6.6.6.6, 203.0.113.7, 10.0.0.1";
-        assert_eq!(from_forwarded_for(chain, 0).unwrap(), "10.0.0.1".parse::<IpAddr>().unwrap());
-        assert_eq!(from_forwarded_for(chain, 1).unwrap(), "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            from_forwarded_for(chain, 0).unwrap(),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            from_forwarded_for(chain, 1).unwrap(),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(from_forwarded_for(chain, 3), Err(AddressError::Missing));
-        assert_eq!(from_forwarded_for("2001:db8::7", 0).unwrap(), "2001:db8::7".parse::<IpAddr>().unwrap());
-        assert_eq!(from_forwarded_for("1.2.3.4, nonsense", 0), Err(AddressError::Malformed));
+        assert_eq!(
+            from_forwarded_for("2001:db8::7", 0).unwrap(),
+            "2001:db8::7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            from_forwarded_for("1.2.3.4, nonsense", 0),
+            Err(AddressError::Malformed)
+        );
     }
 
     #[test]
     fn viewer_address_in_all_three_forms() {
-        assert_eq!(parse_viewer_address("198.51.100.10:46532"), Some(("198.51.100.10".parse().unwrap(), 46532)));
-        assert_eq!(parse_viewer_address("2001:db8::1:46532"), Some(("2001:db8::1".parse().unwrap(), 46532)));
-        assert_eq!(parse_viewer_address("[2001:db8::1]:46532"), Some(("2001:db8::1".parse().unwrap(), 46532)));
-        for bad in ["198.51.100.10", "198.51.100.10:99999", "", ":1", "host:80", "[2001:db8::1]", "1.2.3.4:5:6"] {
+        assert_eq!(
+            parse_viewer_address("198.51.100.10:46532"),
+            Some(("198.51.100.10".parse().unwrap(), 46532))
+        );
+        assert_eq!(
+            parse_viewer_address("2001:db8::1:46532"),
+            Some(("2001:db8::1".parse().unwrap(), 46532))
+        );
+        assert_eq!(
+            parse_viewer_address("[2001:db8::1]:46532"),
+            Some(("2001:db8::1".parse().unwrap(), 46532))
+        );
+        for bad in [
+            "198.51.100.10",
+            "198.51.100.10:99999",
+            "",
+            ":1",
+            "host:80",
+            "[2001:db8::1]",
+            "1.2.3.4:5:6",
+        ] {
             assert_eq!(parse_viewer_address(bad), None, "{bad}");
         }
     }

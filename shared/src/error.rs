@@ -46,7 +46,10 @@ pub enum AppError {
     #[error("Infobip rejected our credentials: {0}")]
     InfobipMisconfigured(String),
     #[error("Infobip is temporarily unavailable: {cause}")]
-    InfobipUnavailable { retry_after: Duration, cause: String },
+    InfobipUnavailable {
+        retry_after: Duration,
+        cause: String,
+    },
     #[error("Infobip did not answer in time: {0}")]
     InfobipTimeout(String),
     #[error("storage is unavailable: {0}")]

@@ -19,7 +19,9 @@ pub enum InvalidPhoneNumber {
     Empty,
     #[error("phoneNumber is longer than {MAX_INPUT_CHARS} characters")]
     TooLong,
-    #[error("phoneNumber may contain only digits, a leading '+', spaces, '-', '.', '/' and parentheses")]
+    #[error(
+        "phoneNumber may contain only digits, a leading '+', spaces, '-', '.', '/' and parentheses"
+    )]
     UnexpectedCharacter,
     #[error("phoneNumber must be in international format with its country code, e.g. +447911123456 (a leading 0 is a national prefix)")]
     NotInternational,
@@ -67,7 +69,10 @@ impl PhoneNumber {
         let parsed = phonenumber::parse(None, format!("+{digits}"))
             .map_err(|_| InvalidPhoneNumber::UnknownCountryCode)?;
         let country_code = parsed.code().value();
-        if phonenumber::metadata::DATABASE.by_code(&country_code).is_none() {
+        if phonenumber::metadata::DATABASE
+            .by_code(&country_code)
+            .is_none()
+        {
             return Err(InvalidPhoneNumber::UnknownCountryCode);
         }
         if !phonenumber::is_valid(&parsed) {

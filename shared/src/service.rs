@@ -100,7 +100,14 @@ async fn record_refusal(
     error: ErrorInfo,
     now: Timestamp,
 ) {
-    let refused = Verification::refused(token, secret.hash(), phone.masked(), error, now, app.lifetimes);
+    let refused = Verification::refused(
+        token,
+        secret.hash(),
+        phone.masked(),
+        error,
+        now,
+        app.lifetimes,
+    );
     if let Err(e) = app.store.create(&refused).await {
         warn!(token = %refused.token, error = %e, "could not store Infobip's refusal");
     }
@@ -118,7 +125,12 @@ async fn apply_early_callback(app: &App, verification: &Verification) -> Result<
         return Ok(Status::Pending);
     };
     app.store
-        .complete(&verification.token, &verification.secret_hash, &parked.result, now)
+        .complete(
+            &verification.token,
+            &verification.secret_hash,
+            &parked.result,
+            now,
+        )
         .await?;
     // Applied by us or, racing, by the callback's own retry: either way this is the result now.
     Ok(parked.result.status())

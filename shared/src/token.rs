@@ -168,7 +168,10 @@ mod tests {
         let secret = CallbackSecret::generate().unwrap();
         let hash = secret.hash();
         assert_eq!(hash.as_str().len(), 64);
-        assert_eq!(SecretHash::from_stored(hash.as_str().to_owned()), Some(hash));
+        assert_eq!(
+            SecretHash::from_stored(hash.as_str().to_owned()),
+            Some(hash)
+        );
         assert_eq!(SecretHash::from_stored("xyz".into()), None);
     }
 }

@@ -175,7 +175,9 @@ impl Verification {
     /// The one transition a callback may make. The DynamoDB adapter states the same rule as a
     /// condition expression; `store::tests` hold both adapters to it.
     pub fn accepts_result_from(&self, secret_hash: &SecretHash, now: Timestamp) -> bool {
-        self.exists_at(now) && self.status(now) == Status::Pending && &self.secret_hash == secret_hash
+        self.exists_at(now)
+            && self.status(now) == Status::Pending
+            && &self.secret_hash == secret_hash
     }
 
     pub fn result(&self) -> Option<&VerificationResult> {
@@ -213,7 +215,13 @@ mod tests {
     }
 
     fn pending_at(now: Timestamp, secret: &CallbackSecret) -> Verification {
-        Verification::pending(token(), secret.hash(), "+44*******456".into(), now, LIFETIMES)
+        Verification::pending(
+            token(),
+            secret.hash(),
+            "+44*******456".into(),
+            now,
+            LIFETIMES,
+        )
     }
 
     #[test]
@@ -221,8 +229,14 @@ mod tests {
         let secret = CallbackSecret::generate().unwrap();
         let start = Timestamp::from_millis(1_000_000);
         let v = pending_at(start, &secret);
-        assert_eq!(v.status(start.plus(Duration::from_secs(299))), Status::Pending);
-        assert_eq!(v.status(start.plus(Duration::from_secs(300))), Status::Expired);
+        assert_eq!(
+            v.status(start.plus(Duration::from_secs(299))),
+            Status::Pending
+        );
+        assert_eq!(
+            v.status(start.plus(Duration::from_secs(300))),
+            Status::Expired
+        );
     }
 
     #[test]
@@ -266,12 +280,18 @@ mod tests {
             description: Some(String::new()),
         });
         assert_eq!(info.name, "EC_MOBILE_DEVICE_TIMEOUT");
-        assert_eq!(info.description, "Timeout occurred during a mobile device redirect.");
+        assert_eq!(
+            info.description,
+            "Timeout occurred during a mobile device redirect."
+        );
         let unknown = ErrorInfo::from(ErrorDto {
             id: 9999,
             name: Some("X".into()),
             description: None,
         });
-        assert_eq!((unknown.name.as_str(), unknown.description.as_str()), ("X", ""));
+        assert_eq!(
+            (unknown.name.as_str(), unknown.description.as_str()),
+            ("X", "")
+        );
     }
 }

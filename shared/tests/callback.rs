@@ -16,9 +16,15 @@ const FORGED_PATH: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 async fn each_result_reaches_the_poll() {
     let error = json!({"id": 305, "name": "EC_MOBILE_DEVICE_TIMEOUT", "description": "Timeout occurred during a mobile device redirect."});
     for (body, status) in [
-        (json!({"result": "VALID", "token": TOKEN, "error": null}), "VALID"),
+        (
+            json!({"result": "VALID", "token": TOKEN, "error": null}),
+            "VALID",
+        ),
         (json!({"result": "INVALID", "token": TOKEN}), "INVALID"),
-        (json!({"result": "ERROR", "token": TOKEN, "error": error}), "ERROR"),
+        (
+            json!({"result": "ERROR", "token": TOKEN, "error": error}),
+            "ERROR",
+        ),
     ] {
         let t = test_app().await;
         let callback = t.start_pending(TOKEN).await;
@@ -39,7 +45,11 @@ async fn each_result_reaches_the_poll() {
 async fn an_error_callback_without_details_is_named_from_the_code_list() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}})).await;
+    t.callback(
+        &callback,
+        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}}),
+    )
+    .await;
     let error = &t.poll(TOKEN).await.1["error"];
     assert_eq!(error["name"], "EC_REJECTED_INVALID_IP_ADDRESS");
     assert_eq!(error["description"], "IP address not in MNO data range.");
@@ -49,7 +59,9 @@ async fn an_error_callback_without_details_is_named_from_the_code_list() {
 async fn forged_callback_changes_nothing() {
     let t = test_app().await;
     t.start_pending(TOKEN).await;
-    let response = t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    let response = t
+        .callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     assert_problem(&response, 403);
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }
@@ -61,7 +73,12 @@ async fn the_callback_url_of_one_verification_cannot_settle_another() {
     t.infobip.reset().await;
     t.start_pending(OTHER_TOKEN).await;
 
-    let response = t.callback(&callback_a, json!({"result": "VALID", "token": OTHER_TOKEN})).await;
+    let response = t
+        .callback(
+            &callback_a,
+            json!({"result": "VALID", "token": OTHER_TOKEN}),
+        )
+        .await;
 
     assert_problem(&response, 403);
     assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
@@ -71,7 +88,9 @@ async fn the_callback_url_of_one_verification_cannot_settle_another() {
 #[tokio::test]
 async fn a_callback_for_a_token_we_never_started_creates_nothing_a_poll_can_see() {
     let t = test_app().await;
-    let response = t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    let response = t
+        .callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(t.poll(TOKEN).await.0, 404);
 }
@@ -80,8 +99,12 @@ async fn a_callback_for_a_token_we_never_started_creates_nothing_a_poll_can_see(
 async fn the_first_result_wins_and_repeats_are_acknowledged() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
-    for late in [json!({"result": "INVALID", "token": TOKEN}), json!({"result": "VALID", "token": TOKEN})] {
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    for late in [
+        json!({"result": "INVALID", "token": TOKEN}),
+        json!({"result": "VALID", "token": TOKEN}),
+    ] {
         let response = t.callback(&callback, late).await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response)["outcome"], "ALREADY_FINAL");
@@ -115,8 +138,15 @@ async fn malformed_callbacks_get_400_and_change_nothing() {
 async fn a_malformed_secret_is_answered_like_an_unknown_route() {
     let t = test_app().await;
     t.start_pending(TOKEN).await;
-    for path in ["/callbacks/infobip/short", "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+"] {
-        assert_problem(&t.callback(path, json!({"result": "VALID", "token": TOKEN})).await, 404);
+    for path in [
+        "/callbacks/infobip/short",
+        "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",
+    ] {
+        assert_problem(
+            &t.callback(path, json!({"result": "VALID", "token": TOKEN}))
+                .await,
+            404,
+        );
     }
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }
@@ -127,7 +157,9 @@ async fn a_result_after_the_pending_timeout_changes_nothing() {
     let callback = t.start_pending(TOKEN).await;
     t.advance(Duration::from_secs(301));
     assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
-    let response = t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    let response = t
+        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
 }
@@ -139,7 +171,11 @@ async fn brazil_callback_before_record_is_kept() {
     let t = test_app().await;
     Mock::given(method("POST"))
         .and(path("/mi/verification/1/verify"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK", "token": TOKEN})).set_delay(Duration::from_millis(300)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "OK", "token": TOKEN}))
+                .set_delay(Duration::from_millis(300)),
+        )
         .expect(1)
         .mount(&t.infobip)
         .await;
@@ -149,8 +185,17 @@ async fn brazil_callback_before_record_is_kept() {
         while t.infobip_requests().await.is_empty() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let response = t.callback(&t.callback_path().await, json!({"result": "VALID", "token": TOKEN})).await;
-        assert_eq!(t.poll(TOKEN).await.0, 404, "nothing pollable exists before the start finishes");
+        let response = t
+            .callback(
+                &t.callback_path().await,
+                json!({"result": "VALID", "token": TOKEN}),
+            )
+            .await;
+        assert_eq!(
+            t.poll(TOKEN).await.0,
+            404,
+            "nothing pollable exists before the start finishes"
+        );
         response
     };
     let (started, callback) = tokio::join!(start, early_callback);
@@ -165,7 +210,8 @@ async fn brazil_callback_before_record_is_kept() {
 #[tokio::test]
 async fn an_early_callback_to_a_forged_url_is_not_picked_up() {
     let t = test_app().await;
-    t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN})).await;
+    t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     t.start_pending(TOKEN).await;
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }

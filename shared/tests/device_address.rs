@@ -40,25 +40,62 @@ async fn api_gateway_source_ip_wins_over_a_client_forwarded_for() {
     let t = test_app().await;
     let spoof = json!({"x-forwarded-for": "10.9.9.9", "x-forwarded-port": "51000", "cloudfront-viewer-address": "10.9.9.9:51000"});
     let rest = rest_api_event("/device-address", spoof.clone(), DEVICE_IP);
-    assert_eq!(device_address(&t, rest).await, (200, json!({"address": DEVICE_IP, "port": null})));
-    let http = http_api_event("GET", "/device-address", spoof, None, "2001:db8:85a3::8a2e:370:7334");
-    assert_eq!(device_address(&t, http).await, (200, json!({"address": "2001:db8:85a3::8a2e:370:7334", "port": null})));
+    assert_eq!(
+        device_address(&t, rest).await,
+        (200, json!({"address": DEVICE_IP, "port": null}))
+    );
+    let http = http_api_event(
+        "GET",
+        "/device-address",
+        spoof,
+        None,
+        "2001:db8:85a3::8a2e:370:7334",
+    );
+    assert_eq!(
+        device_address(&t, http).await,
+        (
+            200,
+            json!({"address": "2001:db8:85a3::8a2e:370:7334", "port": null})
+        )
+    );
 }
 
 #[tokio::test]
 async fn alb_forwarded_for_is_read_from_the_right() {
     let t = test_app().await;
-    assert_eq!(device_address(&t, alb_event("/device-address", "10.9.9.9, 203.0.113.25")).await.1["address"], "203.0.113.25");
-    let behind_cdn = test_app_with(&[("ALB_TRUSTED_PROXY_HOPS", "1")], Arc::new(MemoryStore::new())).await;
+    assert_eq!(
+        device_address(&t, alb_event("/device-address", "10.9.9.9, 203.0.113.25"))
+            .await
+            .1["address"],
+        "203.0.113.25"
+    );
+    let behind_cdn = test_app_with(
+        &[("ALB_TRUSTED_PROXY_HOPS", "1")],
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
     let chain = "10.9.9.9, 203.0.113.25, 130.176.0.1";
-    assert_eq!(device_address(&behind_cdn, alb_event("/device-address", chain)).await.1["address"], "203.0.113.25");
-    let (status, _) = device_address(&behind_cdn, alb_event("/device-address", "130.176.0.1")).await;
-    assert_eq!(status, 400, "fewer entries than trusted hops: no device address");
+    assert_eq!(
+        device_address(&behind_cdn, alb_event("/device-address", chain))
+            .await
+            .1["address"],
+        "203.0.113.25"
+    );
+    let (status, _) =
+        device_address(&behind_cdn, alb_event("/device-address", "130.176.0.1")).await;
+    assert_eq!(
+        status, 400,
+        "fewer entries than trusted hops: no device address"
+    );
 }
 
 #[tokio::test]
 async fn trusted_cloudfront_viewer_address_gives_ip_and_port_in_every_form() {
-    let env = [("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"), ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "x-origin-verify"), ("CLOUDFRONT_ORIGIN_SECRET", "cdn-only")];
+    let env = [
+        ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
+        ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "x-origin-verify"),
+        ("CLOUDFRONT_ORIGIN_SECRET", "cdn-only"),
+    ];
     let t = test_app_with(&env, Arc::new(MemoryStore::new())).await;
     for (viewer, ip, port) in [
         ("198.51.100.10:46532", "198.51.100.10", 46532),
@@ -67,20 +104,34 @@ async fn trusted_cloudfront_viewer_address_gives_ip_and_port_in_every_form() {
     ] {
         let headers = json!({"cloudfront-viewer-address": viewer, "x-origin-verify": "cdn-only"});
         let event = http_api_event("GET", "/device-address", headers, None, "130.176.0.1");
-        assert_eq!(device_address(&t, event).await, (200, json!({"address": ip, "port": port})), "{viewer}");
+        assert_eq!(
+            device_address(&t, event).await,
+            (200, json!({"address": ip, "port": port})),
+            "{viewer}"
+        );
     }
 }
 
 #[tokio::test]
 async fn cloudfront_headers_without_the_origin_secret_are_refused() {
-    let env = [("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"), ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "x-origin-verify"), ("CLOUDFRONT_ORIGIN_SECRET", "cdn-only")];
+    let env = [
+        ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
+        ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "x-origin-verify"),
+        ("CLOUDFRONT_ORIGIN_SECRET", "cdn-only"),
+    ];
     let t = test_app_with(&env, Arc::new(MemoryStore::new())).await;
     t.infobip_answers(200, json!({}), 0).await;
     for headers in [
         json!({"cloudfront-viewer-address": "198.51.100.10:46532"}),
         json!({"cloudfront-viewer-address": "198.51.100.10:46532", "x-origin-verify": "guess"}),
     ] {
-        let mut event = http_api_event("POST", "/verifications", headers, Some(r#"{"phoneNumber":"+447911123456"}"#), "198.51.100.10");
+        let mut event = http_api_event(
+            "POST",
+            "/verifications",
+            headers,
+            Some(r#"{"phoneNumber":"+447911123456"}"#),
+            "198.51.100.10",
+        );
         event["headers"]["content-type"] = json!("application/json");
         assert_problem(&t.send(parse_event(&event)).await, 403);
     }
@@ -92,10 +143,19 @@ async fn the_device_port_reaches_infobip_only_from_cloudfront() {
     let t = test_app_with(&env, Arc::new(MemoryStore::new())).await;
     t.infobip_redirects(TOKEN).await;
     let headers = json!({"content-type": "application/json", "cloudfront-viewer-address": "2001:db8::1:46532"});
-    let event = http_api_event("POST", "/verifications", headers, Some(r#"{"phoneNumber":"+447911123456"}"#), "130.176.0.1");
+    let event = http_api_event(
+        "POST",
+        "/verifications",
+        headers,
+        Some(r#"{"phoneNumber":"+447911123456"}"#),
+        "130.176.0.1",
+    );
     assert_eq!(t.send(parse_event(&event)).await.status(), 201);
     let sent = &t.infobip_requests().await[0];
-    assert_eq!((&sent["deviceIp"], &sent["devicePort"]), (&json!("2001:db8::1"), &json!(46532)));
+    assert_eq!(
+        (&sent["deviceIp"], &sent["devicePort"]),
+        (&json!("2001:db8::1"), &json!(46532))
+    );
 }
 
 #[tokio::test]
@@ -103,19 +163,44 @@ async fn callback_url_is_derived_from_api_gateway_never_from_the_host_header() {
     let t = test_app_with(&[("CALLBACK_BASE_URL", "")], Arc::new(MemoryStore::new())).await;
     t.infobip_redirects(TOKEN).await;
 
-    let mut rest = rest_api_event("/verifications", json!({"host": "evil.example", "content-type": "application/json"}), DEVICE_IP);
+    let mut rest = rest_api_event(
+        "/verifications",
+        json!({"host": "evil.example", "content-type": "application/json"}),
+        DEVICE_IP,
+    );
     rest["httpMethod"] = json!("POST");
     rest["body"] = json!(r#"{"phoneNumber":"+447911123456"}"#);
     assert_eq!(t.send(parse_event(&rest)).await.status(), 201);
-    let rest_url = t.infobip_requests().await[0]["callbackUrl"].as_str().unwrap().to_owned();
+    let rest_url = t.infobip_requests().await[0]["callbackUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     t.infobip.reset().await;
     t.infobip_redirects(OTHER_TOKEN).await;
-    let http = http_api_event("POST", "/verifications", json!({"host": "evil.example", "content-type": "application/json"}), Some(r#"{"phoneNumber":"+447911123456"}"#), DEVICE_IP);
+    let http = http_api_event(
+        "POST",
+        "/verifications",
+        json!({"host": "evil.example", "content-type": "application/json"}),
+        Some(r#"{"phoneNumber":"+447911123456"}"#),
+        DEVICE_IP,
+    );
     assert_eq!(t.send(parse_event(&http)).await.status(), 201);
 
-    let http_url = t.infobip_requests().await[0]["callbackUrl"].as_str().unwrap().to_owned();
-    assert!(rest_url.starts_with("https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/callbacks/infobip/"), "{rest_url}");
-    assert!(http_url.starts_with("https://abc123.execute-api.eu-west-1.amazonaws.com/callbacks/infobip/"), "{http_url}");
+    let http_url = t.infobip_requests().await[0]["callbackUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        rest_url.starts_with(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/callbacks/infobip/"
+        ),
+        "{rest_url}"
+    );
+    assert!(
+        http_url
+            .starts_with("https://abc123.execute-api.eu-west-1.amazonaws.com/callbacks/infobip/"),
+        "{http_url}"
+    );
 }
 
 #[tokio::test]

@@ -14,14 +14,24 @@ fn event_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.file_name().unwrap() != "env.json")
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json") && p.file_name().unwrap() != "env.json"
+        })
         .collect();
     files.sort();
     files
 }
 
 fn function_of(file: &Path) -> Function {
-    match file.file_name().unwrap().to_str().unwrap().split('.').next().unwrap() {
+    match file
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+    {
         "start-verify" => Function::StartVerify,
         "callback" => Function::Callback,
         "poll" => Function::Poll,
@@ -36,7 +46,8 @@ async fn every_event_file_is_served_by_its_function() {
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
         let raw = std::fs::read_to_string(&file).unwrap();
-        let request = lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request =
+            lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let function = function_of(&file);
         let t = test_app().await;
         let starts = name.contains("post-verifications") || name.contains("verify-msisdn");
@@ -51,7 +62,9 @@ async fn every_event_file_is_served_by_its_function() {
         let body = body_json(&response);
         let expected = match name.rsplit('.').nth(1).unwrap() {
             "post-verifications" => 201,
-            "get-verify-msisdn" | "get-device-address" | "post-callback" | "get-verification" => 200,
+            "get-verify-msisdn" | "get-device-address" | "post-callback" | "get-verification" => {
+                200
+            }
             "get-verify-result" => 204,
             other => panic!("no expectation for {other}"),
         };
@@ -61,20 +74,41 @@ async fn every_event_file_is_served_by_its_function() {
         }
         if starts {
             let sent = t.infobip_requests().await;
-            assert_eq!(sent[0]["deviceIp"], DEVICE_IP, "{name}: X-Forwarded-For must not win");
-            assert!(sent[0].get("devicePort").is_none(), "{name}: X-Forwarded-Port is not the device's port");
+            assert_eq!(
+                sent[0]["deviceIp"], DEVICE_IP,
+                "{name}: X-Forwarded-For must not win"
+            );
+            assert!(
+                sent[0].get("devicePort").is_none(),
+                "{name}: X-Forwarded-Port is not the device's port"
+            );
         }
     }
 }
 
 #[test]
 fn env_json_configures_every_function_with_what_it_reads() {
-    let raw = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/env.json")).unwrap();
+    let raw =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/env.json"))
+            .unwrap();
     let env: Value = serde_json::from_str(&raw).unwrap();
-    for (function, needs_infobip) in [("StartVerifyFunction", true), ("CallbackFunction", false), ("PollFunction", false)] {
-        let vars = env[function].as_object().unwrap_or_else(|| panic!("{function} missing"));
-        let config = smv_shared::config::Config::from_lookup(|name| vars.get(name).and_then(Value::as_str).map(String::from), needs_infobip);
+    for (function, needs_infobip) in [
+        ("StartVerifyFunction", true),
+        ("CallbackFunction", false),
+        ("PollFunction", false),
+    ] {
+        let vars = env[function]
+            .as_object()
+            .unwrap_or_else(|| panic!("{function} missing"));
+        let config = smv_shared::config::Config::from_lookup(
+            |name| vars.get(name).and_then(Value::as_str).map(String::from),
+            needs_infobip,
+        );
         assert!(config.is_ok(), "{function}: {:?}", config.err());
-        assert_eq!(vars.contains_key("INFOBIP_API_KEY"), needs_infobip, "{function}: only start-verify holds the key");
+        assert_eq!(
+            vars.contains_key("INFOBIP_API_KEY"),
+            needs_infobip,
+            "{function}: only start-verify holds the key"
+        );
     }
 }

@@ -17,14 +17,18 @@ async fn pending_poll_says_when_to_ask_again() {
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "retry-after"), Some("2"));
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
-    assert_eq!(body_json(&response), json!({"token": TOKEN, "status": "PENDING", "expiresAt": "2026-11-18T11:11:40Z"}));
+    assert_eq!(
+        body_json(&response),
+        json!({"token": TOKEN, "status": "PENDING", "expiresAt": "2026-11-18T11:11:40Z"})
+    );
 }
 
 #[tokio::test]
 async fn reading_a_result_does_not_consume_it() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     for _ in 0..3 {
         let response = t.send(get(&format!("/verifications/{TOKEN}"))).await;
         assert_eq!(body_json(&response)["status"], "VALID");
@@ -46,7 +50,8 @@ async fn a_pending_verification_past_its_timeout_is_expired() {
 async fn a_record_past_its_lifetime_is_unknown_even_if_still_stored() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN})).await;
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
     t.advance(Duration::from_secs(3599));
     assert_eq!(t.poll(TOKEN).await.0, 200);
     t.advance(Duration::from_secs(1));
@@ -57,7 +62,10 @@ async fn a_record_past_its_lifetime_is_unknown_even_if_still_stored() {
 #[tokio::test]
 async fn unknown_and_malformed_tokens() {
     let t = test_app().await;
-    let unknown = assert_problem(&t.send(get(&format!("/verifications/{OTHER_TOKEN}"))).await, 404);
+    let unknown = assert_problem(
+        &t.send(get(&format!("/verifications/{OTHER_TOKEN}"))).await,
+        404,
+    );
     assert_eq!(unknown["type"], "urn:smv:problem:verification-not-found");
     assert_problem(&t.send(get("/verifications/not-a-token")).await, 400);
     assert_problem(&t.send(get("/verifications/parked%23abc")).await, 400);
@@ -70,13 +78,21 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     let response = t.send(get("/verifications")).await;
     assert_problem(&response, 405);
     assert_eq!(header(&response, "allow"), Some("POST"));
-    assert_problem(&t.send(post(&format!("/verifications/{TOKEN}"), "{}")).await, 405);
+    assert_problem(
+        &t.send(post(&format!("/verifications/{TOKEN}"), "{}")).await,
+        405,
+    );
 }
 
 #[tokio::test]
 async fn each_lambda_function_serves_only_its_own_routes() {
     let t = test_app().await;
-    let callback_request = || post(FORGED, r#"{"result":"VALID","token":"3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f"}"#);
+    let callback_request = || {
+        post(
+            FORGED,
+            r#"{"result":"VALID","token":"3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f"}"#,
+        )
+    };
     let poll_request = || get(&format!("/verifications/{TOKEN}"));
     for (function, request) in [
         (Function::Poll, start_request(PHONE)),
@@ -87,8 +103,16 @@ async fn each_lambda_function_serves_only_its_own_routes() {
     ] {
         assert_problem(&smv_shared::handle(&t.app, function, request).await, 404);
     }
-    assert_eq!(smv_shared::handle(&t.app, Function::Callback, callback_request()).await.status(), 200);
-    assert_problem(&smv_shared::handle(&t.app, Function::Poll, poll_request()).await, 404); // known route, unknown token
+    assert_eq!(
+        smv_shared::handle(&t.app, Function::Callback, callback_request())
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        &smv_shared::handle(&t.app, Function::Poll, poll_request()).await,
+        404,
+    ); // known route, unknown token
 }
 
 const FORGED: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

@@ -18,7 +18,10 @@ async fn start_sends_infobip_exactly_what_the_contract_asks() {
     let response = t.send(start_request(PHONE)).await;
 
     assert_eq!(response.status(), 201, "{}", body_text(&response));
-    assert_eq!(header(&response, "location"), Some(format!("/verifications/{TOKEN}").as_str()));
+    assert_eq!(
+        header(&response, "location"),
+        Some(format!("/verifications/{TOKEN}").as_str())
+    );
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     let body = body_json(&response);
     assert_eq!(body["token"], TOKEN);
@@ -29,28 +32,49 @@ async fn start_sends_infobip_exactly_what_the_contract_asks() {
     let requests = t.infobip.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let sent = &requests[0];
-    assert_eq!(sent.headers.get("authorization").unwrap(), &format!("App {API_KEY}"));
-    assert_eq!(sent.headers.get("content-type").unwrap(), "application/json");
+    assert_eq!(
+        sent.headers.get("authorization").unwrap(),
+        &format!("App {API_KEY}")
+    );
+    assert_eq!(
+        sent.headers.get("content-type").unwrap(),
+        "application/json"
+    );
     assert_eq!(sent.headers.get("accept").unwrap(), "application/json");
     let sent: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
     let fields: Vec<&String> = sent.as_object().unwrap().keys().collect();
-    assert_eq!(fields, ["callbackUrl", "consentGranted", "deviceIp", "phoneNumber"]);
+    assert_eq!(
+        fields,
+        ["callbackUrl", "consentGranted", "deviceIp", "phoneNumber"]
+    );
     assert_eq!(sent["phoneNumber"], PHONE_DIGITS);
     assert_eq!(sent["consentGranted"], true);
     assert_eq!(sent["deviceIp"], DEVICE_IP);
     let callback = sent["callbackUrl"].as_str().unwrap();
-    let secret = callback.strip_prefix(&format!("{CALLBACK_BASE}/callbacks/infobip/")).unwrap();
+    let secret = callback
+        .strip_prefix(&format!("{CALLBACK_BASE}/callbacks/infobip/"))
+        .unwrap();
     assert_eq!(secret.len(), 43, "256-bit base64url secret");
 }
 
 #[tokio::test]
 async fn every_start_gets_its_own_callback_secret() {
     let t = test_app().await;
-    t.infobip_answers(200, json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL}), 1).await;
+    t.infobip_answers(
+        200,
+        json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL}),
+        1,
+    )
+    .await;
     t.send(start_request(PHONE)).await;
     let first = t.callback_path().await;
     t.infobip.reset().await;
-    t.infobip_answers(200, json!({"status": "REDIRECT", "token": OTHER_TOKEN, "deviceRedirectUrl": REDIRECT_URL}), 1).await;
+    t.infobip_answers(
+        200,
+        json!({"status": "REDIRECT", "token": OTHER_TOKEN, "deviceRedirectUrl": REDIRECT_URL}),
+        1,
+    )
+    .await;
     t.send(start_request(PHONE)).await;
     assert_ne!(first, t.callback_path().await);
 }
@@ -62,7 +86,11 @@ async fn numbers_without_plus_and_with_separators_reach_infobip_as_digits() {
         t.infobip_redirects(TOKEN).await;
         let response = t.send(start_request(phone)).await;
         assert_eq!(response.status(), 201, "{phone}: {}", body_text(&response));
-        assert_eq!(t.infobip_requests().await[0]["phoneNumber"], PHONE_DIGITS, "{phone}");
+        assert_eq!(
+            t.infobip_requests().await[0]["phoneNumber"],
+            PHONE_DIGITS,
+            "{phone}"
+        );
     }
 }
 
@@ -80,20 +108,27 @@ async fn impossible_numbers_are_refused_before_infobip_is_called() {
         let response = t.send(start_request(phone)).await;
         let problem = assert_problem(&response, 400);
         assert_eq!(problem["type"], "urn:smv:problem:invalid-phone-number");
-        assert!(problem["detail"].as_str().unwrap().contains(words), "{phone}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(words),
+            "{phone}: {problem}"
+        );
     }
 }
 
 #[tokio::test]
 async fn brazil_ok_answer_is_pending_without_a_redirect() {
     let t = test_app().await;
-    t.infobip_answers(200, json!({"status": "OK", "token": TOKEN}), 1).await;
+    t.infobip_answers(200, json!({"status": "OK", "token": TOKEN}), 1)
+        .await;
     let response = t.send(start_request("+55 11 98765 4321")).await;
     assert_eq!(response.status(), 201);
     let body = body_json(&response);
     assert_eq!(body["status"], "PENDING");
     assert!(body["deviceRedirectUrl"].is_null());
-    assert_eq!(t.infobip_requests().await[0]["phoneNumber"], "5511987654321");
+    assert_eq!(
+        t.infobip_requests().await[0]["phoneNumber"],
+        "5511987654321"
+    );
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }
 
@@ -102,7 +137,12 @@ async fn infobip_error_answers_are_final_errors_that_a_poll_also_reports() {
     for (infobip_status, our_status) in [(400, 422), (422, 422), (200, 422), (500, 502)] {
         let t = test_app().await;
         let error = json!({"id": 306, "name": "EC_REJECTED_INVALID_IP_ADDRESS", "description": "IP address not in MNO data range."});
-        t.infobip_answers(infobip_status, json!({"status": "ERROR", "token": TOKEN, "error": error}), 1).await;
+        t.infobip_answers(
+            infobip_status,
+            json!({"status": "ERROR", "token": TOKEN, "error": error}),
+            1,
+        )
+        .await;
 
         let response = t.send(start_request(PHONE)).await;
 
@@ -112,7 +152,11 @@ async fn infobip_error_answers_are_final_errors_that_a_poll_also_reports() {
         assert_eq!(problem["error"], error);
         assert_eq!(problem["detail"], "IP address not in MNO data range.");
         let (status, poll) = t.poll(TOKEN).await;
-        assert_eq!((status, &poll["status"]), (200, &json!("ERROR")), "Infobip {infobip_status}");
+        assert_eq!(
+            (status, &poll["status"]),
+            (200, &json!("ERROR")),
+            "Infobip {infobip_status}"
+        );
         assert_eq!(poll["error"], error);
     }
 }
@@ -134,7 +178,12 @@ async fn infobip_auth_failures_become_a_generic_502_without_infobips_text() {
         let response = t.send(start_request(PHONE)).await;
         let problem = assert_problem(&response, 502);
         let text = body_text(&response);
-        assert!(!text.contains("Invalid login") && !text.contains("UNAUTHORIZED") && !text.contains(API_KEY), "{text}");
+        assert!(
+            !text.contains("Invalid login")
+                && !text.contains("UNAUTHORIZED")
+                && !text.contains(API_KEY),
+            "{text}"
+        );
         assert_eq!(problem["type"], "urn:smv:problem:verification-unavailable");
     }
 }
@@ -142,18 +191,38 @@ async fn infobip_auth_failures_become_a_generic_502_without_infobips_text() {
 #[tokio::test]
 async fn temporary_infobip_failures_are_503_with_retry_after_and_leave_no_record() {
     let cases = [
-        (ResponseTemplate::new(429).insert_header("retry-after", "17"), "17"),
+        (
+            ResponseTemplate::new(429).insert_header("retry-after", "17"),
+            "17",
+        ),
         (ResponseTemplate::new(429), "5"),
-        (ResponseTemplate::new(503).set_body_string("<html>down</html>"), "5"),
+        (
+            ResponseTemplate::new(503).set_body_string("<html>down</html>"),
+            "5",
+        ),
         (ResponseTemplate::new(500), "5"),
-        (ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"), "5"),
-        (ResponseTemplate::new(200).set_body_string(r#"{"status":"REDIRECT","tok"#), "5"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"),
+            "5",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string(r#"{"status":"REDIRECT","tok"#),
+            "5",
+        ),
         // Token issued, but the answer breaks the contract: nothing may be left PENDING for it.
-        (ResponseTemplate::new(200).set_body_json(json!({"status": "REDIRECT", "token": TOKEN})), "5"),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"status": "REDIRECT", "token": TOKEN})),
+            "5",
+        ),
     ];
     for (answer, retry_after) in cases {
         let t = test_app().await;
-        Mock::given(method("POST")).and(path("/mi/verification/1/verify")).respond_with(answer).expect(1).mount(&t.infobip).await;
+        Mock::given(method("POST"))
+            .and(path("/mi/verification/1/verify"))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&t.infobip)
+            .await;
         let response = t.send(start_request(PHONE)).await;
         assert_problem(&response, 503);
         assert_eq!(header(&response, "retry-after"), Some(retry_after));
@@ -165,7 +234,11 @@ async fn temporary_infobip_failures_are_503_with_retry_after_and_leave_no_record
 async fn an_infobip_that_does_not_answer_in_time_is_504_and_is_not_retried() {
     let t = test_app().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK", "token": TOKEN})).set_delay(Duration::from_secs(3)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "OK", "token": TOKEN}))
+                .set_delay(Duration::from_secs(3)),
+        )
         .expect(1)
         .mount(&t.infobip)
         .await;
@@ -180,7 +253,11 @@ async fn an_unreachable_infobip_is_503() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let t = test_app_with(&[("INFOBIP_BASE_URL", &url)], std::sync::Arc::new(smv_shared::store::MemoryStore::new())).await;
+    let t = test_app_with(
+        &[("INFOBIP_BASE_URL", &url)],
+        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
+    )
+    .await;
     let response = t.send(start_request(PHONE)).await;
     assert_problem(&response, 503);
     assert_eq!(header(&response, "retry-after"), Some("5"));
@@ -200,9 +277,18 @@ async fn bad_start_bodies_get_problems_and_never_reach_infobip() {
     ] {
         assert_problem(&t.send(post("/verifications", body)).await, status);
     }
-    let text_plain = parse_event(&http_api_event("POST", "/verifications", json!({"content-type": "text/plain"}), Some(r#"{"phoneNumber":"+447911123456"}"#), DEVICE_IP));
+    let text_plain = parse_event(&http_api_event(
+        "POST",
+        "/verifications",
+        json!({"content-type": "text/plain"}),
+        Some(r#"{"phoneNumber":"+447911123456"}"#),
+        DEVICE_IP,
+    ));
     assert_problem(&t.send(text_plain).await, 415);
-    let huge = format!(r#"{{"phoneNumber":"+447911123456","pad":"{}"}}"#, "x".repeat(20_000));
+    let huge = format!(
+        r#"{{"phoneNumber":"+447911123456","pad":"{}"}}"#,
+        "x".repeat(20_000)
+    );
     assert_problem(&t.send(post("/verifications", &huge)).await, 413);
 }
 
@@ -210,7 +296,12 @@ async fn bad_start_bodies_get_problems_and_never_reach_infobip() {
 async fn unknown_fields_in_a_start_body_are_ignored() {
     let t = test_app().await;
     t.infobip_redirects(TOKEN).await;
-    let response = t.send(post("/verifications", r#"{"phoneNumber":"+447911123456","locale":"en-GB"}"#)).await;
+    let response = t
+        .send(post(
+            "/verifications",
+            r#"{"phoneNumber":"+447911123456","locale":"en-GB"}"#,
+        ))
+        .await;
     assert_eq!(response.status(), 201);
 }
 
@@ -228,19 +319,51 @@ struct FailingStore;
 
 #[async_trait::async_trait]
 impl smv_shared::store::Store for FailingStore {
-    async fn create(&self, _: &smv_shared::verification::Verification) -> Result<(), smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable("ProvisionedThroughputExceededException".into()))
+    async fn create(
+        &self,
+        _: &smv_shared::verification::Verification,
+    ) -> Result<(), smv_shared::store::StoreError> {
+        Err(smv_shared::store::StoreError::Unavailable(
+            "ProvisionedThroughputExceededException".into(),
+        ))
     }
-    async fn find(&self, _: &smv_shared::token::Token, _: smv_shared::time::Timestamp) -> Result<Option<smv_shared::verification::Verification>, smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable("throttled".into()))
+    async fn find(
+        &self,
+        _: &smv_shared::token::Token,
+        _: smv_shared::time::Timestamp,
+    ) -> Result<Option<smv_shared::verification::Verification>, smv_shared::store::StoreError> {
+        Err(smv_shared::store::StoreError::Unavailable(
+            "throttled".into(),
+        ))
     }
-    async fn complete(&self, _: &smv_shared::token::Token, _: &smv_shared::token::SecretHash, _: &smv_shared::verification::VerificationResult, _: smv_shared::time::Timestamp) -> Result<bool, smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable("throttled".into()))
+    async fn complete(
+        &self,
+        _: &smv_shared::token::Token,
+        _: &smv_shared::token::SecretHash,
+        _: &smv_shared::verification::VerificationResult,
+        _: smv_shared::time::Timestamp,
+    ) -> Result<bool, smv_shared::store::StoreError> {
+        Err(smv_shared::store::StoreError::Unavailable(
+            "throttled".into(),
+        ))
     }
-    async fn park(&self, _: &smv_shared::verification::ParkedCallback) -> Result<(), smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable("throttled".into()))
+    async fn park(
+        &self,
+        _: &smv_shared::verification::ParkedCallback,
+    ) -> Result<(), smv_shared::store::StoreError> {
+        Err(smv_shared::store::StoreError::Unavailable(
+            "throttled".into(),
+        ))
     }
-    async fn find_parked(&self, _: &smv_shared::token::SecretHash, _: &smv_shared::token::Token, _: smv_shared::time::Timestamp) -> Result<Option<smv_shared::verification::ParkedCallback>, smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable("throttled".into()))
+    async fn find_parked(
+        &self,
+        _: &smv_shared::token::SecretHash,
+        _: &smv_shared::token::Token,
+        _: smv_shared::time::Timestamp,
+    ) -> Result<Option<smv_shared::verification::ParkedCallback>, smv_shared::store::StoreError>
+    {
+        Err(smv_shared::store::StoreError::Unavailable(
+            "throttled".into(),
+        ))
     }
 }

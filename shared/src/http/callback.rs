@@ -18,14 +18,18 @@ struct Acknowledgement {
     outcome: &'static str,
 }
 
-pub async fn receive(app: &App, secret: &str, request: &Request) -> Result<Response<Body>, AppError> {
+pub async fn receive(
+    app: &App,
+    secret: &str,
+    request: &Request,
+) -> Result<Response<Body>, AppError> {
     let secret = CallbackSecret::parse(secret)?;
     let body: CallbackBody = json_body(request)?;
     let token = Token::parse(&body.token)
         .map_err(|_| AppError::BadRequest("token must be the UUID Infobip issued".into()))?;
-    let result = body
-        .result
-        .ok_or_else(|| AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into()))?;
+    let result = body.result.ok_or_else(|| {
+        AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into())
+    })?;
     let result = VerificationResult::from_callback(result, body.error);
 
     let outcome = service::receive_callback(app, &secret, token, result).await?;

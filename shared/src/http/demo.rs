@@ -39,9 +39,9 @@ struct AddressBody {
 
 /// `GET /verify/{msisdn}`: the demo app puts international digits in the path.
 pub async fn start(app: &App, msisdn: &str, request: &Request) -> Result<Response<Body>, AppError> {
-    let msisdn = percent_decode_str(msisdn)
-        .decode_utf8()
-        .map_err(|_| AppError::BadRequest("the phone number in the path is not valid UTF-8".into()))?;
+    let msisdn = percent_decode_str(msisdn).decode_utf8().map_err(|_| {
+        AppError::BadRequest("the phone number in the path is not valid UTF-8".into())
+    })?;
     let phone = PhoneNumber::parse(&msisdn)?;
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = callback_base_url(app, request)?;
@@ -61,7 +61,11 @@ pub async fn result(app: &App, token: &str) -> Result<Response<Body>, AppError> 
     let token = Token::parse(token)?;
     let report = service::report(app, &token).await?;
     let error_description = report.error.as_ref().map(|e| {
-        if e.description.is_empty() { e.name.as_str() } else { e.description.as_str() }
+        if e.description.is_empty() {
+            e.name.as_str()
+        } else {
+            e.description.as_str()
+        }
     });
     let (result, error_description) = match report.status {
         Status::Pending => {
@@ -70,10 +74,19 @@ pub async fn result(app: &App, token: &str) -> Result<Response<Body>, AppError> 
             return Ok(response);
         }
         Status::Valid => ("VALID", None),
-        Status::Invalid => ("INVALID", Some("The phone number could not be verified for this device.")),
-        Status::Error => ("ERROR", error_description.or(Some("The verification failed."))),
+        Status::Invalid => (
+            "INVALID",
+            Some("The phone number could not be verified for this device."),
+        ),
+        Status::Error => (
+            "ERROR",
+            error_description.or(Some("The verification failed.")),
+        ),
         // The demo app knows no EXPIRED; ERROR makes it stop waiting.
-        Status::Expired => ("ERROR", Some("The verification expired before a result arrived.")),
+        Status::Expired => (
+            "ERROR",
+            Some("The verification expired before a result arrived."),
+        ),
     };
     Ok(json_response(
         StatusCode::OK,

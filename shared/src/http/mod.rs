@@ -44,10 +44,16 @@ pub async fn handle(app: &App, function: Function, request: Request) -> Response
             let response = result.unwrap_or_else(|error| problem::response(&error, style));
             (route.name(), response)
         }
-        Err(error) => ("unrouted", problem::response(&error, problem::ErrorStyle::Problem)),
+        Err(error) => (
+            "unrouted",
+            problem::response(&error, problem::ErrorStyle::Problem),
+        ),
     };
     info!(
-        request_id = request.lambda_context_ref().map(|c| c.request_id.as_str()).unwrap_or("-"),
+        request_id = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.as_str())
+            .unwrap_or("-"),
         route = route_name,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_millis() as u64,

@@ -31,7 +31,12 @@ struct Problem {
     extensions: Map<String, Value>,
 }
 
-fn problem(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
+fn problem(
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: impl Into<String>,
+) -> Problem {
     Problem {
         status,
         slug,
@@ -45,14 +50,24 @@ fn problem(status: StatusCode, slug: &'static str, title: &'static str, detail: 
 fn describe(error: &AppError) -> Problem {
     use AppError::*;
     match error {
-        RouteNotFound => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "There is no such route."),
+        RouteNotFound => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "There is no such route.",
+        ),
         MethodNotAllowed { allow } => problem(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method Not Allowed",
             format!("This route accepts {allow} only."),
         ),
-        BadRequest(detail) => problem(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail),
+        BadRequest(detail) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        ),
         PayloadTooLarge { limit } => problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
@@ -65,14 +80,37 @@ fn describe(error: &AppError) -> Problem {
             "Unsupported Media Type",
             "Send the body as application/json.",
         ),
-        InvalidPhoneNumber(e) => problem(StatusCode::BAD_REQUEST, "invalid-phone-number", "Invalid phone number", e.to_string()),
-        InvalidToken(e) => problem(StatusCode::BAD_REQUEST, "invalid-token", "Invalid token", e.to_string()),
+        InvalidPhoneNumber(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-phone-number",
+            "Invalid phone number",
+            e.to_string(),
+        ),
+        InvalidToken(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-token",
+            "Invalid token",
+            e.to_string(),
+        ),
         // A malformed callback secret is answered like an unknown route: its shape is nobody's business.
-        InvalidCallbackSecret(_) => problem(StatusCode::NOT_FOUND, "not-found", "Not Found", "There is no such route."),
-        DeviceAddress(AddressError::NotFromCloudFront) => {
-            problem(StatusCode::FORBIDDEN, "untrusted-origin", "Forbidden", AddressError::NotFromCloudFront.to_string())
-        }
-        DeviceAddress(e) => problem(StatusCode::BAD_REQUEST, "device-address-unknown", "Device address unknown", e.to_string()),
+        InvalidCallbackSecret(_) => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "There is no such route.",
+        ),
+        DeviceAddress(AddressError::NotFromCloudFront) => problem(
+            StatusCode::FORBIDDEN,
+            "untrusted-origin",
+            "Forbidden",
+            AddressError::NotFromCloudFront.to_string(),
+        ),
+        DeviceAddress(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "device-address-unknown",
+            "Device address unknown",
+            e.to_string(),
+        ),
         VerificationNotFound => problem(
             StatusCode::NOT_FOUND,
             "verification-not-found",
@@ -85,13 +123,21 @@ fn describe(error: &AppError) -> Problem {
             "Callback rejected",
             "This callback URL does not belong to the verification named in the body.",
         ),
-        InfobipRefused { upstream_status, token, error } => {
+        InfobipRefused {
+            upstream_status,
+            token,
+            error,
+        } => {
             let (status, title) = if *upstream_status >= 500 {
                 (StatusCode::BAD_GATEWAY, "Verification failed at Infobip")
             } else {
                 (StatusCode::UNPROCESSABLE_ENTITY, "Verification refused")
             };
-            let detail = if error.description.is_empty() { error.name.clone() } else { error.description.clone() };
+            let detail = if error.description.is_empty() {
+                error.name.clone()
+            } else {
+                error.description.clone()
+            };
             let mut p = problem(status, "verification-refused", title, detail);
             if let Some(token) = token {
                 p.extensions.insert("token".into(), json!(token.as_str()));
@@ -151,10 +197,14 @@ fn log(error: &AppError) {
             "Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"
         ),
         AppError::Internal(cause) => error!(cause = %cause, "internal error"),
-        AppError::InfobipUnavailable { .. } | AppError::InfobipTimeout(_) | AppError::StorageUnavailable(_) => {
+        AppError::InfobipUnavailable { .. }
+        | AppError::InfobipTimeout(_)
+        | AppError::StorageUnavailable(_) => {
             warn!(cause = %error, "temporary failure")
         }
-        AppError::ForgedCallback => warn!("callback refused: its secret does not match the verification"),
+        AppError::ForgedCallback => {
+            warn!("callback refused: its secret does not match the verification")
+        }
         _ => {}
     }
 }

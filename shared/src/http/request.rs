@@ -17,9 +17,17 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The route path, without the stage prefix that an HTTP API puts in `rawPath` for named stages.
 pub fn path(request: &Request) -> String {
     let raw = request.raw_http_path();
-    let path = if raw.is_empty() { request.uri().path() } else { raw };
+    let path = if raw.is_empty() {
+        request.uri().path()
+    } else {
+        raw
+    };
     if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {
-        if let Some(stage) = context.stage.as_deref().filter(|s| *s != "$default" && !s.is_empty()) {
+        if let Some(stage) = context
+            .stage
+            .as_deref()
+            .filter(|s| *s != "$default" && !s.is_empty())
+        {
             if let Some(rest) = path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
                 if rest.starts_with('/') {
                     return rest.to_owned();
@@ -34,7 +42,9 @@ pub fn path(request: &Request) -> String {
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     if let Some(content_type) = request.headers().get(CONTENT_TYPE) {
         let essence = content_type
@@ -45,14 +55,19 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        if essence != "application/json" && !(essence.starts_with("application/") && essence.ends_with("+json")) {
+        if essence != "application/json"
+            && !(essence.starts_with("application/") && essence.ends_with("+json"))
+        {
             return Err(AppError::UnsupportedMediaType);
         }
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::BadRequest("the request body is missing; send a JSON object".into()));
+        return Err(AppError::BadRequest(
+            "the request body is missing; send a JSON object".into(),
+        ));
     }
-    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
 }
 
 /// Where Infobip should call us back. Configured, or derived from what API Gateway (not the
@@ -79,7 +94,10 @@ pub fn callback_base_url(app: &App, request: &Request) -> Result<Url, AppError> 
     // stages through base paths that the event does not describe (set CALLBACK_BASE_URL there).
     let default_domain = domain.contains(".execute-api.") && domain.ends_with(".amazonaws.com");
     if let Some(stage) = stage.filter(|s| default_domain && *s != "$default" && !s.is_empty()) {
-        if !stage.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !stage
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(not_derivable());
         }
         url.set_path(stage);

@@ -33,7 +33,9 @@ pub enum Route {
 impl Function {
     pub fn serves(self, route: &Route) -> bool {
         let owner = match route {
-            Route::StartVerification | Route::DemoStart(_) | Route::DeviceAddress => Function::StartVerify,
+            Route::StartVerification | Route::DemoStart(_) | Route::DeviceAddress => {
+                Function::StartVerify
+            }
             Route::InfobipCallback(_) => Function::Callback,
             Route::GetVerification(_) | Route::DemoResult(_) => Function::Poll,
         };
@@ -49,10 +51,18 @@ impl Route {
         };
         let (route, allow) = match segments.as_slice() {
             ["verifications"] => (Route::StartVerification, "POST"),
-            ["verifications", token] if !token.is_empty() => (Route::GetVerification(token.to_string()), "GET"),
-            ["callbacks", "infobip", secret] if !secret.is_empty() => (Route::InfobipCallback(secret.to_string()), "POST"),
-            ["verify", "result", token] if !token.is_empty() => (Route::DemoResult(token.to_string()), "GET"),
-            ["verify", msisdn] if !msisdn.is_empty() => (Route::DemoStart(msisdn.to_string()), "GET"),
+            ["verifications", token] if !token.is_empty() => {
+                (Route::GetVerification(token.to_string()), "GET")
+            }
+            ["callbacks", "infobip", secret] if !secret.is_empty() => {
+                (Route::InfobipCallback(secret.to_string()), "POST")
+            }
+            ["verify", "result", token] if !token.is_empty() => {
+                (Route::DemoResult(token.to_string()), "GET")
+            }
+            ["verify", msisdn] if !msisdn.is_empty() => {
+                (Route::DemoStart(msisdn.to_string()), "GET")
+            }
             ["device-address"] => (Route::DeviceAddress, "GET"),
             _ => return Err(AppError::RouteNotFound),
         };
@@ -78,7 +88,9 @@ impl Route {
     /// The demo app reads `errorDescription` (and `token`) from a failed start.
     pub(super) fn error_style(&self) -> ErrorStyle {
         match self {
-            Route::DemoStart(_) | Route::DemoResult(_) | Route::DeviceAddress => ErrorStyle::DemoApp,
+            Route::DemoStart(_) | Route::DemoResult(_) | Route::DeviceAddress => {
+                ErrorStyle::DemoApp
+            }
             _ => ErrorStyle::Problem,
         }
     }
@@ -94,25 +106,66 @@ mod tests {
 
     #[test]
     fn every_route_parses() {
-        assert_eq!(parse(Method::POST, "/verifications").unwrap(), Route::StartVerification);
-        assert_eq!(parse(Method::GET, "/verifications/abc").unwrap(), Route::GetVerification("abc".into()));
-        assert_eq!(parse(Method::POST, "/callbacks/infobip/s").unwrap(), Route::InfobipCallback("s".into()));
-        assert_eq!(parse(Method::GET, "/verify/447911123456").unwrap(), Route::DemoStart("447911123456".into()));
-        assert_eq!(parse(Method::GET, "/verify/result/abc").unwrap(), Route::DemoResult("abc".into()));
-        assert_eq!(parse(Method::GET, "/device-address").unwrap(), Route::DeviceAddress);
+        assert_eq!(
+            parse(Method::POST, "/verifications").unwrap(),
+            Route::StartVerification
+        );
+        assert_eq!(
+            parse(Method::GET, "/verifications/abc").unwrap(),
+            Route::GetVerification("abc".into())
+        );
+        assert_eq!(
+            parse(Method::POST, "/callbacks/infobip/s").unwrap(),
+            Route::InfobipCallback("s".into())
+        );
+        assert_eq!(
+            parse(Method::GET, "/verify/447911123456").unwrap(),
+            Route::DemoStart("447911123456".into())
+        );
+        assert_eq!(
+            parse(Method::GET, "/verify/result/abc").unwrap(),
+            Route::DemoResult("abc".into())
+        );
+        assert_eq!(
+            parse(Method::GET, "/device-address").unwrap(),
+            Route::DeviceAddress
+        );
     }
 
     #[test]
     fn wrong_methods_name_the_allowed_one() {
-        assert!(matches!(parse(Method::GET, "/verifications"), Err(AppError::MethodNotAllowed { allow: "POST" })));
-        assert!(matches!(parse(Method::DELETE, "/verifications/x"), Err(AppError::MethodNotAllowed { allow: "GET" })));
-        assert!(matches!(parse(Method::GET, "/callbacks/infobip/x"), Err(AppError::MethodNotAllowed { allow: "POST" })));
+        assert!(matches!(
+            parse(Method::GET, "/verifications"),
+            Err(AppError::MethodNotAllowed { allow: "POST" })
+        ));
+        assert!(matches!(
+            parse(Method::DELETE, "/verifications/x"),
+            Err(AppError::MethodNotAllowed { allow: "GET" })
+        ));
+        assert!(matches!(
+            parse(Method::GET, "/callbacks/infobip/x"),
+            Err(AppError::MethodNotAllowed { allow: "POST" })
+        ));
     }
 
     #[test]
     fn unknown_and_near_miss_paths_are_not_found() {
-        for path in ["", "/", "/verifications/", "/verifications/a/b", "/callbacks/infobip", "/callbacks/infobip/", "/verify/", "/verify/result/", "/device-address/x", "verifications"] {
-            assert!(matches!(parse(Method::GET, path), Err(AppError::RouteNotFound)), "{path}");
+        for path in [
+            "",
+            "/",
+            "/verifications/",
+            "/verifications/a/b",
+            "/callbacks/infobip",
+            "/callbacks/infobip/",
+            "/verify/",
+            "/verify/result/",
+            "/device-address/x",
+            "verifications",
+        ] {
+            assert!(
+                matches!(parse(Method::GET, path), Err(AppError::RouteNotFound)),
+                "{path}"
+            );
         }
     }
 
@@ -121,10 +174,15 @@ mod tests {
         let start = Route::StartVerification;
         let callback = Route::InfobipCallback("s".into());
         let poll = Route::DemoResult("t".into());
-        assert!(Function::StartVerify.serves(&start) && Function::StartVerify.serves(&Route::DeviceAddress));
+        assert!(
+            Function::StartVerify.serves(&start)
+                && Function::StartVerify.serves(&Route::DeviceAddress)
+        );
         assert!(!Function::StartVerify.serves(&callback) && !Function::StartVerify.serves(&poll));
         assert!(Function::Callback.serves(&callback) && !Function::Callback.serves(&start));
         assert!(Function::Poll.serves(&poll) && !Function::Poll.serves(&callback));
-        assert!([start, callback, poll].iter().all(|r| Function::All.serves(r)));
+        assert!([start, callback, poll]
+            .iter()
+            .all(|r| Function::All.serves(r)));
     }
 }

@@ -118,7 +118,10 @@ impl InfobipClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         interpret(status, retry_after, &body)
     }
 
@@ -134,7 +137,10 @@ impl InfobipClient {
 
 fn verify_url(base_url: &Url) -> Url {
     let mut url = base_url.clone();
-    let path = format!("{}/mi/verification/1/verify", base_url.path().trim_end_matches('/'));
+    let path = format!(
+        "{}/mi/verification/1/verify",
+        base_url.path().trim_end_matches('/')
+    );
     url.set_path(&path);
     url
 }
@@ -182,7 +188,9 @@ fn interpret(
         }),
         _ if status.is_server_error() => Err(InfobipError::Unavailable { http_status }),
         Ok(answer) if status == StatusCode::OK => accepted(answer).map_err(unexpected),
-        Ok(_) => Err(unexpected("status is not one of REDIRECT, OK or ERROR".into())),
+        Ok(_) => Err(unexpected(
+            "status is not one of REDIRECT, OK or ERROR".into(),
+        )),
         Err(e) => Err(unexpected(format!("body is not the documented JSON ({e})"))),
     }
 }
@@ -245,7 +253,10 @@ mod tests {
     #[test]
     fn redirect_and_ok_are_accepted() {
         let redirect = answer(200, json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": "https://mno.example/x"})).unwrap();
-        assert_eq!(redirect.device_redirect_url.unwrap().as_str(), "https://mno.example/x");
+        assert_eq!(
+            redirect.device_redirect_url.unwrap().as_str(),
+            "https://mno.example/x"
+        );
         let ok = answer(200, json!({"status": "OK", "token": TOKEN})).unwrap();
         assert_eq!(ok.token.as_str(), TOKEN);
         assert_eq!(ok.device_redirect_url, None);
@@ -254,9 +265,16 @@ mod tests {
     #[test]
     fn error_bodies_are_refusals_whatever_the_documented_status() {
         for status in [200, 400, 422, 500] {
-            let error = answer(status, json!({"status": "ERROR", "token": TOKEN, "error": {"id": 202, "name": "EC_CONSENT_NOT_GRANTED", "description": "User consent not granted"}}));
+            let error = answer(
+                status,
+                json!({"status": "ERROR", "token": TOKEN, "error": {"id": 202, "name": "EC_CONSENT_NOT_GRANTED", "description": "User consent not granted"}}),
+            );
             match error {
-                Err(InfobipError::Refused { http_status, token, error }) => {
+                Err(InfobipError::Refused {
+                    http_status,
+                    token,
+                    error,
+                }) => {
                     assert_eq!(http_status, status);
                     assert_eq!(token.unwrap().as_str(), TOKEN);
                     assert_eq!(error.id, 202);
@@ -277,7 +295,13 @@ mod tests {
             json!({"status": "ERROR", "token": TOKEN}),
             json!({"token": TOKEN}),
         ] {
-            assert!(matches!(answer(200, body.clone()), Err(InfobipError::UnexpectedAnswer { .. })), "{body}");
+            assert!(
+                matches!(
+                    answer(200, body.clone()),
+                    Err(InfobipError::UnexpectedAnswer { .. })
+                ),
+                "{body}"
+            );
         }
         let html = interpret(StatusCode::OK, None, b"<html>oops</html>");
         assert!(matches!(html, Err(InfobipError::UnexpectedAnswer { .. })));
@@ -286,9 +310,15 @@ mod tests {
     #[test]
     fn server_errors_without_an_error_body_are_unavailability() {
         let html = interpret(StatusCode::BAD_GATEWAY, None, b"<html>bad gateway</html>");
-        assert!(matches!(html, Err(InfobipError::Unavailable { http_status: 502 })));
+        assert!(matches!(
+            html,
+            Err(InfobipError::Unavailable { http_status: 502 })
+        ));
         let empty = interpret(StatusCode::INTERNAL_SERVER_ERROR, None, b"");
-        assert!(matches!(empty, Err(InfobipError::Unavailable { http_status: 500 })));
+        assert!(matches!(
+            empty,
+            Err(InfobipError::Unavailable { http_status: 500 })
+        ));
     }
 
     #[test]
@@ -301,13 +331,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(answer(403, json!({})), Err(InfobipError::Unauthorized { http_status: 403, .. })));
+        assert!(matches!(
+            answer(403, json!({})),
+            Err(InfobipError::Unauthorized {
+                http_status: 403,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn rate_limit_carries_retry_after() {
-        let limited = interpret(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(7)), b"");
-        assert!(matches!(limited, Err(InfobipError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7)));
+        let limited = interpret(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(7)),
+            b"",
+        );
+        assert!(
+            matches!(limited, Err(InfobipError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7))
+        );
     }
 
     #[test]

@@ -48,7 +48,11 @@ mod tests {
             .collect();
         assert_eq!(ids, CODES.iter().map(|c| c.id).collect::<Vec<_>>());
         for code in CODES {
-            assert!(reference.contains(&format!("name: {}", code.name)), "{}", code.name);
+            assert!(
+                reference.contains(&format!("name: {}", code.name)),
+                "{}",
+                code.name
+            );
             assert!(reference.contains(code.description), "{}", code.description);
         }
     }

@@ -7,4 +7,6 @@ mod types;
 
 pub use client::{Accepted, ApiKey, InfobipClient, InfobipError};
 pub use error_codes::known_error;
-pub use types::{CallbackBody, CallbackResult, ErrorDto, VerifyRequest, VerifyResponse, VerifyStatus};
+pub use types::{
+    CallbackBody, CallbackResult, ErrorDto, VerifyRequest, VerifyResponse, VerifyStatus,
+};

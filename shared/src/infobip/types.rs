@@ -137,9 +137,18 @@ mod tests {
 
     #[test]
     fn callback_with_unknown_result_or_bad_error_shape_does_not_parse() {
-        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "MAYBE", "token": "t"})).is_err());
-        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "ERROR", "token": "t", "error": "boom"})).is_err());
-        assert!(serde_json::from_value::<CallbackBody>(json!({"result": "ERROR", "token": "t", "error": {"id": "x"}})).is_err());
+        assert!(
+            serde_json::from_value::<CallbackBody>(json!({"result": "MAYBE", "token": "t"}))
+                .is_err()
+        );
+        assert!(serde_json::from_value::<CallbackBody>(
+            json!({"result": "ERROR", "token": "t", "error": "boom"})
+        )
+        .is_err());
+        assert!(serde_json::from_value::<CallbackBody>(
+            json!({"result": "ERROR", "token": "t", "error": {"id": "x"}})
+        )
+        .is_err());
         assert!(serde_json::from_value::<CallbackBody>(json!({"result": "VALID"})).is_err());
         let missing_result: CallbackBody = serde_json::from_value(json!({"token": "t"})).unwrap();
         assert_eq!(missing_result.result, None);

@@ -47,6 +47,54 @@ impl DynamoDbStore {
     }
 }
 
+impl DynamoDbStore {
+    /// Creates the table as `template.yaml` declares it (key, on-demand billing, TTL). For local
+    /// DynamoDB servers and tests; a deployed stack gets its table from the template.
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let invalid =
+            |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(TABLE_KEY)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(TABLE_KEY)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
 fn parked_key(secret_hash: &SecretHash, token: &Token) -> String {
     format!("parked#{}#{}", secret_hash.as_str(), token.as_str())
 }
@@ -102,7 +150,9 @@ fn verification_to_item(v: &Verification) -> Item {
 fn get_s<'i>(item: &'i Item, name: &str) -> Result<&'i str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt(format!("{name} is missing or not a string"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "{name} is missing or not a string"
+        ))),
     }
 }
 
@@ -111,7 +161,9 @@ fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError>
         Some(AttributeValue::N(value)) => value
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("{name} is out of range"))),
-        _ => Err(StoreError::Corrupt(format!("{name} is missing or not a number"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "{name} is missing or not a number"
+        ))),
     }
 }
 
@@ -195,14 +247,21 @@ impl Store for DynamoDbStore {
             .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(StoreError::AlreadyExists)
             }
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    async fn find(&self, token: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError> {
+    async fn find(
+        &self,
+        token: &Token,
+        now: Timestamp,
+    ) -> Result<Option<Verification>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -262,14 +321,22 @@ impl Store for DynamoDbStore {
             .await;
         match outcome {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
 
     async fn park(&self, callback: &ParkedCallback) -> Result<(), StoreError> {
         let mut item = Item::from([
-            (TABLE_KEY.into(), s(&parked_key(&callback.secret_hash, &callback.token))),
+            (
+                TABLE_KEY.into(),
+                s(&parked_key(&callback.secret_hash, &callback.token)),
+            ),
             (PARKED_TOKEN.into(), s(callback.token.as_str())),
             (SECRET_HASH.into(), s(callback.secret_hash.as_str())),
             (CREATED_AT.into(), n(callback.received_at.as_millis())),
@@ -290,7 +357,12 @@ impl Store for DynamoDbStore {
         match outcome {
             Ok(_) => Ok(()),
             // The first callback for this secret and token is already kept: first result wins.
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -336,21 +408,34 @@ mod tests {
         };
         let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
         let hash = CallbackSecret::generate().unwrap().hash();
-        let pending = Verification::pending(token.clone(), hash.clone(), "+44*******456".into(), now, lifetimes);
+        let pending = Verification::pending(
+            token.clone(),
+            hash.clone(),
+            "+44*******456".into(),
+            now,
+            lifetimes,
+        );
         let error = ErrorInfo {
             id: 306,
             name: "EC_REJECTED_INVALID_IP_ADDRESS".into(),
             description: "IP address not in MNO data range.".into(),
         };
-        let refused = Verification::refused(token, hash, "+44*******456".into(), error, now, lifetimes);
+        let refused =
+            Verification::refused(token, hash, "+44*******456".into(), error, now, lifetimes);
         for v in [pending, refused] {
-            assert_eq!(verification_from_item(&verification_to_item(&v)).unwrap(), v);
+            assert_eq!(
+                verification_from_item(&verification_to_item(&v)).unwrap(),
+                v
+            );
         }
     }
 
     #[test]
     fn a_damaged_item_is_reported_not_guessed() {
         let item = Item::from([(TABLE_KEY.into(), s("123e4567-e89b-12d3-a456-426655440000"))]);
-        assert!(matches!(verification_from_item(&item), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            verification_from_item(&item),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

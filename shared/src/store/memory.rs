@@ -25,7 +25,9 @@ impl MemoryStore {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a half-applied write: every write below is a
     // single insert or assignment. So a poisoned lock is still consistent.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]
@@ -40,7 +42,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn find(&self, token: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError> {
+    async fn find(
+        &self,
+        token: &Token,
+        now: Timestamp,
+    ) -> Result<Option<Verification>, StoreError> {
         let map = lock(&self.verifications);
         Ok(map.get(token).filter(|v| v.exists_at(now)).cloned())
     }

@@ -31,7 +31,8 @@ pub trait Store: Send + Sync {
     async fn create(&self, verification: &Verification) -> Result<(), StoreError>;
 
     /// Strongly consistent read; `None` for unknown tokens and records past their lifetime.
-    async fn find(&self, token: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError>;
+    async fn find(&self, token: &Token, now: Timestamp)
+        -> Result<Option<Verification>, StoreError>;
 
     /// Applies a final result in one conditional write, only when
     /// [`Verification::accepts_result_from`] holds. Returns whether it applied.

@@ -48,11 +48,19 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         env.push((name.to_string(), value.to_string()));
     }
     env.retain(|(_, v)| !v.is_empty());
-    let config = Config::from_lookup(|name| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()), true).unwrap();
+    let config = Config::from_lookup(
+        |name| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
+        true,
+    )
+    .unwrap();
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
     let mut app = App::new(config, store).unwrap();
     app.clock = clock.clone();
-    TestApp { app, clock, infobip }
+    TestApp {
+        app,
+        clock,
+        infobip,
+    }
 }
 
 impl TestApp {
@@ -75,8 +83,12 @@ impl TestApp {
     }
 
     pub async fn infobip_redirects(&self, token: &str) {
-        self.infobip_answers(200, json!({"status": "REDIRECT", "token": token, "deviceRedirectUrl": REDIRECT_URL}), 1)
-            .await;
+        self.infobip_answers(
+            200,
+            json!({"status": "REDIRECT", "token": token, "deviceRedirectUrl": REDIRECT_URL}),
+            1,
+        )
+        .await;
     }
 
     /// Every verify request Infobip received, as JSON bodies.
@@ -93,8 +105,13 @@ impl TestApp {
     /// The callback URL's path (after the base) that the last verify request carried.
     pub async fn callback_path(&self) -> String {
         let requests = self.infobip_requests().await;
-        let url = requests.last().expect("Infobip was called")["callbackUrl"].as_str().unwrap().to_owned();
-        url.strip_prefix(CALLBACK_BASE).expect("callback URL starts with CALLBACK_BASE_URL").to_owned()
+        let url = requests.last().expect("Infobip was called")["callbackUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        url.strip_prefix(CALLBACK_BASE)
+            .expect("callback URL starts with CALLBACK_BASE_URL")
+            .to_owned()
     }
 
     /// Starts a verification that Infobip accepts with REDIRECT and returns its callback path.
@@ -115,7 +132,13 @@ impl TestApp {
     }
 }
 
-pub fn http_api_event(method: &str, path: &str, headers: Value, body: Option<&str>, source_ip: &str) -> Value {
+pub fn http_api_event(
+    method: &str,
+    path: &str,
+    headers: Value,
+    body: Option<&str>,
+    source_ip: &str,
+) -> Value {
     json!({
         "version": "2.0",
         "routeKey": "$default",
@@ -144,11 +167,23 @@ pub fn parse_event(event: &Value) -> Request {
 }
 
 pub fn get(path: &str) -> Request {
-    parse_event(&http_api_event("GET", path, json!({"accept": "application/json"}), None, DEVICE_IP))
+    parse_event(&http_api_event(
+        "GET",
+        path,
+        json!({"accept": "application/json"}),
+        None,
+        DEVICE_IP,
+    ))
 }
 
 pub fn post(path: &str, body: &str) -> Request {
-    parse_event(&http_api_event("POST", path, json!({"content-type": "application/json"}), Some(body), DEVICE_IP))
+    parse_event(&http_api_event(
+        "POST",
+        path,
+        json!({"content-type": "application/json"}),
+        Some(body),
+        DEVICE_IP,
+    ))
 }
 
 pub fn start_request(phone: &str) -> Request {
@@ -169,12 +204,47 @@ pub fn header<'r>(response: &'r Response<Body>, name: &str) -> Option<&'r str> {
 
 /// Asserts an RFC 9457 problem with `status` and returns its body.
 pub fn assert_problem(response: &Response<Body>, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "{}", body_text(response));
-    assert_eq!(header(response, "content-type"), Some("application/problem+json"));
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "{}",
+        body_text(response)
+    );
+    assert_eq!(
+        header(response, "content-type"),
+        Some("application/problem+json")
+    );
     let body = body_json(response);
-    assert!(body["type"].as_str().unwrap().starts_with("urn:smv:problem:"), "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:smv:problem:"),
+        "{body}"
+    );
     assert!(body["title"].is_string(), "{body}");
     assert_eq!(body["status"], status, "{body}");
     assert!(body["detail"].is_string(), "{body}");
     body
+}
+
+/// A fresh table on the DynamoDB-protocol server `scripts/test` starts (moto), with the
+/// product's key schema and TTL.
+pub async fn dynamodb_store() -> Arc<smv_shared::store::DynamoDbStore> {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let endpoint = std::env::var("SMV_TEST_DYNAMODB_ENDPOINT").expect(
+        "SMV_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts a DynamoDB server (moto) for these tests",
+    );
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("smv-test-{}", uuid::Uuid::new_v4());
+    smv_shared::store::DynamoDbStore::create_table(&client, &table)
+        .await
+        .unwrap();
+    Arc::new(smv_shared::store::DynamoDbStore::new(client, table))
 }

@@ -1,0 +1,142 @@
+//! Whole verifications through the handlers with state in DynamoDB (moto, started by
+//! `scripts/test`), including the races DynamoDB's conditional writes must settle.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+async fn dynamodb_app() -> TestApp {
+    test_app_with(&[], dynamodb_store().await).await
+}
+
+#[tokio::test]
+async fn a_verification_runs_start_to_result_on_dynamodb() {
+    let t = dynamodb_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    let response = t.callback(&callback, json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306, "name": "EC_REJECTED_INVALID_IP_ADDRESS", "description": "IP address not in MNO data range."}})).await;
+    assert_eq!(body_json(&response)["outcome"], "RECORDED");
+    let (status, poll) = t.poll(TOKEN).await;
+    assert_eq!(status, 200);
+    assert_eq!(poll["status"], "ERROR");
+    assert_eq!(poll["error"]["id"], 306);
+    assert_eq!(
+        t.send(get(&format!("/verify/result/{TOKEN}")))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn forged_and_cross_verification_callbacks_change_nothing_on_dynamodb() {
+    let t = dynamodb_app().await;
+    let callback_a = t.start_pending(TOKEN).await;
+    t.infobip.reset().await;
+    t.start_pending(OTHER_TOKEN).await;
+    assert_problem(
+        &t.callback(
+            &callback_a,
+            json!({"result": "VALID", "token": OTHER_TOKEN}),
+        )
+        .await,
+        403,
+    );
+    assert_problem(
+        &t.callback(
+            "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            json!({"result": "VALID", "token": TOKEN}),
+        )
+        .await,
+        403,
+    );
+    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn concurrent_callbacks_for_one_token_record_exactly_one_result() {
+    let t = dynamodb_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    let calls = (0..16).map(|i| {
+        let result = if i % 2 == 0 { "VALID" } else { "INVALID" };
+        let request = post(
+            &callback,
+            &json!({"result": result, "token": TOKEN}).to_string(),
+        );
+        let t = &t;
+        async move {
+            (
+                body_json(&t.send(request).await)["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                result,
+            )
+        }
+    });
+    let outcomes = futures::future::join_all(calls).await;
+    let recorded: Vec<&str> = outcomes
+        .iter()
+        .filter(|(o, _)| o == "RECORDED")
+        .map(|(_, r)| *r)
+        .collect();
+    assert_eq!(recorded.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|(o, _)| o == "ALREADY_FINAL")
+            .count(),
+        15
+    );
+    assert_eq!(t.poll(TOKEN).await.1["status"], recorded[0]);
+}
+
+#[tokio::test]
+async fn brazil_callback_before_record_is_kept_on_dynamodb() {
+    let t = dynamodb_app().await;
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "OK", "token": TOKEN}))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .expect(1)
+        .mount(&t.infobip)
+        .await;
+    let start = t.send(start_request("+5511987654321"));
+    let early_callback = async {
+        while t.infobip_requests().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        t.callback(
+            &t.callback_path().await,
+            json!({"result": "INVALID", "token": TOKEN}),
+        )
+        .await
+    };
+    let (started, callback) = tokio::join!(start, early_callback);
+    assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
+    assert_eq!(body_json(&started)["status"], "INVALID");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "INVALID");
+}
+
+#[tokio::test]
+async fn expiry_and_ttl_are_enforced_on_read_on_dynamodb() {
+    let t = dynamodb_app().await;
+    t.start_pending(TOKEN).await;
+    t.advance(Duration::from_secs(300));
+    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+    t.advance(Duration::from_secs(3300));
+    assert_eq!(
+        t.poll(TOKEN).await.0,
+        404,
+        "moto still holds the item; the read must hide it"
+    );
+}

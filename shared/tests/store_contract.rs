@@ -1,0 +1,298 @@
+//! One contract, both adapters: the in-memory store must behave as the DynamoDB store does
+//! against a real DynamoDB-protocol server (moto, started by `scripts/test`).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use smv_shared::store::{MemoryStore, Store, StoreError};
+use smv_shared::time::Timestamp;
+use smv_shared::token::{CallbackSecret, SecretHash, Token};
+use smv_shared::verification::{
+    ErrorInfo, Lifetimes, ParkedCallback, Status, Verification, VerificationResult,
+};
+
+const NOW: Timestamp = common::START_TIME;
+const LIFETIMES: Lifetimes = Lifetimes {
+    pending_timeout: Duration::from_secs(300),
+    record_lifetime: Duration::from_secs(3600),
+};
+
+fn token(raw: &str) -> Token {
+    Token::parse(raw).unwrap()
+}
+
+fn pending(token: &Token, hash: &SecretHash) -> Verification {
+    Verification::pending(
+        token.clone(),
+        hash.clone(),
+        "+44*******456".into(),
+        NOW,
+        LIFETIMES,
+    )
+}
+
+fn later(secs: u64) -> Timestamp {
+    NOW.plus(Duration::from_secs(secs))
+}
+
+fn device_timeout() -> VerificationResult {
+    VerificationResult::Error(Some(ErrorInfo {
+        id: 305,
+        name: "EC_MOBILE_DEVICE_TIMEOUT".into(),
+        description: "Timeout occurred during a mobile device redirect.".into(),
+    }))
+}
+
+async fn created_verification_reads_back_whole(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    store.create(&v).await.unwrap();
+    assert_eq!(store.find(&t, NOW).await.unwrap(), Some(v));
+    assert_eq!(
+        store.find(&token(common::OTHER_TOKEN), NOW).await.unwrap(),
+        None
+    );
+}
+
+async fn creating_an_existing_token_fails_and_keeps_the_first(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let first = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    store.create(&first).await.unwrap();
+    let second = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    assert!(matches!(
+        store.create(&second).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.find(&t, NOW).await.unwrap(), Some(first));
+}
+
+async fn a_record_past_its_ttl_is_absent_though_still_stored(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    store
+        .create(&pending(&t, &CallbackSecret::generate().unwrap().hash()))
+        .await
+        .unwrap();
+    assert!(store.find(&t, later(3599)).await.unwrap().is_some());
+    assert_eq!(store.find(&t, later(3600)).await.unwrap(), None);
+}
+
+async fn the_first_result_wins(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    store.create(&pending(&t, &hash)).await.unwrap();
+    assert!(store
+        .complete(&t, &hash, &device_timeout(), later(10))
+        .await
+        .unwrap());
+    assert!(!store
+        .complete(&t, &hash, &VerificationResult::Valid, later(11))
+        .await
+        .unwrap());
+    let stored = store.find(&t, later(12)).await.unwrap().unwrap();
+    assert_eq!(stored.result(), Some(&device_timeout()));
+    assert_eq!(stored.status(later(12)), Status::Error);
+}
+
+async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    store.create(&v).await.unwrap();
+    let forged = CallbackSecret::generate().unwrap().hash();
+    assert!(!store
+        .complete(&t, &forged, &VerificationResult::Valid, later(1))
+        .await
+        .unwrap());
+    assert_eq!(store.find(&t, later(1)).await.unwrap(), Some(v));
+}
+
+async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    store.create(&pending(&t, &hash)).await.unwrap();
+    assert!(!store
+        .complete(&t, &hash, &VerificationResult::Valid, later(300))
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .find(&t, later(300))
+            .await
+            .unwrap()
+            .unwrap()
+            .status(later(300)),
+        Status::Expired
+    );
+}
+
+async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    assert!(!store
+        .complete(&t, &hash, &VerificationResult::Valid, NOW)
+        .await
+        .unwrap());
+    assert_eq!(store.find(&t, NOW).await.unwrap(), None);
+}
+
+async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    let error = ErrorInfo {
+        id: 100,
+        name: "EC_NO_COVERAGE".into(),
+        description: "No coverage for requested phone number.".into(),
+    };
+    let refused = Verification::refused(
+        t.clone(),
+        hash.clone(),
+        "+44*******456".into(),
+        error,
+        NOW,
+        LIFETIMES,
+    );
+    store.create(&refused).await.unwrap();
+    assert!(!store
+        .complete(&t, &hash, &VerificationResult::Valid, NOW)
+        .await
+        .unwrap());
+    assert_eq!(store.find(&t, NOW).await.unwrap(), Some(refused));
+}
+
+async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    let parked = ParkedCallback {
+        token: t.clone(),
+        secret_hash: hash.clone(),
+        result: device_timeout(),
+        received_at: NOW,
+        expires_at: later(300),
+    };
+    store.park(&parked).await.unwrap();
+    // A repeat, even with another result, does not replace the first.
+    store
+        .park(&ParkedCallback {
+            result: VerificationResult::Valid,
+            received_at: later(1),
+            ..parked.clone()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.find_parked(&hash, &t, later(2)).await.unwrap(),
+        Some(parked.clone())
+    );
+    let other_hash = CallbackSecret::generate().unwrap().hash();
+    assert_eq!(
+        store.find_parked(&other_hash, &t, later(2)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_parked(&hash, &token(common::OTHER_TOKEN), later(2))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_parked(&hash, &t, later(300)).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.find(&t, NOW).await.unwrap(),
+        None,
+        "a parked callback is not a verification"
+    );
+
+    // Once expired, the slot can be used again.
+    let again = ParkedCallback {
+        result: VerificationResult::Invalid,
+        received_at: later(301),
+        expires_at: later(601),
+        ..parked
+    };
+    store.park(&again).await.unwrap();
+    assert_eq!(
+        store.find_parked(&hash, &t, later(302)).await.unwrap(),
+        Some(again)
+    );
+}
+
+async fn of_many_concurrent_results_exactly_one_wins(store: Arc<dyn Store>) {
+    let t = token(common::TOKEN);
+    let hash = CallbackSecret::generate().unwrap().hash();
+    store.create(&pending(&t, &hash)).await.unwrap();
+    let attempts = (0..24).map(|i| {
+        let (store, t, hash) = (store.clone(), t.clone(), hash.clone());
+        let result = if i % 2 == 0 {
+            VerificationResult::Valid
+        } else {
+            VerificationResult::Invalid
+        };
+        tokio::spawn(async move {
+            (
+                store.complete(&t, &hash, &result, later(5)).await.unwrap(),
+                result,
+            )
+        })
+    });
+    let outcomes: Vec<(bool, VerificationResult)> = futures_join(attempts).await;
+    let winners: Vec<&VerificationResult> = outcomes
+        .iter()
+        .filter(|(won, _)| *won)
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one conditional write applies");
+    assert_eq!(
+        store.find(&t, later(6)).await.unwrap().unwrap().result(),
+        Some(winners[0])
+    );
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut results = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(std::sync::Arc::new(super::MemoryStore::new())).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(super::common::dynamodb_store().await).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    created_verification_reads_back_whole,
+    creating_an_existing_token_fails_and_keeps_the_first,
+    a_record_past_its_ttl_is_absent_though_still_stored,
+    the_first_result_wins,
+    a_wrong_secret_changes_nothing,
+    no_result_applies_after_the_pending_timeout,
+    completing_an_unknown_token_creates_nothing,
+    a_refused_verification_is_final_from_the_start,
+    parked_callbacks_are_found_only_by_their_secret_and_token,
+    of_many_concurrent_results_exactly_one_wins,
+);
