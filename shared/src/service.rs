@@ -72,7 +72,14 @@ pub async fn start(
         app.lifetimes,
     );
     app.store.create(&verification).await?;
-    let status = apply_early_callback(app, &verification).await?;
+    // Infobip has accepted (and billed) this verification and it is stored: failing the start now
+    // would only make the app start another one. A parked result we cannot read is logged instead.
+    let status = apply_early_callback(app, &verification)
+        .await
+        .unwrap_or_else(|e| {
+            warn!(token = %verification.token, error = %e, "could not look for an early callback");
+            Status::Pending
+        });
     info!(token = %verification.token, phone = %phone.masked(), status = status.as_str(), "verification started");
     Ok(Started {
         token: verification.token,

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 const FORGED_PATH: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
@@ -164,42 +162,14 @@ async fn a_result_after_the_pending_timeout_changes_nothing() {
     assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
 }
 
-/// Infobip answers the Brazilian verify call only after it has already delivered the result to
-/// our callback, so the callback arrives before start-verify has stored anything.
 #[tokio::test]
 async fn brazil_callback_before_record_is_kept() {
     let t = test_app().await;
-    Mock::given(method("POST"))
-        .and(path("/mi/verification/1/verify"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "OK", "token": TOKEN}))
-                .set_delay(Duration::from_millis(300)),
-        )
-        .expect(1)
-        .mount(&t.infobip)
-        .await;
-
-    let start = t.send(start_request("+5511987654321"));
-    let early_callback = async {
-        while t.infobip_requests().await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let response = t
-            .callback(
-                &t.callback_path().await,
-                json!({"result": "VALID", "token": TOKEN}),
-            )
-            .await;
-        assert_eq!(
-            t.poll(TOKEN).await.0,
-            404,
-            "nothing pollable exists before the start finishes"
-        );
-        response
-    };
-    let (started, callback) = tokio::join!(start, early_callback);
-
+    let (started, callback, poll_meanwhile) = t.brazil_race("VALID").await;
+    assert_eq!(
+        poll_meanwhile, 404,
+        "nothing pollable exists before the start finishes"
+    );
     assert_eq!(callback.status(), 200);
     assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
     assert_eq!(started.status(), 201);

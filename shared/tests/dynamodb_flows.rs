@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 async fn dynamodb_app() -> TestApp {
     test_app_with(&[], dynamodb_store().await).await
@@ -100,28 +98,8 @@ async fn concurrent_callbacks_for_one_token_record_exactly_one_result() {
 #[tokio::test]
 async fn brazil_callback_before_record_is_kept_on_dynamodb() {
     let t = dynamodb_app().await;
-    Mock::given(method("POST"))
-        .and(path("/mi/verification/1/verify"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "OK", "token": TOKEN}))
-                .set_delay(Duration::from_millis(300)),
-        )
-        .expect(1)
-        .mount(&t.infobip)
-        .await;
-    let start = t.send(start_request("+5511987654321"));
-    let early_callback = async {
-        while t.infobip_requests().await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        t.callback(
-            &t.callback_path().await,
-            json!({"result": "INVALID", "token": TOKEN}),
-        )
-        .await
-    };
-    let (started, callback) = tokio::join!(start, early_callback);
+    let (started, callback, poll_meanwhile) = t.brazil_race("INVALID").await;
+    assert_eq!(poll_meanwhile, 404);
     assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
     assert_eq!(body_json(&started)["status"], "INVALID");
     assert_eq!(t.poll(TOKEN).await.1["status"], "INVALID");

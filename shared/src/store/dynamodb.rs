@@ -95,6 +95,22 @@ impl DynamoDbStore {
     }
 }
 
+impl DynamoDbStore {
+    /// Strongly consistent: a poll right after a callback must see the callback's write.
+    async fn get_consistent(&self, key: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+}
+
 fn parked_key(secret_hash: &SecretHash, token: &Token) -> String {
     format!("parked#{}#{}", secret_hash.as_str(), token.as_str())
 }
@@ -262,16 +278,7 @@ impl Store for DynamoDbStore {
         token: &Token,
         now: Timestamp,
     ) -> Result<Option<Verification>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(TABLE_KEY, s(token.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match output.item {
+        match self.get_consistent(token.as_str()).await? {
             None => Ok(None),
             Some(item) => {
                 let verification = verification_from_item(&item)?;
@@ -373,16 +380,7 @@ impl Store for DynamoDbStore {
         token: &Token,
         now: Timestamp,
     ) -> Result<Option<ParkedCallback>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(TABLE_KEY, s(&parked_key(secret_hash, token)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match output.item {
+        match self.get_consistent(&parked_key(secret_hash, token)).await? {
             None => Ok(None),
             Some(item) => {
                 let parked = parked_from_item(&item)?;

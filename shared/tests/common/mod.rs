@@ -122,6 +122,33 @@ impl TestApp {
         self.callback_path().await
     }
 
+    /// The Brazil race: Infobip delivers `result` to our callback before it answers the verify
+    /// call with OK, so the callback arrives before start-verify has stored anything. Returns the
+    /// start's response, the callback's response, and what a poll saw while the start waited.
+    pub async fn brazil_race(&self, result: &str) -> (Response<Body>, Response<Body>, u16) {
+        Mock::given(method("POST"))
+            .and(path("/mi/verification/1/verify"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"status": "OK", "token": TOKEN}))
+                    .set_delay(Duration::from_millis(300)),
+            )
+            .expect(1)
+            .mount(&self.infobip)
+            .await;
+        let start = self.send(start_request("+5511987654321"));
+        let early_callback = async {
+            while self.infobip_requests().await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let body = json!({"result": result, "token": TOKEN});
+            let response = self.callback(&self.callback_path().await, body).await;
+            (response, self.poll(TOKEN).await.0)
+        };
+        let (started, (callback, poll_meanwhile)) = tokio::join!(start, early_callback);
+        (started, callback, poll_meanwhile)
+    }
+
     pub async fn poll(&self, token: &str) -> (u16, Value) {
         let response = self.send(get(&format!("/verifications/{token}"))).await;
         (response.status().as_u16(), body_json(&response))
