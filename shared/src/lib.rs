@@ -23,4 +23,5 @@ pub mod token;
 pub mod verification;
 
 pub use app::App;
+pub use error::AppError;
 pub use http::{handle, Function};

@@ -17,7 +17,14 @@ use tracing::info;
 use crate::app::App;
 use crate::error::AppError;
 pub use problem::PROBLEM_CONTENT_TYPE;
+pub use request::MAX_BODY_BYTES;
 pub use routing::{Function, Route};
+
+/// The problem+json answer for `error`, for a front end that refuses a request before it can
+/// become a `Request` (the local server's body limit).
+pub fn error_response(error: &AppError) -> Response<Body> {
+    problem::response(error, problem::ErrorStyle::Problem)
+}
 
 /// Every request of every function goes through here: route, serve, map errors, log one line.
 pub async fn handle(app: &App, function: Function, request: Request) -> Response<Body> {

@@ -1,0 +1,168 @@
+//! `cargo run -p smv-local` serves the whole backend on 127.0.0.1:3000;
+//! `cargo run -p smv-local -- demo [PHONE] [--api URL]` plays the mobile app against it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smv_local::device::{self, DemoOptions};
+use smv_local::server::Server;
+use smv_local::settings;
+use smv_local::simulator::TEST_NUMBERS;
+use tokio::net::TcpListener;
+use url::Url;
+
+const USAGE: &str = "\
+usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
+       smv-local demo [PHONE] [--api URL] [--demo-app-routes] [--timeout SECONDS]
+                                      play the mobile app against a backend (default: the local one)";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => serve().await,
+        Some("demo") => demo(&args[1..]).await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+async fn serve() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = async {
+        let address = settings::bind_address(&env)?;
+        let listener =
+            TcpListener::bind(address)
+                .await
+                .map_err(|e| settings::SettingsError::Invalid {
+                    name: "PORT",
+                    problem: format!("cannot listen on {address}: {e}"),
+                })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| settings::SettingsError::Invalid {
+                name: "BIND_ADDR",
+                problem: e.to_string(),
+            })?;
+        let base_url =
+            Url::parse(&format!("http://{local}")).expect("a socket address makes a URL");
+        let running = settings::build(env, &base_url).await?;
+        print_banner(&base_url, &running);
+        Ok::<_, settings::SettingsError>((listener, running))
+    }
+    .await;
+    let (listener, running) = match result {
+        Ok(ready) => ready,
+        Err(e) => {
+            eprintln!("smv-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = Arc::new(Server {
+        app: running.app,
+        simulator: running.simulator,
+    });
+    tokio::select! {
+        result = server.serve(listener) => {
+            if let Err(e) = result {
+                eprintln!("smv-local: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        _ = tokio::signal::ctrl_c() => eprintln!("smv-local: stopped"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_banner(base_url: &Url, running: &settings::Running) {
+    let base = base_url.as_str().trim_end_matches('/');
+    println!("smv-local listening on {base}");
+    println!("  store:   {}", running.store_description);
+    println!("  infobip: {}", running.infobip_description);
+    println!();
+    println!("Try a first verification (or run: cargo run -p smv-local -- demo):");
+    println!("  curl -s -X POST {base}/verifications -H 'content-type: application/json' -d '{{\"phoneNumber\": \"+447911000001\"}}'");
+    println!("  curl -s -L -c /tmp/smv-cookies -b /tmp/smv-cookies \"<deviceRedirectUrl from the answer>\"");
+    println!("  curl -s {base}/verifications/<token>");
+    if running.simulator.is_some() {
+        println!();
+        println!("Simulator test numbers (any other valid number verifies as VALID):");
+        for (number, _, what) in TEST_NUMBERS {
+            println!("  {number:<16} {what}");
+        }
+    }
+}
+
+async fn demo(args: &[String]) -> ExitCode {
+    let mut options = DemoOptions {
+        api: Url::parse(&format!(
+            "http://127.0.0.1:{}",
+            env("PORT").unwrap_or_else(|| settings::DEFAULT_PORT.to_string())
+        ))
+        .expect("static URL"),
+        phone: "+447911000001".into(),
+        demo_app_routes: false,
+        timeout: Duration::from_secs(60),
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--api" => match rest.next().map(|a| Url::parse(a)) {
+                Some(Ok(url)) => options.api = url,
+                _ => return usage_error("--api needs an absolute URL"),
+            },
+            "--timeout" => match rest.next().and_then(|a| a.parse().ok()) {
+                Some(seconds) => options.timeout = Duration::from_secs(seconds),
+                None => return usage_error("--timeout needs a number of seconds"),
+            },
+            "--demo-app-routes" => options.demo_app_routes = true,
+            phone if !phone.starts_with("--") => options.phone = phone.to_owned(),
+            other => return usage_error(&format!("unknown option {other}")),
+        }
+    }
+    println!(
+        "smv-local demo: verifying {} against {}",
+        options.phone, options.api
+    );
+    match device::run(&options, |line| println!("{line}")).await {
+        Ok(outcome) => {
+            println!(
+                "result: {} (token {}, {} redirect hops, {} polls)",
+                outcome.result, outcome.token, outcome.redirect_hops, outcome.polls
+            );
+            if outcome.result == "VALID" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            println!("failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(problem: &str) -> ExitCode {
+    eprintln!("smv-local demo: {problem}\n{USAGE}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,157 @@
+//! What the local server runs with. Nothing configured: the in-memory store and the simulator.
+//! `TABLE_NAME`: DynamoDB (the usual AWS variables, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for a local
+//! server). `INFOBIP_BASE_URL` and `INFOBIP_API_KEY`: a real Infobip account.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use smv_shared::config::{Config, ConfigError};
+use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
+use smv_shared::App;
+use url::Url;
+
+use crate::simulator::{self, Simulator};
+
+pub const DEFAULT_PORT: u16 = 3000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error: {name} {problem}")]
+    Invalid { name: &'static str, problem: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not create the DynamoDB table: {0}")]
+    Table(String),
+    #[error(transparent)]
+    Startup(#[from] smv_shared::app::StartupError),
+}
+
+pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr, SettingsError> {
+    let ip: IpAddr = match env("BIND_ADDR") {
+        None => IpAddr::from([127, 0, 0, 1]),
+        Some(raw) => raw.parse().map_err(|_| SettingsError::Invalid {
+            name: "BIND_ADDR",
+            problem: format!("must be an IP address (got {raw:?})"),
+        })?,
+    };
+    let port = match env("PORT") {
+        None => DEFAULT_PORT,
+        Some(raw) => raw.parse().map_err(|_| SettingsError::Invalid {
+            name: "PORT",
+            problem: format!("must be a port number (got {raw:?})"),
+        })?,
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+pub struct Running {
+    pub app: App,
+    pub simulator: Option<Arc<Simulator>>,
+    pub store_description: String,
+    pub infobip_description: String,
+}
+
+/// Builds the application for a server listening at `base_url`.
+pub async fn build(
+    env: impl Fn(&str) -> Option<String>,
+    base_url: &Url,
+) -> Result<Running, SettingsError> {
+    let real_infobip = match (env("INFOBIP_BASE_URL"), env("INFOBIP_API_KEY")) {
+        (Some(_), Some(_)) => true,
+        (None, None) => false,
+        (Some(_), None) => {
+            return Err(SettingsError::Invalid {
+                name: "INFOBIP_API_KEY",
+                problem: "must be set with INFOBIP_BASE_URL (or unset both to use the simulator)"
+                    .into(),
+            })
+        }
+        (None, Some(_)) => {
+            return Err(SettingsError::Invalid {
+                name: "INFOBIP_BASE_URL",
+                problem: "must be set with INFOBIP_API_KEY (or unset both to use the simulator)"
+                    .into(),
+            })
+        }
+    };
+    let simulator = (!real_infobip).then(|| Arc::new(Simulator::new(base_url)));
+    let table = env("TABLE_NAME");
+
+    let defaults = |name: &str| -> Option<String> {
+        match name {
+            "TABLE_NAME" => Some(table.clone().unwrap_or_else(|| "in-memory".into())),
+            "INFOBIP_BASE_URL" if !real_infobip => {
+                simulator.as_ref().map(|s| s.base_url().to_string())
+            }
+            "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
+            "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
+            _ => env(name),
+        }
+    };
+    let config = Config::from_lookup(defaults, true)?;
+    let infobip_description = match &simulator {
+        Some(s) => format!("built-in simulator at {}", s.base_url()),
+        None => format!(
+            "{} (real account)",
+            config
+                .infobip
+                .as_ref()
+                .map(|i| i.base_url.to_string())
+                .unwrap_or_default()
+        ),
+    };
+
+    let (store, store_description): (Arc<dyn Store>, String) = match &table {
+        None => (
+            Arc::new(MemoryStore::new()),
+            "in-memory (lost on exit; set TABLE_NAME for DynamoDB)".into(),
+        ),
+        Some(table) => {
+            let aws = aws_config::load_from_env().await;
+            let client = aws_sdk_dynamodb::Client::new(&aws);
+            let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL"));
+            if endpoint.is_some() {
+                ensure_table(&client, table).await?;
+            }
+            let place = endpoint.unwrap_or_else(|| {
+                format!(
+                    "AWS region {}",
+                    aws.region()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "(unset)".into())
+                )
+            });
+            (
+                Arc::new(DynamoDbStore::new(client, table.clone())),
+                format!("DynamoDB table {table} at {place}"),
+            )
+        }
+    };
+    let app = App::new(config, store)?;
+    Ok(Running {
+        app,
+        simulator,
+        store_description,
+        infobip_description,
+    })
+}
+
+/// Against a local DynamoDB endpoint only: create the table the template would, if missing. Never
+/// against AWS itself, where the stack owns the table.
+async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), SettingsError> {
+    let exists = client.describe_table().table_name(table).send().await;
+    match exists {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            DynamoDbStore::create_table(client, table)
+                .await
+                .map_err(|e| SettingsError::Table(e.to_string()))
+        }
+        Err(e) => Err(SettingsError::Table(
+            aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+        )),
+    }
+}

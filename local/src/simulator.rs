@@ -1,0 +1,473 @@
+//! A stand-in for Infobip's Mobile Identity API and for the operator behind it, so the whole flow
+//! runs on a laptop. It checks requests as Infobip does (API key, digits-only number, consent,
+//! absolute callback URL), answers REDIRECT with a URL on this server, plays the operator's
+//! redirect chain with cookies when a device opens it, and then POSTs the result to the
+//! callback URL. The outcome is chosen by the phone number: see [`TEST_NUMBERS`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use smv_shared::infobip::{known_error, VerifyRequest};
+use tracing::{info, warn};
+use url::Url;
+
+/// Where the simulator lives on the local server.
+pub const PATH_PREFIX: &str = "/_simulator/infobip";
+/// The API key the local server uses, and the only one the simulator accepts.
+pub const API_KEY: &str = "smv-local-simulator-key";
+/// Longer than the backend's Infobip timeout (`INFOBIP_TIMEOUT_MS`, at most 60 s).
+const HANG: Duration = Duration::from_secs(65);
+const SESSION_COOKIE: &str = "mno_session";
+const HEADER_ENRICHED_COOKIE: &str = "mno_msisdn_seen";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Valid,
+    Invalid,
+    DeviceTimeout,
+    WrongNetwork,
+    NoCallback,
+    /// Brazil: status OK, and the callback is delivered before the verify call is answered.
+    BrazilOk,
+    RefusedNoCoverage,
+    RefusedUnprocessable,
+    Unauthorized,
+    RateLimited,
+    InternalError,
+    Unavailable,
+    Hang,
+}
+
+/// The documented test numbers. Any other valid number verifies as VALID; any `+55` number takes
+/// the Brazilian OK flow.
+pub const TEST_NUMBERS: &[(&str, Scenario, &str)] = &[
+    (
+        "+447911000001",
+        Scenario::Valid,
+        "VALID after the device follows the redirect",
+    ),
+    (
+        "+447911000002",
+        Scenario::Invalid,
+        "INVALID: the number is not the device's",
+    ),
+    (
+        "+447911000305",
+        Scenario::DeviceTimeout,
+        "ERROR 305 EC_MOBILE_DEVICE_TIMEOUT",
+    ),
+    (
+        "+447911000306",
+        Scenario::WrongNetwork,
+        "ERROR 306 EC_REJECTED_INVALID_IP_ADDRESS",
+    ),
+    (
+        "+447911000404",
+        Scenario::NoCallback,
+        "no callback ever: the app sees EXPIRED",
+    ),
+    (
+        "+5511987654321",
+        Scenario::BrazilOk,
+        "Brazil: status OK, no redirect, callback VALID at once",
+    ),
+    (
+        "+447911000400",
+        Scenario::RefusedNoCoverage,
+        "400 ERROR 100 EC_NO_COVERAGE (answer: 422)",
+    ),
+    (
+        "+447911000422",
+        Scenario::RefusedUnprocessable,
+        "422 ERROR 400 EC_UNPROCESSABLE_CONTENT (answer: 422)",
+    ),
+    (
+        "+447911000401",
+        Scenario::Unauthorized,
+        "401 bad credentials (answer: 502)",
+    ),
+    (
+        "+447911000429",
+        Scenario::RateLimited,
+        "429 rate limited, Retry-After: 3 (answer: 503)",
+    ),
+    (
+        "+447911000500",
+        Scenario::InternalError,
+        "500 ERROR 1000 (answer: 502)",
+    ),
+    (
+        "+447911000503",
+        Scenario::Unavailable,
+        "503 HTML error page (answer: 503)",
+    ),
+    (
+        "+447911000504",
+        Scenario::Hang,
+        "never answers in time (answer: 504)",
+    ),
+];
+
+pub fn scenario_for(digits: &str) -> Scenario {
+    if digits.starts_with("55") {
+        return Scenario::BrazilOk;
+    }
+    TEST_NUMBERS
+        .iter()
+        .find(|(number, _, _)| number.trim_start_matches('+') == digits)
+        .map(|(_, scenario, _)| *scenario)
+        .unwrap_or(Scenario::Valid)
+}
+
+struct Session {
+    token: String,
+    callback_url: String,
+    scenario: Scenario,
+}
+
+pub struct Simulator {
+    public_base: Url,
+    http: reqwest::Client,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+type SimResponse = Response<Full<Bytes>>;
+
+impl Simulator {
+    /// `server_base` is the local server's own base URL; device redirects point there.
+    pub fn new(server_base: &Url) -> Self {
+        let mut public_base = server_base.clone();
+        public_base.set_path(PATH_PREFIX);
+        Self {
+            public_base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a plain reqwest client builds"),
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What the backend should use as `INFOBIP_BASE_URL`.
+    pub fn base_url(&self) -> &Url {
+        &self.public_base
+    }
+
+    /// `None` when the request is not for the simulator.
+    pub async fn handle(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: &[u8],
+    ) -> Option<SimResponse> {
+        let path = parts.uri.path().strip_prefix(PATH_PREFIX)?;
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let cookies = cookies(parts);
+        Some(match (&parts.method, segments.as_slice()) {
+            (&Method::POST, ["mi", "verification", "1", "verify"]) => {
+                self.verify(parts, body).await
+            }
+            (&Method::GET, ["device", id]) => self.device_opens(id),
+            (&Method::GET, ["operator", id, "hop"]) => self.operator_hop(id, &cookies),
+            (&Method::GET, ["operator", id, "done"]) => self.operator_done(id, &cookies),
+            _ => text(StatusCode::NOT_FOUND, "no such simulator route"),
+        })
+    }
+
+    async fn verify(&self, parts: &hyper::http::request::Parts, body: &[u8]) -> SimResponse {
+        let authorized = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(&format!("App {API_KEY}"));
+        if !authorized {
+            return platform_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Invalid login details",
+            );
+        }
+        let request: VerifyRequest = match serde_json::from_slice(body) {
+            Ok(request) => request,
+            Err(_) => return refusal(StatusCode::BAD_REQUEST, 200),
+        };
+        if !request.consent_granted {
+            return refusal(StatusCode::BAD_REQUEST, 202);
+        }
+        let digits_only = !request.phone_number.is_empty()
+            && request.phone_number.bytes().all(|b| b.is_ascii_digit());
+        let callback_ok =
+            Url::parse(&request.callback_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let device_ok = match (&request.device_ip, request.device_port) {
+            (Some(ip), _) => ip.parse::<IpAddr>().is_ok(),
+            (None, Some(_)) => false,
+            (None, None) => true,
+        };
+        if !digits_only || !callback_ok || !device_ok {
+            return refusal(StatusCode::BAD_REQUEST, 200);
+        }
+
+        let scenario = scenario_for(&request.phone_number);
+        let token = uuid::Uuid::new_v4().to_string();
+        info!(scenario = ?scenario, token = %token, "simulator: verify request");
+        match scenario {
+            Scenario::RefusedNoCoverage => refusal(StatusCode::BAD_REQUEST, 100),
+            Scenario::RefusedUnprocessable => refusal(StatusCode::UNPROCESSABLE_ENTITY, 400),
+            Scenario::InternalError => refusal(StatusCode::INTERNAL_SERVER_ERROR, 1000),
+            Scenario::Unauthorized => platform_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Invalid login details",
+            ),
+            Scenario::RateLimited => {
+                let mut response = platform_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_REQUESTS",
+                    "Too many requests",
+                );
+                response.headers_mut().insert(RETRY_AFTER, 3.into());
+                response
+            }
+            Scenario::Unavailable => {
+                let mut response = text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                );
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, "text/html".parse().expect("static header"));
+                response
+            }
+            Scenario::Hang => {
+                tokio::time::sleep(HANG).await;
+                text(StatusCode::GATEWAY_TIMEOUT, "too late")
+            }
+            Scenario::BrazilOk => {
+                // The race a real Brazilian verification can produce: the result is delivered
+                // before the verify call is answered.
+                self.deliver(&request.callback_url, &token, Scenario::Valid)
+                    .await;
+                json_response(StatusCode::OK, json!({"status": "OK", "token": token}))
+            }
+            Scenario::Valid
+            | Scenario::Invalid
+            | Scenario::DeviceTimeout
+            | Scenario::WrongNetwork
+            | Scenario::NoCallback => {
+                let session = uuid::Uuid::new_v4().simple().to_string();
+                let redirect = format!("{}/device/{session}", self.public_base);
+                self.lock().insert(
+                    session,
+                    Session {
+                        token: token.clone(),
+                        callback_url: request.callback_url,
+                        scenario,
+                    },
+                );
+                json_response(
+                    StatusCode::OK,
+                    json!({"status": "REDIRECT", "token": token, "deviceRedirectUrl": redirect}),
+                )
+            }
+        }
+    }
+
+    /// The device opens `deviceRedirectUrl`: the operator starts a session.
+    fn device_opens(&self, session: &str) -> SimResponse {
+        if !self.lock().contains_key(session) {
+            return text(
+                StatusCode::NOT_FOUND,
+                "unknown or finished verification session",
+            );
+        }
+        redirect(
+            &format!("{}/operator/{session}/hop", self.public_base),
+            &format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly"),
+        )
+    }
+
+    /// The operator recognises the subscriber, if the device kept the session cookie.
+    fn operator_hop(&self, session: &str, cookies: &HashMap<String, String>) -> SimResponse {
+        if cookies.get(SESSION_COOKIE).map(String::as_str) != Some(session) {
+            return text(
+                StatusCode::FORBIDDEN,
+                "the operator session cookie is missing: follow redirects with cookies",
+            );
+        }
+        redirect(
+            &format!("{}/operator/{session}/done", self.public_base),
+            &format!("{HEADER_ENRICHED_COOKIE}=1; Path=/; HttpOnly"),
+        )
+    }
+
+    /// The end of the chain: Infobip knows the answer and calls back.
+    fn operator_done(&self, session: &str, cookies: &HashMap<String, String>) -> SimResponse {
+        let complete = cookies.get(SESSION_COOKIE).map(String::as_str) == Some(session)
+            && cookies.contains_key(HEADER_ENRICHED_COOKIE);
+        if !complete {
+            return text(
+                StatusCode::FORBIDDEN,
+                "the operator cookies are missing: follow redirects with cookies",
+            );
+        }
+        let Some(finished) = self.lock().remove(session) else {
+            return text(
+                StatusCode::NOT_FOUND,
+                "unknown or finished verification session",
+            );
+        };
+        if finished.scenario != Scenario::NoCallback {
+            let http = self.http.clone();
+            tokio::spawn(async move {
+                deliver_with(
+                    &http,
+                    &finished.callback_url,
+                    &finished.token,
+                    finished.scenario,
+                )
+                .await;
+            });
+        }
+        text(
+            StatusCode::OK,
+            "Verification complete: you can return to the app.",
+        )
+    }
+
+    async fn deliver(&self, callback_url: &str, token: &str, scenario: Scenario) {
+        deliver_with(&self.http, callback_url, token, scenario).await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// POSTs the result as Infobip does, retrying a few times on failure (Infobip does not document
+/// its retries; a backend must cope with repeats either way).
+async fn deliver_with(http: &reqwest::Client, callback_url: &str, token: &str, scenario: Scenario) {
+    let body = callback_body(token, scenario);
+    for attempt in 1..=3u32 {
+        match http.post(callback_url).json(&body).send().await {
+            Ok(response) if response.status().is_success() => {
+                info!(
+                    token,
+                    status = response.status().as_u16(),
+                    "simulator: callback delivered"
+                );
+                return;
+            }
+            Ok(response) => warn!(
+                token,
+                status = response.status().as_u16(),
+                attempt,
+                "simulator: callback refused"
+            ),
+            Err(e) => warn!(token, error = %e, attempt, "simulator: callback failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+    }
+}
+
+pub fn callback_body(token: &str, scenario: Scenario) -> Value {
+    match scenario {
+        Scenario::Invalid => json!({"result": "INVALID", "token": token, "error": null}),
+        Scenario::DeviceTimeout => {
+            json!({"result": "ERROR", "token": token, "error": error_object(305)})
+        }
+        Scenario::WrongNetwork => {
+            json!({"result": "ERROR", "token": token, "error": error_object(306)})
+        }
+        _ => json!({"result": "VALID", "token": token, "error": null}),
+    }
+}
+
+fn error_object(id: i32) -> Value {
+    let known = known_error(id).expect("the simulator only uses documented error ids");
+    json!({"id": id, "name": known.name, "description": known.description})
+}
+
+fn refusal(status: StatusCode, error_id: i32) -> SimResponse {
+    let token = uuid::Uuid::new_v4().to_string();
+    json_response(
+        status,
+        json!({"status": "ERROR", "token": token, "error": error_object(error_id)}),
+    )
+}
+
+fn platform_error(status: StatusCode, message_id: &str, text: &str) -> SimResponse {
+    json_response(
+        status,
+        json!({"requestError": {"serviceException": {"messageId": message_id, "text": text}}}),
+    )
+}
+
+fn json_response(status: StatusCode, body: Value) -> SimResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/json".parse().expect("static header"),
+    );
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> SimResponse {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        "text/plain; charset=utf-8".parse().expect("static header"),
+    );
+    response
+}
+
+fn redirect(location: &str, cookie: &str) -> SimResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::FOUND;
+    if let (Ok(location), Ok(cookie)) = (location.parse(), cookie.parse()) {
+        response.headers_mut().insert(LOCATION, location);
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn cookies(parts: &hyper::http::request::Parts) -> HashMap<String, String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smv_shared::phone::PhoneNumber;
+
+    #[test]
+    fn every_test_number_is_a_valid_number_and_maps_to_its_scenario() {
+        for (number, scenario, _) in TEST_NUMBERS {
+            let phone = PhoneNumber::parse(number).unwrap_or_else(|e| panic!("{number}: {e}"));
+            assert_eq!(
+                scenario_for(phone.international_digits()),
+                *scenario,
+                "{number}"
+            );
+        }
+        assert_eq!(scenario_for("447911123456"), Scenario::Valid);
+        assert_eq!(scenario_for("5521912345678"), Scenario::BrazilOk);
+    }
+}

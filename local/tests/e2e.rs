@@ -1,0 +1,362 @@
+//! End to end over real HTTP: the `smv-local` binary on a free port, driven as the mobile app and
+//! Infobip's demo app would, for every simulator outcome.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use smv_local::device::{self, DemoOptions};
+use url::Url;
+
+struct LocalServer {
+    child: Child,
+    base: Url,
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(env: &[(&str, &str)]) -> LocalServer {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_smv-local"));
+    command
+        .env("PORT", "0")
+        .env("PENDING_TIMEOUT_SECONDS", "10")
+        .env("RUST_LOG", "warn")
+        .env_remove("TABLE_NAME")
+        .env_remove("INFOBIP_BASE_URL")
+        .env_remove("INFOBIP_API_KEY")
+        .env_remove("CALLBACK_BASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("smv-local starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("smv-local prints its address").unwrap();
+    let base = first
+        .strip_prefix("smv-local listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let base = Url::parse(base).unwrap();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    LocalServer { child, base }
+}
+
+async fn demo(
+    server: &LocalServer,
+    phone: &str,
+    demo_app_routes: bool,
+) -> Result<device::DemoOutcome, device::DemoError> {
+    let options = DemoOptions {
+        api: server.base.clone(),
+        phone: phone.into(),
+        demo_app_routes,
+        timeout: Duration::from_secs(30),
+    };
+    device::run(&options, |_| {}).await
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn start(server: &LocalServer, phone: &str) -> (u16, Value, Option<String>) {
+    let response = client()
+        .post(server.base.join("verifications").unwrap())
+        .json(&json!({"phoneNumber": phone}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        matches!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/json" | "application/problem+json"
+        ),
+        "content type"
+    );
+    (status, response.json().await.unwrap(), retry_after)
+}
+
+#[tokio::test]
+async fn every_callback_outcome_reaches_the_app_through_both_route_families() {
+    let server = start_server(&[]);
+    for (phone, expected) in [
+        ("+447911000001", "VALID"),
+        ("+447911000002", "INVALID"),
+        ("+447911000305", "ERROR"),
+        ("+447911000306", "ERROR"),
+        ("+5511987654321", "VALID"),
+    ] {
+        for demo_app_routes in [false, true] {
+            let outcome = demo(&server, phone, demo_app_routes)
+                .await
+                .unwrap_or_else(|e| panic!("{phone}: {e}"));
+            assert_eq!(
+                outcome.result, expected,
+                "{phone}, demo-app routes: {demo_app_routes}"
+            );
+            if phone.starts_with("+55") {
+                assert_eq!(outcome.redirect_hops, 0, "Brazil has no redirect");
+            } else {
+                assert_eq!(
+                    outcome.redirect_hops, 2,
+                    "{phone}: device → operator hop → done"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_same_flows_work_with_the_dynamodb_store() {
+    let endpoint = std::env::var("SMV_TEST_DYNAMODB_ENDPOINT")
+        .expect("SMV_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts a DynamoDB server (moto)");
+    let table = format!("smv-local-e2e-{}", uuid::Uuid::new_v4());
+    let server = start_server(&[
+        ("TABLE_NAME", &table),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    for (phone, expected) in [
+        ("+447911000001", "VALID"),
+        ("+447911000002", "INVALID"),
+        ("+447911000306", "ERROR"),
+        ("+5511987654321", "VALID"),
+    ] {
+        for demo_app_routes in [false, true] {
+            let outcome = demo(&server, phone, demo_app_routes)
+                .await
+                .unwrap_or_else(|e| panic!("{phone}: {e}"));
+            assert_eq!(
+                outcome.result, expected,
+                "{phone}, demo-app routes: {demo_app_routes}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn poll_shows_infobips_error_for_a_device_timeout() {
+    let server = start_server(&[]);
+    let outcome = demo(&server, "+447911000305", false).await.unwrap();
+    let report: Value = client()
+        .get(
+            server
+                .base
+                .join(&format!("verifications/{}", outcome.token))
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["error"]["id"], 305);
+    assert_eq!(report["error"]["name"], "EC_MOBILE_DEVICE_TIMEOUT");
+}
+
+#[tokio::test]
+async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_cookies() {
+    let server = start_server(&[]);
+    let http = client();
+    let started: Value = http
+        .get(server.base.join("verify/447911000001").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = started["token"].as_str().unwrap();
+    let result_url = server.base.join(&format!("verify/result/{token}")).unwrap();
+    assert_eq!(
+        http.get(result_url.clone()).send().await.unwrap().status(),
+        204
+    );
+
+    // Without cookies the operator does not recognise the subscriber and nothing is reported.
+    let first = http
+        .get(started["deviceRedirectUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 302);
+    let hop = server
+        .base
+        .join(first.headers()["location"].to_str().unwrap())
+        .unwrap();
+    assert_eq!(http.get(hop).send().await.unwrap().status(), 403);
+    assert_eq!(
+        http.get(result_url.clone()).send().await.unwrap().status(),
+        204
+    );
+
+    // The demo app's way: follow each Location by hand, carrying the cookies.
+    let outcome = device::run(
+        &DemoOptions {
+            api: server.base.clone(),
+            phone: "+447911000001".into(),
+            demo_app_routes: true,
+            timeout: Duration::from_secs(30),
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.result, "VALID");
+    let done = http
+        .get(
+            server
+                .base
+                .join(&format!("verify/result/{}", outcome.token))
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"token": outcome.token, "result": "VALID", "errorDescription": null})
+    );
+}
+
+#[tokio::test]
+async fn a_verification_without_callback_expires() {
+    let server = start_server(&[]);
+    let (primary, demo_app) = tokio::join!(
+        demo(&server, "+447911000404", false),
+        demo(&server, "+447911000404", true)
+    );
+    assert_eq!(primary.unwrap().result, "EXPIRED");
+    assert_eq!(
+        demo_app.unwrap().result,
+        "ERROR",
+        "the demo app knows no EXPIRED"
+    );
+}
+
+#[tokio::test]
+async fn synchronous_infobip_failures_reach_the_app_as_problems() {
+    let server = start_server(&[("INFOBIP_TIMEOUT_MS", "1500")]);
+    for (phone, status, retry_after, infobip_error) in [
+        ("+447911000400", 422, None, Some(100)),
+        ("+447911000422", 422, None, Some(400)),
+        ("+447911000500", 502, None, Some(1000)),
+        ("+447911000401", 502, None, None),
+        ("+447911000429", 503, Some("3"), None),
+        ("+447911000503", 503, Some("5"), None),
+        ("+447911000504", 504, Some("5"), None),
+    ] {
+        let (got, body, got_retry_after) = start(&server, phone).await;
+        assert_eq!(got, status, "{phone}: {body}");
+        assert_eq!(got_retry_after.as_deref(), retry_after, "{phone}");
+        assert_eq!(body["status"], status, "{phone}");
+        assert_eq!(
+            body["error"]["id"].as_i64(),
+            infobip_error.map(i64::from),
+            "{phone}: {body}"
+        );
+        if let Some(token) = body["token"].as_str() {
+            let poll: Value = client()
+                .get(server.base.join(&format!("verifications/{token}")).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                poll["status"], "ERROR",
+                "{phone}: a refusal with a token is a final ERROR"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn device_address_shows_the_tcp_peer_with_its_port() {
+    let server = start_server(&[]);
+    let body: Value = client()
+        .get(server.base.join("device-address").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["address"], "127.0.0.1");
+    assert!(body["port"].as_u64().is_some_and(|p| p > 0), "{body}");
+}
+
+#[tokio::test]
+async fn bad_input_over_the_wire_gets_problem_json() {
+    let server = start_server(&[]);
+    let http = client();
+    let url = |path: &str| server.base.join(path).unwrap();
+    let cases = [
+        (
+            http.post(url("verifications"))
+                .header("content-type", "application/json")
+                .body("{not json"),
+            400,
+        ),
+        (
+            http.post(url("verifications"))
+                .header("content-type", "application/json"),
+            400,
+        ),
+        (
+            http.post(url("verifications"))
+                .header("content-type", "text/plain")
+                .body("hi"),
+            415,
+        ),
+        (
+            http.post(url("verifications"))
+                .header("content-type", "application/json")
+                .body(vec![b' '; 100 * 1024]),
+            413,
+        ),
+        (
+            http.post(url("verifications"))
+                .header("content-type", "application/json")
+                .body(vec![0xff, 0xfe, 0x00]),
+            400,
+        ),
+        (http.get(url("nope")), 404),
+        (http.delete(url("verifications")), 405),
+        (http.get(url("verifications/not-a-token")), 400),
+        (http.post(url("callbacks/infobip/x")).body("{}"), 404),
+    ];
+    for (request, status) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], status, "{body}");
+    }
+}
