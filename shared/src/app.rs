@@ -34,8 +34,8 @@ pub enum StartupError {
 impl App {
     /// Reads the environment and builds the clients: the AWS SDK from `aws-config` (region and
     /// credentials from the Lambda environment) and, when asked for, the Infobip client.
-    pub async fn from_env(needs_infobip: bool) -> Result<Self, StartupError> {
-        let config = Config::from_env(needs_infobip)?;
+    pub async fn from_env(starts_verifications: bool) -> Result<Self, StartupError> {
+        let config = Config::from_env(starts_verifications)?;
         let aws = aws_config::load_from_env().await;
         let store = DynamoDbStore::new(
             aws_sdk_dynamodb::Client::new(&aws),

@@ -46,14 +46,34 @@ pub struct Config {
     pub infobip: Option<InfobipConfig>,
 }
 
+/// The variables every function reads; [`STARTER_VARIABLES`] are read only by the function that
+/// starts verifications. `template.yaml` sets exactly these on each function (a test holds it to it).
+pub const COMMON_VARIABLES: &[&str] = &[
+    "TABLE_NAME",
+    "PENDING_TIMEOUT_SECONDS",
+    "RECORD_TTL_SECONDS",
+];
+pub const STARTER_VARIABLES: &[&str] = &[
+    "CALLBACK_BASE_URL",
+    "INFOBIP_BASE_URL",
+    "INFOBIP_TIMEOUT_MS",
+    "INFOBIP_API_KEY",
+    "ALB_TRUSTED_PROXY_HOPS",
+    "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
+    "CLOUDFRONT_ORIGIN_SECRET_HEADER",
+    "CLOUDFRONT_ORIGIN_SECRET",
+];
+
 impl Config {
-    pub fn from_env(needs_infobip: bool) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok(), needs_infobip)
+    /// `starts_verifications`: the settings for calling Infobip and resolving device addresses are
+    /// read (and required) only by the function that starts verifications.
+    pub fn from_env(starts_verifications: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), starts_verifications)
     }
 
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
-        needs_infobip: bool,
+        starts_verifications: bool,
     ) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         let table_name = env.required("TABLE_NAME")?;
@@ -73,28 +93,35 @@ impl Config {
                 problem: "must not be shorter than PENDING_TIMEOUT_SECONDS (a PENDING record would vanish instead of expiring)".into(),
             });
         }
+        if !starts_verifications {
+            return Ok(Self {
+                table_name,
+                lifetimes: Lifetimes {
+                    pending_timeout,
+                    record_lifetime,
+                },
+                callback_base_url: None,
+                address_policy: AddressPolicy::default(),
+                infobip: None,
+            });
+        }
         let callback_base_url = env
             .optional("CALLBACK_BASE_URL")
             .map(|raw| parse_base_url("CALLBACK_BASE_URL", &raw))
             .transpose()?;
-        let infobip = if needs_infobip {
-            let base = env
-                .optional("INFOBIP_BASE_URL")
-                .unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
-            let timeout =
-                env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
-            Some(InfobipConfig {
-                base_url: parse_base_url("INFOBIP_BASE_URL", &base)?,
-                api_key: ApiKey::new(env.required("INFOBIP_API_KEY")?).ok_or(ConfigError {
-                    name: "INFOBIP_API_KEY",
-                    problem: "must be printable ASCII without spaces".into(),
-                })?,
-                connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
-                timeout,
-            })
-        } else {
-            None
-        };
+        let base = env
+            .optional("INFOBIP_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
+        let timeout = env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
+        let infobip = Some(InfobipConfig {
+            base_url: parse_base_url("INFOBIP_BASE_URL", &base)?,
+            api_key: ApiKey::new(env.required("INFOBIP_API_KEY")?).ok_or(ConfigError {
+                name: "INFOBIP_API_KEY",
+                problem: "must be printable ASCII without spaces".into(),
+            })?,
+            connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
+            timeout,
+        });
         Ok(Self {
             table_name,
             lifetimes: Lifetimes {
@@ -250,12 +277,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)], needs_infobip: bool) -> Result<Config, ConfigError> {
+    fn config(vars: &[(&str, &str)], starts_verifications: bool) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|name| vars.get(name).cloned(), needs_infobip)
+        Config::from_lookup(|name| vars.get(name).cloned(), starts_verifications)
     }
 
     fn failing_name(vars: &[(&str, &str)]) -> &'static str {
@@ -331,19 +358,46 @@ mod tests {
     }
 
     #[test]
+    fn each_role_reads_exactly_its_declared_variables() {
+        use std::cell::RefCell;
+        for (starts, expected) in [
+            (false, COMMON_VARIABLES.to_vec()),
+            (true, [COMMON_VARIABLES, STARTER_VARIABLES].concat()),
+        ] {
+            let read = RefCell::new(Vec::new());
+            let lookup = |name: &str| {
+                read.borrow_mut().push(name.to_owned());
+                match name {
+                    "TABLE_NAME" | "INFOBIP_API_KEY" => Some("x".to_owned()),
+                    "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
+                    _ => None,
+                }
+            };
+            Config::from_lookup(lookup, starts).unwrap();
+            let mut read = read.into_inner();
+            read.sort();
+            read.dedup();
+            let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+            expected.sort();
+            assert_eq!(read, expected, "starts_verifications: {starts}");
+        }
+    }
+
+    #[test]
     fn cloudfront_origin_secret_needs_both_header_and_value() {
         let vars = [
             ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
             ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
             ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify"),
         ];
         assert_eq!(
-            config(&vars, false).unwrap_err().name,
+            config(&vars, true).unwrap_err().name,
             "CLOUDFRONT_ORIGIN_SECRET"
         );
         let mut vars = vars.to_vec();
         vars.push(("CLOUDFRONT_ORIGIN_SECRET", "s3cret"));
-        let policy = config(&vars, false).unwrap().address_policy;
+        let policy = config(&vars, true).unwrap().address_policy;
         assert_eq!(
             policy.cloudfront.unwrap().origin_secret,
             Some(("x-origin-verify".into(), "s3cret".into()))

@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::error::AppError;
 pub use problem::PROBLEM_CONTENT_TYPE;
 pub use request::MAX_BODY_BYTES;
-pub use routing::{Function, Route};
+pub use routing::{Function, Route, ROUTES};
 
 /// The problem+json answer for `error`, for a front end that refuses a request before it can
 /// become a `Request` (the local server's body limit).

@@ -43,6 +43,17 @@ impl Function {
     }
 }
 
+/// Every route as API Gateway declares it (method, path template, the function behind it).
+/// `template.yaml` must declare exactly these; a test below keeps the list true to `parse`.
+pub const ROUTES: &[(&str, &str, Function)] = &[
+    ("POST", "/verifications", Function::StartVerify),
+    ("GET", "/verify/{msisdn}", Function::StartVerify),
+    ("GET", "/device-address", Function::StartVerify),
+    ("POST", "/callbacks/infobip/{secret}", Function::Callback),
+    ("GET", "/verifications/{token}", Function::Poll),
+    ("GET", "/verify/result/{token}", Function::Poll),
+];
+
 impl Route {
     pub fn parse(method: &Method, path: &str) -> Result<Self, AppError> {
         let segments: Vec<&str> = match path.strip_prefix('/') {
@@ -130,6 +141,19 @@ mod tests {
             parse(Method::GET, "/device-address").unwrap(),
             Route::DeviceAddress
         );
+    }
+
+    #[test]
+    fn the_route_list_matches_the_router() {
+        for (method, template, function) in ROUTES {
+            let path = template
+                .replace("{msisdn}", "447911123456")
+                .replace("{secret}", "s")
+                .replace("{token}", "t");
+            let route = Route::parse(&method.parse().unwrap(), &path).unwrap();
+            assert_eq!(route.name(), format!("{method} {template}"));
+            assert!(function.serves(&route) && *function != Function::All);
+        }
     }
 
     #[test]

@@ -1,0 +1,210 @@
+//! `template.yaml` and the code, held together: the table the adapter expects, the variables each
+//! function reads, the routes the router serves, the events in `events/` and `events/env.json`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use lambda_http::RequestExt;
+use serde_yaml::Value;
+use smv_shared::config::{COMMON_VARIABLES, STARTER_VARIABLES};
+use smv_shared::http::ROUTES;
+use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
+use smv_shared::Function;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let raw = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&raw).unwrap()
+}
+
+fn resources(template: &Value) -> &serde_yaml::Mapping {
+    template["Resources"].as_mapping().unwrap()
+}
+
+/// Logical id → (binary, Function) for every Lambda function in the template.
+fn functions(template: &Value) -> BTreeMap<String, (String, Function)> {
+    resources(template)
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| {
+            assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda", "{id:?}");
+            let binary = r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let function = match binary.as_str() {
+                "start-verify" => Function::StartVerify,
+                "callback" => Function::Callback,
+                "poll" => Function::Poll,
+                other => panic!("no Lambda binary named {other}"),
+            };
+            (id.as_str().unwrap().to_owned(), (binary, function))
+        })
+        .collect()
+}
+
+fn variables_read_by(function: Function) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = COMMON_VARIABLES.iter().map(|s| s.to_string()).collect();
+    if function == Function::StartVerify {
+        names.extend(STARTER_VARIABLES.iter().map(|s| s.to_string()));
+    }
+    names
+}
+
+#[test]
+fn the_table_has_the_key_and_ttl_the_adapter_writes() {
+    let template = template();
+    let table = &resources(&template)["VerificationsTable"]["Properties"];
+    assert_eq!(table["KeySchema"][0]["AttributeName"], TABLE_KEY);
+    assert_eq!(table["KeySchema"][0]["KeyType"], "HASH");
+    assert_eq!(table["KeySchema"].as_sequence().unwrap().len(), 1);
+    assert_eq!(table["AttributeDefinitions"][0]["AttributeName"], TABLE_KEY);
+    assert_eq!(table["AttributeDefinitions"][0]["AttributeType"], "S");
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        TTL_ATTRIBUTE
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+}
+
+#[test]
+fn each_function_is_given_exactly_the_variables_it_reads() {
+    let template = template();
+    let functions = functions(&template);
+    assert_eq!(functions.len(), 3);
+    for (id, (binary, function)) in &functions {
+        let set: BTreeSet<String> = resources(&template)[id.as_str()]["Properties"]["Environment"]
+            ["Variables"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(set, variables_read_by(*function), "{id} ({binary})");
+        let package =
+            std::fs::read_to_string(root().join("functions").join(binary).join("Cargo.toml"))
+                .unwrap();
+        assert!(
+            package.contains(&format!("name = \"{binary}\"")),
+            "{binary} is a workspace package"
+        );
+    }
+}
+
+#[test]
+fn only_the_start_function_holds_the_infobip_key_and_it_comes_from_secrets_manager() {
+    let template = template();
+    for (id, (_, function)) in functions(&template) {
+        let key = &resources(&template)[id.as_str()]["Properties"]["Environment"]["Variables"]
+            ["INFOBIP_API_KEY"];
+        if function == Function::StartVerify {
+            let serde_yaml::Value::Tagged(sub) = key else {
+                panic!("INFOBIP_API_KEY must be a !Sub dynamic reference")
+            };
+            assert!(
+                sub.value
+                    .as_str()
+                    .unwrap()
+                    .starts_with("{{resolve:secretsmanager:"),
+                "{key:?}"
+            );
+        } else {
+            assert!(key.is_null(), "{id} must not hold the API key");
+        }
+    }
+}
+
+#[test]
+fn template_routes_and_handler_routes_are_the_same() {
+    let template = template();
+    let functions = functions(&template);
+    let mut declared = BTreeSet::new();
+    for (id, (_, function)) in &functions {
+        for (_, event) in resources(&template)[id.as_str()]["Properties"]["Events"]
+            .as_mapping()
+            .unwrap()
+        {
+            assert_eq!(event["Type"], "HttpApi");
+            let properties = &event["Properties"];
+            declared.insert((
+                properties["Method"].as_str().unwrap().to_owned(),
+                properties["Path"].as_str().unwrap().to_owned(),
+                format!("{function:?}"),
+            ));
+        }
+    }
+    let served: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, f)| (m.to_string(), p.to_string(), format!("{f:?}")))
+        .collect();
+    assert_eq!(declared, served);
+}
+
+fn matches(template_path: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (
+        template_path.split('/').collect(),
+        path.split('/').collect(),
+    );
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+}
+
+#[test]
+fn every_event_file_names_a_route_of_its_function() {
+    let dir = root().join("events");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        if name == "env.json" {
+            continue;
+        }
+        let request =
+            lambda_http::request::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let path = request.raw_http_path().to_owned();
+        let binary = name.split('.').next().unwrap();
+        let route = ROUTES
+            .iter()
+            .find(|(m, p, _)| *m == request.method().as_str() && matches(p, &path))
+            .unwrap_or_else(|| panic!("{name}: {} {path} is not a route", request.method()));
+        let expected = match binary {
+            "start-verify" => Function::StartVerify,
+            "callback" => Function::Callback,
+            "poll" => Function::Poll,
+            other => panic!("{name}: unknown function {other}"),
+        };
+        assert_eq!(route.2, expected, "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
+}
+
+#[test]
+fn env_json_names_the_template_functions_and_only_their_variables() {
+    let template = template();
+    let functions = functions(&template);
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/env.json")).unwrap())
+            .unwrap();
+    let env = env.as_object().unwrap();
+    assert_eq!(
+        env.keys().cloned().collect::<BTreeSet<_>>(),
+        functions.keys().cloned().collect::<BTreeSet<_>>()
+    );
+    for (id, (_, function)) in &functions {
+        let given: BTreeSet<String> = env[id].as_object().unwrap().keys().cloned().collect();
+        // sam local invoke --env-vars only overrides variables the template declares.
+        assert_eq!(given, variables_read_by(*function), "{id}");
+    }
+}
