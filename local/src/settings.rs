@@ -127,7 +127,9 @@ pub async fn build(
             )
         }
     };
-    let app = App::new(config, store)?;
+    let mut app = App::new(config, store)?;
+    // stdout is for the person running the server, not for CloudWatch.
+    app.metrics = Arc::new(smv_shared::metrics::Discard);
     Ok(Running {
         app,
         simulator,

@@ -8,6 +8,7 @@ use url::Url;
 use crate::config::Config;
 use crate::device_address::AddressPolicy;
 use crate::infobip::InfobipClient;
+use crate::metrics::{EmfStdout, MetricsSink};
 use crate::store::{DynamoDbStore, Store};
 use crate::time::{Clock, SystemClock};
 use crate::verification::Lifetimes;
@@ -21,6 +22,7 @@ pub struct App {
     pub lifetimes: Lifetimes,
     pub callback_base_url: Option<Url>,
     pub address_policy: AddressPolicy,
+    pub metrics: Arc<dyn MetricsSink>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,7 @@ impl App {
             lifetimes: config.lifetimes,
             callback_base_url: config.callback_base_url,
             address_policy: config.address_policy,
+            metrics: Arc::new(EmfStdout::new()),
         })
     }
 }

@@ -6,7 +6,8 @@
 //! - [`device_address`]: which IP and port a request honestly comes from.
 //! - [`service`]: start, record a callback, report a result.
 //! - [`http`]: routing, handlers, the problem+json mapping.
-//! - [`config`], [`app`], [`telemetry`]: start-up.
+//! - [`config`], [`app`]: start-up.
+//! - [`telemetry`], [`metrics`]: JSON logs, one event per request; metrics in CloudWatch EMF.
 
 pub mod app;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod device_address;
 pub mod error;
 pub mod http;
 pub mod infobip;
+pub mod metrics;
 pub mod phone;
 pub mod service;
 pub mod store;

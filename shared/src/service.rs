@@ -8,10 +8,14 @@ use crate::app::App;
 use crate::device_address::DeviceAddress;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyRequest};
+use crate::metrics::{Metric, RefusalReason};
 use crate::phone::PhoneNumber;
+use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::{CallbackSecret, Token};
-use crate::verification::{ErrorInfo, ParkedCallback, Status, Verification, VerificationResult};
+use crate::verification::{
+    ErrorInfo, ParkedCallback, State, Status, Verification, VerificationResult,
+};
 
 pub const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
 
@@ -51,17 +55,27 @@ pub async fn start(
         Ok(accepted) => accepted,
         Err(InfobipError::Refused {
             http_status,
-            token: Some(token),
+            token,
             error,
         }) => {
-            record_refusal(app, token.clone(), &secret, phone, error.clone(), now).await;
+            app.metrics.emit(&Metric::InfobipError { id: error.id });
+            telemetry::record_infobip_error(error.id);
+            if let Some(token) = &token {
+                telemetry::record_token(token);
+                record_refusal(app, token.clone(), &secret, phone, error.clone(), now).await;
+            }
             return Err(AppError::InfobipRefused {
                 upstream_status: http_status,
-                token: Some(token),
+                token,
                 error,
             });
         }
-        Err(error) => return Err(error.into()),
+        Err(error) => {
+            if matches!(error, InfobipError::RateLimited { .. }) {
+                app.metrics.emit(&Metric::StartRateLimited);
+            }
+            return Err(error.into());
+        }
     };
 
     let verification = Verification::pending(
@@ -71,7 +85,9 @@ pub async fn start(
         now,
         app.lifetimes,
     );
+    telemetry::record_token(&verification.token);
     app.store.create(&verification).await?;
+    app.metrics.emit(&Metric::VerificationStarted);
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
     // would only make the app start another one. A parked result we cannot read is logged instead.
     let status = apply_early_callback(app, &verification)
@@ -131,7 +147,8 @@ async fn apply_early_callback(app: &App, verification: &Verification) -> Result<
     let Some(parked) = parked else {
         return Ok(Status::Pending);
     };
-    app.store
+    let completed = app
+        .store
         .complete(
             &verification.token,
             &verification.secret_hash,
@@ -139,6 +156,9 @@ async fn apply_early_callback(app: &App, verification: &Verification) -> Result<
             now,
         )
         .await?;
+    if let Some(completed) = completed {
+        record_result(app, &completed);
+    }
     // Applied by us or, racing, by the callback's own retry: either way this is the result now.
     Ok(parked.result.status())
 }
@@ -160,13 +180,19 @@ pub async fn receive_callback(
     token: Token,
     result: VerificationResult,
 ) -> Result<CallbackOutcome, AppError> {
+    telemetry::record_token(&token);
     let hash = secret.hash();
     let now = app.clock.now();
-    if app.store.complete(&token, &hash, &result, now).await? {
+    if let Some(completed) = app.store.complete(&token, &hash, &result, now).await? {
+        record_result(app, &completed);
         return Ok(CallbackOutcome::Recorded);
     }
     match app.store.find(&token, now).await? {
-        Some(existing) if existing.secret_hash != hash => Err(AppError::ForgedCallback),
+        Some(existing) if existing.secret_hash != hash => {
+            app.metrics
+                .emit(&Metric::CallbackRefused(RefusalReason::Forged));
+            Err(AppError::ForgedCallback)
+        }
         Some(_) => Ok(CallbackOutcome::Ignored),
         None => {
             let parked = ParkedCallback {
@@ -179,16 +205,41 @@ pub async fn receive_callback(
             app.store.park(&parked).await?;
             // `start` may have stored the verification between our read and our park, and then
             // looked for a parked callback too early to see ours: try once more.
-            let recorded = app
+            let completed = app
                 .store
                 .complete(&parked.token, &parked.secret_hash, &parked.result, now)
                 .await?;
-            Ok(if recorded {
-                CallbackOutcome::Recorded
-            } else {
-                CallbackOutcome::Parked
-            })
+            match completed {
+                Some(completed) => {
+                    record_result(app, &completed);
+                    Ok(CallbackOutcome::Recorded)
+                }
+                None => {
+                    app.metrics
+                        .emit(&Metric::CallbackRefused(RefusalReason::UnknownToken));
+                    Ok(CallbackOutcome::Parked)
+                }
+            }
         }
+    }
+}
+
+/// Metrics and the request log for a result that has just become final.
+fn record_result(app: &App, completed: &Verification) {
+    let Some(result) = completed.result() else {
+        return;
+    };
+    let completed_at = match &completed.state {
+        State::Completed { at, .. } => *at,
+        State::Pending => return,
+    };
+    app.metrics.emit(&Metric::ResultRecorded {
+        status: result.status(),
+        time_to_result: completed_at.saturating_since(completed.created_at),
+    });
+    if let Some(error) = result.error() {
+        app.metrics.emit(&Metric::InfobipError { id: error.id });
+        telemetry::record_infobip_error(error.id);
     }
 }
 
@@ -203,6 +254,7 @@ pub struct Report {
 /// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
 pub async fn report(app: &App, token: &Token) -> Result<Report, AppError> {
     let now = app.clock.now();
+    telemetry::record_token(token);
     let verification = app
         .store
         .find(token, now)

@@ -26,11 +26,9 @@ impl Write for Captured {
 async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber =
+        smv_shared::telemetry::json_subscriber("trace".parse().unwrap(), move || writer.clone())
+            .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let t = test_app().await;

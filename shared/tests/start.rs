@@ -342,7 +342,7 @@ impl smv_shared::store::Store for FailingStore {
         _: &smv_shared::token::SecretHash,
         _: &smv_shared::verification::VerificationResult,
         _: smv_shared::time::Timestamp,
-    ) -> Result<bool, smv_shared::store::StoreError> {
+    ) -> Result<Option<smv_shared::verification::Verification>, smv_shared::store::StoreError> {
         Err(smv_shared::store::StoreError::Unavailable(
             "throttled".into(),
         ))

@@ -9,6 +9,7 @@ use super::request::{json_body, json_response};
 use crate::app::App;
 use crate::error::AppError;
 use crate::infobip::CallbackBody;
+use crate::metrics::{Metric, RefusalReason};
 use crate::service::{self, CallbackOutcome};
 use crate::token::{CallbackSecret, Token};
 use crate::verification::VerificationResult;
@@ -24,13 +25,10 @@ pub async fn receive(
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
     let secret = CallbackSecret::parse(secret)?;
-    let body: CallbackBody = json_body(request)?;
-    let token = Token::parse(&body.token)
-        .map_err(|_| AppError::BadRequest("token must be the UUID Infobip issued".into()))?;
-    let result = body.result.ok_or_else(|| {
-        AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into())
+    let (token, result) = parse(request).inspect_err(|_| {
+        app.metrics
+            .emit(&Metric::CallbackRefused(RefusalReason::Malformed));
     })?;
-    let result = VerificationResult::from_callback(result, body.error);
 
     let outcome = service::receive_callback(app, &secret, token, result).await?;
     // Infobip needs a 200 to stop; a repeat of a result we already have is not its problem.
@@ -39,5 +37,16 @@ pub async fn receive(
         CallbackOutcome::Ignored => "ALREADY_FINAL",
         CallbackOutcome::Parked => "ACCEPTED",
     };
+    crate::telemetry::record_outcome(outcome);
     Ok(json_response(StatusCode::OK, &Acknowledgement { outcome }))
+}
+
+fn parse(request: &Request) -> Result<(Token, VerificationResult), AppError> {
+    let body: CallbackBody = json_body(request)?;
+    let token = Token::parse(&body.token)
+        .map_err(|_| AppError::BadRequest("token must be the UUID Infobip issued".into()))?;
+    let result = body.result.ok_or_else(|| {
+        AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into())
+    })?;
+    Ok((token, VerificationResult::from_callback(result, body.error)))
 }

@@ -46,6 +46,7 @@ pub async fn start(app: &App, msisdn: &str, request: &Request) -> Result<Respons
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = callback_base_url(app, request)?;
     let started = service::start(app, &phone, device, &callback_base).await?;
+    crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
         StatusCode::OK,
         &StartedBody {
@@ -60,6 +61,7 @@ pub async fn start(app: &App, msisdn: &str, request: &Request) -> Result<Respons
 pub async fn result(app: &App, token: &str) -> Result<Response<Body>, AppError> {
     let token = Token::parse(token)?;
     let report = service::report(app, &token).await?;
+    crate::telemetry::record_outcome(report.status.as_str());
     let error_description = report.error.as_ref().map(|e| {
         if e.description.is_empty() {
             e.name.as_str()

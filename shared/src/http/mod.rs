@@ -11,8 +11,10 @@ mod verifications;
 
 use std::time::Instant;
 
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tracing::info;
+use tracing::field::Empty;
+use tracing::{info, info_span, Instrument};
 
 use crate::app::App;
 use crate::error::AppError;
@@ -26,10 +28,33 @@ pub fn error_response(error: &AppError) -> Response<Body> {
     problem::response(error, problem::ErrorStyle::Problem)
 }
 
-/// Every request of every function goes through here: route, serve, map errors, log one line.
+/// Every request of every function goes through here: route, serve, map errors, and write one
+/// log event carrying what the request span gathered (route, token, outcome, Infobip error id).
 pub async fn handle(app: &App, function: Function, request: Request) -> Response<Body> {
     let started = Instant::now();
-    let path = request::path(&request);
+    let span = info_span!(
+        "request",
+        request_id = %request_id(&request),
+        route = Empty,
+        token = Empty,
+        outcome = Empty,
+        infobip_error_id = Empty,
+    );
+    let response = serve(app, function, &request)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| {
+        info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "request served"
+        )
+    });
+    response
+}
+
+async fn serve(app: &App, function: Function, request: &Request) -> Response<Body> {
+    let path = request::path(request);
     let routed = Route::parse(request.method(), &path).and_then(|route| {
         if function.serves(&route) {
             Ok(route)
@@ -37,34 +62,31 @@ pub async fn handle(app: &App, function: Function, request: Request) -> Response
             Err(AppError::RouteNotFound)
         }
     });
-    let (route_name, response) = match routed {
-        Ok(route) => {
-            let style = route.error_style();
-            let result = match &route {
-                Route::StartVerification => verifications::start(app, &request).await,
-                Route::GetVerification(token) => verifications::get(app, token).await,
-                Route::InfobipCallback(secret) => callback::receive(app, secret, &request).await,
-                Route::DemoStart(msisdn) => demo::start(app, msisdn, &request).await,
-                Route::DemoResult(token) => demo::result(app, token).await,
-                Route::DeviceAddress => demo::device_address(app, &request),
-            };
-            let response = result.unwrap_or_else(|error| problem::response(&error, style));
-            (route.name(), response)
-        }
-        Err(error) => (
-            "unrouted",
-            problem::response(&error, problem::ErrorStyle::Problem),
-        ),
+    let route = match routed {
+        Ok(route) => route,
+        Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
     };
-    info!(
-        request_id = request
-            .lambda_context_ref()
-            .map(|c| c.request_id.as_str())
-            .unwrap_or("-"),
-        route = route_name,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_millis() as u64,
-        "request served"
-    );
-    response
+    tracing::Span::current().record("route", route.name());
+    let result = match &route {
+        Route::StartVerification => verifications::start(app, request).await,
+        Route::GetVerification(token) => verifications::get(app, token).await,
+        Route::InfobipCallback(secret) => callback::receive(app, secret, request).await,
+        Route::DemoStart(msisdn) => demo::start(app, msisdn, request).await,
+        Route::DemoResult(token) => demo::result(app, token).await,
+        Route::DeviceAddress => demo::device_address(app, request),
+    };
+    result.unwrap_or_else(|error| problem::response(&error, route.error_style()))
+}
+
+/// Lambda's request id when there is one, else API Gateway's.
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    let from_gateway = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
+        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
+        _ => None,
+    };
+    from_gateway.unwrap_or_else(|| "-".to_owned())
 }

@@ -212,6 +212,7 @@ fn log(error: &AppError) {
 pub fn response(error: &AppError, style: ErrorStyle) -> Response<Body> {
     log(error);
     let p = describe(error);
+    crate::telemetry::record_outcome(p.slug);
     let mut body = Map::new();
     body.insert("type".into(), json!(format!("urn:smv:problem:{}", p.slug)));
     body.insert("title".into(), json!(p.title));

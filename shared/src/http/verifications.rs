@@ -69,6 +69,7 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = callback_base_url(app, request)?;
     let started = service::start(app, &phone, device, &callback_base).await?;
+    crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(
         StatusCode::CREATED,
@@ -89,6 +90,7 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
 pub async fn get(app: &App, token: &str) -> Result<Response<Body>, AppError> {
     let token = Token::parse(token)?;
     let report = service::report(app, &token).await?;
+    crate::telemetry::record_outcome(report.status.as_str());
     let mut response = json_response(
         StatusCode::OK,
         &ReportBody {

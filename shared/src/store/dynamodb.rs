@@ -294,7 +294,7 @@ impl Store for DynamoDbStore {
         secret_hash: &SecretHash,
         result: &VerificationResult,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Verification>, StoreError> {
         // The condition is Verification::accepts_result_from, stated for DynamoDB.
         let mut values = Item::from([
             (":pending".into(), s(PENDING)),
@@ -324,15 +324,21 @@ impl Store for DynamoDbStore {
             .expression_attribute_names("#status", STATUS)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match outcome {
-            Ok(_) => Ok(true),
+            Ok(output) => match output.attributes {
+                Some(item) => verification_from_item(&item).map(Some),
+                None => Err(StoreError::Corrupt(
+                    "UpdateItem returned no attributes".into(),
+                )),
+            },
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(unavailable(e)),
         }

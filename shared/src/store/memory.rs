@@ -57,7 +57,7 @@ impl Store for MemoryStore {
         secret_hash: &SecretHash,
         result: &VerificationResult,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Verification>, StoreError> {
         let mut map = lock(&self.verifications);
         match map.get_mut(token) {
             Some(v) if v.accepts_result_from(secret_hash, now) => {
@@ -65,9 +65,9 @@ impl Store for MemoryStore {
                     result: result.clone(),
                     at: now,
                 };
-                Ok(true)
+                Ok(Some(v.clone()))
             }
-            _ => Ok(false),
+            _ => Ok(None),
         }
     }
 

@@ -35,14 +35,15 @@ pub trait Store: Send + Sync {
         -> Result<Option<Verification>, StoreError>;
 
     /// Applies a final result in one conditional write, only when
-    /// [`Verification::accepts_result_from`] holds. Returns whether it applied.
+    /// [`Verification::accepts_result_from`] holds. Returns the completed verification if it
+    /// applied, `None` if the condition did not hold.
     async fn complete(
         &self,
         token: &Token,
         secret_hash: &SecretHash,
         result: &VerificationResult,
         now: Timestamp,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<Verification>, StoreError>;
 
     /// Keeps a callback that arrived before its verification; the first one for a
     /// (secret, token) pair wins, later ones change nothing.

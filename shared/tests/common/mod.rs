@@ -28,6 +28,8 @@ pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub infobip: MockServer,
+    /// Every EMF document the app emitted.
+    pub metrics: Arc<smv_shared::metrics::Captured>,
 }
 
 pub async fn test_app() -> TestApp {
@@ -56,10 +58,13 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
     let mut app = App::new(config, store).unwrap();
     app.clock = clock.clone();
+    let metrics = Arc::new(smv_shared::metrics::Captured::default());
+    app.metrics = metrics.clone();
     TestApp {
         app,
         clock,
         infobip,
+        metrics,
     }
 }
 

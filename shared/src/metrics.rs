@@ -1,0 +1,259 @@
+//! Business metrics in CloudWatch Embedded Metric Format: one JSON document per metric, written to
+//! stdout, which CloudWatch Logs turns into metrics without any API call from the function.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::time::{Clock, SystemClock};
+use crate::verification::Status;
+
+pub const NAMESPACE: &str = "SilentMobileVerification";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// The secret in the URL does not belong to the verification named in the body.
+    Forged,
+    /// Not JSON, or not Infobip's callback shape.
+    Malformed,
+    /// No verification with this token (yet): kept aside, but nothing a poll can see.
+    UnknownToken,
+}
+
+impl RefusalReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Forged => "Forged",
+            Self::Malformed => "Malformed",
+            Self::UnknownToken => "UnknownToken",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metric {
+    /// Infobip accepted a verification (REDIRECT or OK) and it is stored.
+    VerificationStarted,
+    /// A final result was recorded, `time_to_result` after the verification started.
+    ResultRecorded {
+        status: Status,
+        time_to_result: Duration,
+    },
+    CallbackRefused(RefusalReason),
+    /// A start refused because of a rate limit (today: Infobip's 429).
+    StartRateLimited,
+    /// Infobip reported error `id`, in a verify answer or a callback.
+    InfobipError {
+        id: i32,
+    },
+}
+
+pub trait MetricsSink: Send + Sync {
+    fn emit(&self, metric: &Metric);
+}
+
+/// The EMF document for `metric`, timestamped `timestamp_ms`, naming `function` as a property.
+pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value {
+    let (name, unit, value, dimension): (&str, &str, u64, Option<(&str, String)>) = match metric {
+        Metric::VerificationStarted => ("VerificationsStarted", "Count", 1, None),
+        Metric::ResultRecorded { status, .. } => (
+            "Results",
+            "Count",
+            1,
+            Some(("Outcome", status.as_str().to_owned())),
+        ),
+        Metric::CallbackRefused(reason) => (
+            "CallbacksRefused",
+            "Count",
+            1,
+            Some(("Reason", reason.as_str().to_owned())),
+        ),
+        Metric::StartRateLimited => ("RateLimitedStarts", "Count", 1, None),
+        Metric::InfobipError { id } => (
+            "InfobipErrors",
+            "Count",
+            1,
+            Some(("ErrorId", id.to_string())),
+        ),
+    };
+    let mut metrics = vec![json!({"Name": name, "Unit": unit})];
+    let mut root = Map::new();
+    root.insert(name.to_owned(), json!(value));
+    if let Metric::ResultRecorded { time_to_result, .. } = metric {
+        metrics.push(json!({"Name": "TimeToResult", "Unit": "Milliseconds"}));
+        root.insert(
+            "TimeToResult".to_owned(),
+            json!(time_to_result.as_millis() as u64),
+        );
+    }
+    let dimensions: Vec<&str> = dimension.iter().map(|(key, _)| *key).collect();
+    if let Some((key, value)) = dimension {
+        root.insert(key.to_owned(), json!(value));
+    }
+    root.insert("function".to_owned(), json!(function));
+    root.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": metrics}]
+        }),
+    );
+    Value::Object(root)
+}
+
+/// Checks the EMF specification's rules: `_aws` with a millisecond timestamp; each directive names
+/// a namespace, dimension sets whose keys are root string members, and metrics whose names are
+/// root numeric members.
+pub fn check_emf(document: &Value) -> Result<(), String> {
+    let aws = document.get("_aws").ok_or("no _aws member")?;
+    aws["Timestamp"]
+        .as_u64()
+        .ok_or("_aws.Timestamp is not a number of milliseconds")?;
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .ok_or("_aws.CloudWatchMetrics is not an array")?;
+    for directive in directives {
+        if directive["Namespace"].as_str().is_none_or(str::is_empty) {
+            return Err("a directive has no Namespace".into());
+        }
+        for set in directive["Dimensions"]
+            .as_array()
+            .ok_or("Dimensions is not an array")?
+        {
+            for key in set.as_array().ok_or("a dimension set is not an array")? {
+                let key = key.as_str().ok_or("a dimension key is not a string")?;
+                if !document[key].is_string() {
+                    return Err(format!("dimension {key} is not a root string member"));
+                }
+            }
+        }
+        for metric in directive["Metrics"]
+            .as_array()
+            .ok_or("Metrics is not an array")?
+        {
+            let name = metric["Name"].as_str().ok_or("a metric has no Name")?;
+            if !document[name].is_number() {
+                return Err(format!("metric {name} is not a root number"));
+            }
+            if !matches!(metric["Unit"].as_str(), Some("Count" | "Milliseconds")) {
+                return Err(format!("metric {name} has no known Unit"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The production sink: one line per metric on stdout.
+pub struct EmfStdout {
+    function: String,
+}
+
+impl EmfStdout {
+    pub fn new() -> Self {
+        let function =
+            std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned());
+        Self { function }
+    }
+}
+
+impl Default for EmfStdout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MetricsSink for EmfStdout {
+    fn emit(&self, metric: &Metric) {
+        let document = emf_document(metric, &self.function, SystemClock.now().as_millis());
+        // A metric that cannot be written is not worth failing a verification for.
+        let _ = writeln!(std::io::stdout().lock(), "{document}");
+    }
+}
+
+/// For the local server, whose stdout is for people.
+pub struct Discard;
+
+impl MetricsSink for Discard {
+    fn emit(&self, _: &Metric) {}
+}
+
+/// For tests: keeps every EMF document that would have been written.
+#[derive(Default)]
+pub struct Captured(Mutex<Vec<Value>>);
+
+impl Captured {
+    pub fn documents(&self) -> Vec<Value> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl MetricsSink for Captured {
+    fn emit(&self, metric: &Metric) {
+        let document = emf_document(metric, "test", SystemClock.now().as_millis());
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(document);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_well_formed(document: &Value) {
+        if let Err(problem) = check_emf(document) {
+            panic!("{problem}: {document}");
+        }
+    }
+
+    #[test]
+    fn every_metric_is_a_well_formed_emf_document() {
+        for metric in [
+            Metric::VerificationStarted,
+            Metric::ResultRecorded {
+                status: Status::Valid,
+                time_to_result: Duration::from_millis(1500),
+            },
+            Metric::CallbackRefused(RefusalReason::Forged),
+            Metric::StartRateLimited,
+            Metric::InfobipError { id: 306 },
+        ] {
+            assert_well_formed(&emf_document(&metric, "start-verify", 1_795_000_000_000));
+        }
+    }
+
+    #[test]
+    fn a_result_carries_its_outcome_and_time_to_result() {
+        let document = emf_document(
+            &Metric::ResultRecorded {
+                status: Status::Invalid,
+                time_to_result: Duration::from_millis(2345),
+            },
+            "callback",
+            7,
+        );
+        assert_eq!(document["Results"], 1);
+        assert_eq!(document["Outcome"], "INVALID");
+        assert_eq!(document["TimeToResult"], 2345);
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Outcome"]])
+        );
+        assert_eq!(document["function"], "callback");
+    }
+
+    #[test]
+    fn infobip_errors_are_counted_by_id() {
+        let document = emf_document(&Metric::InfobipError { id: 305 }, "callback", 7);
+        assert_eq!(
+            (
+                document["InfobipErrors"].as_u64(),
+                document["ErrorId"].as_str()
+            ),
+            (Some(1), Some("305"))
+        );
+    }
+}

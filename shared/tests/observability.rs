@@ -1,0 +1,86 @@
+//! Business metrics as CloudWatch EMF documents: well formed, and carrying the right values.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use smv_shared::metrics::check_emf;
+
+fn metric(t: &TestApp, name: &str) -> Vec<Value> {
+    let documents = t.metrics.documents();
+    for document in &documents {
+        check_emf(document).unwrap_or_else(|problem| panic!("{problem}: {document}"));
+    }
+    documents
+        .into_iter()
+        .filter(|d| d.get(name).is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_verification_emits_started_and_its_result_with_time_to_result() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.advance(Duration::from_millis(4_250));
+    t.callback(
+        &callback,
+        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 305}}),
+    )
+    .await;
+
+    assert_eq!(metric(&t, "VerificationsStarted").len(), 1);
+    let results = metric(&t, "Results");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["Outcome"], "ERROR");
+    assert_eq!(results[0]["TimeToResult"], 4_250);
+    let errors = metric(&t, "InfobipErrors");
+    assert_eq!((errors.len(), &errors[0]["ErrorId"]), (1, &json!("305")));
+
+    // A repeat changes nothing and counts nothing.
+    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(metric(&t, "Results").len(), 1);
+}
+
+#[tokio::test]
+async fn refused_callbacks_are_counted_by_reason() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.callback(
+        "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        json!({"result": "VALID", "token": TOKEN}),
+    )
+    .await;
+    t.send(post(&callback, "not json")).await;
+    t.callback(&callback, json!({"result": "VALID", "token": OTHER_TOKEN}))
+        .await;
+    let reasons: Vec<Value> = metric(&t, "CallbacksRefused")
+        .iter()
+        .map(|d| d["Reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [json!("Forged"), json!("Malformed"), json!("UnknownToken")]
+    );
+}
+
+#[tokio::test]
+async fn infobip_refusals_and_rate_limits_are_counted() {
+    let t = test_app().await;
+    t.infobip_answers(
+        422,
+        json!({"status": "ERROR", "token": TOKEN, "error": {"id": 100}}),
+        1,
+    )
+    .await;
+    t.send(start_request(PHONE)).await;
+    assert_eq!(metric(&t, "InfobipErrors")[0]["ErrorId"], "100");
+    assert!(metric(&t, "VerificationsStarted").is_empty());
+
+    t.infobip.reset().await;
+    t.infobip_answers(429, json!({}), 1).await;
+    t.send(start_request(PHONE)).await;
+    assert_eq!(metric(&t, "RateLimitedStarts").len(), 1);
+}

@@ -1,0 +1,109 @@
+//! One JSON log event per request, in the format the Lambda functions write, with the request
+//! id, route, token, outcome, Infobip's error id and latency. (Alone in its test binary: tracing's
+//! per-thread subscribers and parallel tests do not mix.)
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::{json, Value};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn request_events(captured: &Captured) -> Vec<Value> {
+    String::from_utf8(captured.0.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        })
+        .filter(|event| event["fields"]["message"] == "request served")
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_request_is_one_json_event_with_route_token_outcome_and_latency() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber =
+        smv_shared::telemetry::json_subscriber("info".parse().unwrap(), move || writer.clone())
+            .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    t.callback(
+        &callback,
+        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}}),
+    )
+    .await;
+    t.poll(TOKEN).await;
+    t.send(get("/nope")).await;
+
+    let events = request_events(&captured);
+    assert_eq!(events.len(), 4, "{events:#?}");
+    let summary: Vec<(Value, Value, Value, Value, Value)> = events
+        .iter()
+        .map(|e| {
+            let span = &e["span"];
+            (
+                span["route"].clone(),
+                span["token"].clone(),
+                span["outcome"].clone(),
+                span["infobip_error_id"].clone(),
+                e["fields"]["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                json!("POST /verifications"),
+                json!(TOKEN),
+                json!("PENDING"),
+                Value::Null,
+                json!(201)
+            ),
+            (
+                json!("POST /callbacks/infobip/{secret}"),
+                json!(TOKEN),
+                json!("RECORDED"),
+                json!(306),
+                json!(200)
+            ),
+            (
+                json!("GET /verifications/{token}"),
+                json!(TOKEN),
+                json!("ERROR"),
+                Value::Null,
+                json!(200)
+            ),
+            (
+                Value::Null,
+                Value::Null,
+                json!("not-found"),
+                Value::Null,
+                json!(404)
+            ),
+        ]
+    );
+    for event in &events {
+        assert_eq!(event["level"], "INFO");
+        assert_eq!(event["span"]["request_id"], "req-1");
+        assert!(event["fields"]["latency_ms"].is_u64(), "{event}");
+    }
+}
