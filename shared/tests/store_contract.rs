@@ -87,11 +87,11 @@ async fn the_first_result_wins(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_some());
-    assert!(!store
+    assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, later(11))
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     let stored = store.find(&t, later(12)).await.unwrap().unwrap();
     assert_eq!(stored.result(), Some(&device_timeout()));
     assert_eq!(stored.status(later(12)), Status::Error);
@@ -102,11 +102,11 @@ async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
     let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
     store.create(&v).await.unwrap();
     let forged = CallbackSecret::generate().unwrap().hash();
-    assert!(!store
+    assert!(store
         .complete(&t, &forged, &VerificationResult::Valid, later(1))
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     assert_eq!(store.find(&t, later(1)).await.unwrap(), Some(v));
 }
 
@@ -114,11 +114,11 @@ async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
     let t = token(common::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
-    assert!(!store
+    assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, later(300))
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     assert_eq!(
         store
             .find(&t, later(300))
@@ -133,11 +133,11 @@ async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
 async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
     let t = token(common::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
-    assert!(!store
+    assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, NOW)
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     assert_eq!(store.find(&t, NOW).await.unwrap(), None);
 }
 
@@ -158,11 +158,11 @@ async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
         LIFETIMES,
     );
     store.create(&refused).await.unwrap();
-    assert!(!store
+    assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, NOW)
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     assert_eq!(store.find(&t, NOW).await.unwrap(), Some(refused));
 }
 
