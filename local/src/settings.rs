@@ -107,7 +107,10 @@ pub async fn build(
             "in-memory (lost on exit; set TABLE_NAME for DynamoDB)".into(),
         ),
         Some(table) => {
-            let aws = aws_config::load_from_env().await;
+            let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(smv_shared::store::aws_http_client())
+                .load()
+                .await;
             let client = aws_sdk_dynamodb::Client::new(&aws);
             let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL"));
             if endpoint.is_some() {

@@ -38,7 +38,10 @@ impl App {
     /// credentials from the Lambda environment) and, when asked for, the Infobip client.
     pub async fn from_env(starts_verifications: bool) -> Result<Self, StartupError> {
         let config = Config::from_env(starts_verifications)?;
-        let aws = aws_config::load_from_env().await;
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::store::aws_http_client())
+            .load()
+            .await;
         let store = DynamoDbStore::new(
             aws_sdk_dynamodb::Client::new(&aws),
             config.table_name.clone(),

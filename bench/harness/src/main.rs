@@ -48,7 +48,9 @@ where
     Fut: std::future::Future<Output = Reply> + Send,
 {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -85,29 +87,57 @@ async fn runtime_api(api: Arc<RuntimeApi>, request: Request<hyper::body::Incomin
         let Some(invocation) = api.invocations.lock().await.recv().await else {
             return reply(StatusCode::GONE, "");
         };
-        api.waiting.lock().await.insert(invocation.id.clone(), invocation.answer);
+        api.waiting
+            .lock()
+            .await
+            .insert(invocation.id.clone(), invocation.answer);
         let deadline = SystemClock.now().as_millis() + 30_000;
         let mut response = reply(StatusCode::OK, invocation.event);
         let headers = response.headers_mut();
-        headers.insert("lambda-runtime-aws-request-id", invocation.id.parse().unwrap());
-        headers.insert("lambda-runtime-deadline-ms", deadline.to_string().parse().unwrap());
+        headers.insert(
+            "lambda-runtime-aws-request-id",
+            invocation.id.parse().unwrap(),
+        );
+        headers.insert(
+            "lambda-runtime-deadline-ms",
+            deadline.to_string().parse().unwrap(),
+        );
         headers.insert(
             "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:eu-west-1:123456789012:function:bench".parse().unwrap(),
+            "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+                .parse()
+                .unwrap(),
         );
-        headers.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".parse().unwrap());
+        headers.insert(
+            "lambda-runtime-trace-id",
+            "Root=1-00000000-000000000000000000000000".parse().unwrap(),
+        );
         return response;
     }
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let body = String::from_utf8_lossy(&body).into_owned();
     if path == "/2018-06-01/runtime/init/error" {
         eprintln!("init error: {body}");
         return reply(StatusCode::ACCEPTED, "");
     }
-    let mut parts = path.trim_start_matches("/2018-06-01/runtime/invocation/").splitn(2, '/');
-    let (id, kind) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let mut parts = path
+        .trim_start_matches("/2018-06-01/runtime/invocation/")
+        .splitn(2, '/');
+    let (id, kind) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     if let Some(answer) = api.waiting.lock().await.remove(id) {
-        let _ = answer.send(if kind == "response" { Ok(body) } else { Err(body) });
+        let _ = answer.send(if kind == "response" {
+            Ok(body)
+        } else {
+            Err(body)
+        });
     }
     reply(StatusCode::ACCEPTED, "")
 }
@@ -116,7 +146,9 @@ async fn runtime_api(api: Arc<RuntimeApi>, request: Request<hyper::body::Incomin
 async fn fake_infobip(_: Request<hyper::body::Incoming>) -> Reply {
     let body = json!({"status": "REDIRECT", "token": uuid::Uuid::new_v4().to_string(), "deviceRedirectUrl": "https://mno.example/check"});
     let mut response = reply(StatusCode::OK, body.to_string());
-    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    response
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     response
 }
 
@@ -161,7 +193,11 @@ fn cpu_time(pid: u32) -> Duration {
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for task in tasks.flatten() {
             if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
-                total += stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                total += stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -179,7 +215,8 @@ fn peak_rss_kb(pid: u32) -> u64 {
 
 fn zipped_size(binary: &Path) -> u64 {
     let bytes = std::fs::read(binary).unwrap();
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(&bytes).unwrap();
     // A zip adds ~100 bytes of headers around the deflated file.
     encoder.finish().unwrap().len() as u64 + 100
@@ -208,8 +245,14 @@ async fn run_once(subject: &Subject, warm: usize, offset: usize) -> Figures {
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", subject.binary.display()));
     let pid = child.id().unwrap();
-    let first_next = tokio::time::timeout(Duration::from_secs(30), first_rx).await.expect("init finished").unwrap();
-    let mut figures = Figures { init: first_next - spawned, ..Figures::default() };
+    let first_next = tokio::time::timeout(Duration::from_secs(30), first_rx)
+        .await
+        .expect("init finished")
+        .unwrap();
+    let mut figures = Figures {
+        init: first_next - spawned,
+        ..Figures::default()
+    };
 
     let invoke = |i: usize| {
         let submit = submit.clone();
@@ -217,14 +260,31 @@ async fn run_once(subject: &Subject, warm: usize, offset: usize) -> Figures {
         async move {
             let (answer, answered) = oneshot::channel();
             let sent = Instant::now();
-            submit.send(Invocation { id: uuid::Uuid::new_v4().to_string(), event, answer }).await.unwrap();
-            let body = answered.await.unwrap().unwrap_or_else(|e| panic!("invocation failed: {e}"));
+            submit
+                .send(Invocation {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    event,
+                    answer,
+                })
+                .await
+                .unwrap();
+            let body = answered
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("invocation failed: {e}"));
             (sent.elapsed(), body)
         }
     };
     let check = |body: &str| {
-        let status = serde_json::from_str::<Value>(body).ok().and_then(|v| v["statusCode"].as_u64());
-        assert_eq!(status, Some(u64::from(subject.expected_status)), "{}: {body}", subject.name);
+        let status = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["statusCode"].as_u64());
+        assert_eq!(
+            status,
+            Some(u64::from(subject.expected_status)),
+            "{}: {body}",
+            subject.name
+        );
     };
 
     let (first, body) = invoke(offset).await;
@@ -278,7 +338,11 @@ fn mb(bytes: u64) -> f64 {
 }
 
 fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 { format!("{:.2}x", a / b) } else { "-".into() }
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        "-".into()
+    }
 }
 
 #[tokio::main]
@@ -298,20 +362,34 @@ async fn main() {
     let client = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .http_client(smv_shared::store::aws_http_client())
             .endpoint_url(&endpoint)
             .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("bench", "bench", None, None, "bench"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "bench", "bench", None, None, "bench",
+            ))
             .build(),
     );
-    DynamoDbStore::create_table(&client, &table).await.expect("table created");
+    DynamoDbStore::create_table(&client, &table)
+        .await
+        .expect("table created");
     let store = DynamoDbStore::new(client, table.clone());
-    let lifetimes = Lifetimes { pending_timeout: Duration::from_secs(3600), record_lifetime: Duration::from_secs(7200) };
+    let lifetimes = Lifetimes {
+        pending_timeout: Duration::from_secs(3600),
+        record_lifetime: Duration::from_secs(7200),
+    };
     let total = COLD_STARTS * (warm + 1);
     let mut verifications = Vec::with_capacity(total);
     for _ in 0..total {
         let token = Token::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
         let secret = CallbackSecret::generate().unwrap();
-        let v = Verification::pending(token.clone(), secret.hash(), "+44*******456".into(), SystemClock.now(), lifetimes);
+        let v = Verification::pending(
+            token.clone(),
+            secret.hash(),
+            "+44*******456".into(),
+            SystemClock.now(),
+            lifetimes,
+        );
         store.create(&v).await.expect("verification stored");
         verifications.push((token, secret));
     }
@@ -361,7 +439,13 @@ async fn main() {
                 ("INFOBIP_API_KEY", "bench-key"),
                 ("CALLBACK_BASE_URL", "https://bench.example"),
             ]),
-            event: Box::new(|_| http_api_event("POST", "/verifications", Some(r#"{"phoneNumber":"+447911123456"}"#))),
+            event: Box::new(|_| {
+                http_api_event(
+                    "POST",
+                    "/verifications",
+                    Some(r#"{"phoneNumber":"+447911123456"}"#),
+                )
+            }),
             expected_status: 201,
         },
         Subject {
@@ -370,8 +454,13 @@ async fn main() {
             env: common.clone(),
             event: Box::new(move |i| {
                 let (token, secret) = &for_callback[i];
-                let body = json!({"result": "VALID", "token": token.as_str(), "error": null}).to_string();
-                http_api_event("POST", &format!("/callbacks/infobip/{}", secret.expose()), Some(&body))
+                let body =
+                    json!({"result": "VALID", "token": token.as_str(), "error": null}).to_string();
+                http_api_event(
+                    "POST",
+                    &format!("/callbacks/infobip/{}", secret.expose()),
+                    Some(&body),
+                )
             }),
             expected_status: 200,
         },
@@ -379,14 +468,19 @@ async fn main() {
             name: "poll",
             binary: bin_dir.join("poll"),
             env: common.clone(),
-            event: Box::new(move |i| http_api_event("GET", &format!("/verifications/{}", for_poll[i].0), None)),
+            event: Box::new(move |i| {
+                http_api_event("GET", &format!("/verifications/{}", for_poll[i].0), None)
+            }),
             expected_status: 200,
         },
     ];
 
     let mut results = Vec::new();
     for subject in &subjects {
-        eprintln!("measuring {} ({COLD_STARTS} cold starts, {warm} warm invocations)...", subject.name);
+        eprintln!(
+            "measuring {} ({COLD_STARTS} cold starts, {warm} warm invocations)...",
+            subject.name
+        );
         results.push((subject.name, measure(subject, warm).await));
     }
     report(&results, warm);
@@ -416,10 +510,23 @@ fn report(results: &[(&str, Figures)], warm: usize) {
     let mut all_pass = true;
     for (name, f) in &results[1..] {
         let checks = [
-            (format!("init within {BUDGET_INIT_RATIO}x of hello-world"), f.init.as_secs_f64() <= BUDGET_INIT_RATIO * floor.init.as_secs_f64()),
-            (format!("CPU per warm invocation within {BUDGET_CPU_RATIO}x of hello-world"), f.cpu_per_invocation.as_secs_f64() <= BUDGET_CPU_RATIO * floor.cpu_per_invocation.as_secs_f64()),
-            (format!("peak RSS at most {BUDGET_RSS_MB} MB"), (f.peak_rss_kb as f64 / 1024.0) <= BUDGET_RSS_MB),
-            (format!("zipped bootstrap at most {BUDGET_ZIPPED_MB} MB"), mb(f.zipped_bytes) <= BUDGET_ZIPPED_MB),
+            (
+                format!("init within {BUDGET_INIT_RATIO}x of hello-world"),
+                f.init.as_secs_f64() <= BUDGET_INIT_RATIO * floor.init.as_secs_f64(),
+            ),
+            (
+                format!("CPU per warm invocation within {BUDGET_CPU_RATIO}x of hello-world"),
+                f.cpu_per_invocation.as_secs_f64()
+                    <= BUDGET_CPU_RATIO * floor.cpu_per_invocation.as_secs_f64(),
+            ),
+            (
+                format!("peak RSS at most {BUDGET_RSS_MB} MB"),
+                (f.peak_rss_kb as f64 / 1024.0) <= BUDGET_RSS_MB,
+            ),
+            (
+                format!("zipped bootstrap at most {BUDGET_ZIPPED_MB} MB"),
+                mb(f.zipped_bytes) <= BUDGET_ZIPPED_MB,
+            ),
         ];
         for (what, pass) in checks {
             all_pass &= pass;
@@ -427,5 +534,12 @@ fn report(results: &[(&str, Figures)], warm: usize) {
         }
     }
     println!();
-    println!("{}", if all_pass { "all budgets met" } else { "some budgets missed" });
+    println!(
+        "{}",
+        if all_pass {
+            "all budgets met"
+        } else {
+            "some budgets missed"
+        }
+    );
 }

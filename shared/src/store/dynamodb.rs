@@ -32,6 +32,25 @@ const PENDING: &str = "PENDING";
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The HTTP client for AWS calls, built once per process. Trust is limited to the root CAs that
+/// sign AWS endpoints (Amazon Root CA 1-4 and Starfield Services Root G2, as in Debian's
+/// ca-certificates), compiled in: no certificate files are read at start-up, and an endpoint
+/// presenting another CA's certificate is refused. Plain `http://` (a local DynamoDB) works too.
+pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(include_bytes!("aws-root-cas.pem").as_slice());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("the compiled-in root CAs are valid PEM");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
@@ -432,6 +451,13 @@ mod tests {
                 v
             );
         }
+    }
+
+    #[test]
+    fn the_compiled_in_root_cas_parse() {
+        let pem = include_str!("aws-root-cas.pem");
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        drop(aws_http_client());
     }
 
     #[test]

@@ -269,6 +269,7 @@ pub async fn dynamodb_store() -> Arc<smv_shared::store::DynamoDbStore> {
     );
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(smv_shared::store::aws_http_client())
         .endpoint_url(endpoint)
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
