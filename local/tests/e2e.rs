@@ -63,6 +63,24 @@ async fn demo(
     device::run(&options, |_| {}).await
 }
 
+/// Runs each (phone, expected result) through both route families.
+async fn assert_outcomes(server: &LocalServer, cases: &[(&str, &str)]) -> Vec<device::DemoOutcome> {
+    let mut outcomes = Vec::new();
+    for (phone, expected) in cases {
+        for demo_app_routes in [false, true] {
+            let outcome = demo(server, phone, demo_app_routes)
+                .await
+                .unwrap_or_else(|e| panic!("{phone}: {e}"));
+            assert_eq!(
+                &outcome.result, expected,
+                "{phone}, demo-app routes: {demo_app_routes}"
+            );
+            outcomes.push(outcome);
+        }
+    }
+    outcomes
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -95,30 +113,18 @@ async fn start(server: &LocalServer, phone: &str) -> (u16, Value, Option<String>
 #[tokio::test]
 async fn every_callback_outcome_reaches_the_app_through_both_route_families() {
     let server = start_server(&[]);
-    for (phone, expected) in [
+    let cases = [
         ("+447911000001", "VALID"),
         ("+447911000002", "INVALID"),
         ("+447911000305", "ERROR"),
         ("+447911000306", "ERROR"),
         ("+5511987654321", "VALID"),
-    ] {
-        for demo_app_routes in [false, true] {
-            let outcome = demo(&server, phone, demo_app_routes)
-                .await
-                .unwrap_or_else(|e| panic!("{phone}: {e}"));
-            assert_eq!(
-                outcome.result, expected,
-                "{phone}, demo-app routes: {demo_app_routes}"
-            );
-            if phone.starts_with("+55") {
-                assert_eq!(outcome.redirect_hops, 0, "Brazil has no redirect");
-            } else {
-                assert_eq!(
-                    outcome.redirect_hops, 2,
-                    "{phone}: device → operator hop → done"
-                );
-            }
-        }
+    ];
+    let outcomes = assert_outcomes(&server, &cases).await;
+    for (outcome, (phone, _)) in outcomes.iter().zip(cases.iter().flat_map(|c| [c, c])) {
+        // Brazil has no redirect; elsewhere: device → operator hop → done.
+        let hops = if phone.starts_with("+55") { 0 } else { 2 };
+        assert_eq!(outcome.redirect_hops, hops, "{phone}");
     }
 }
 
@@ -135,22 +141,16 @@ async fn the_same_flows_work_with_the_dynamodb_store() {
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ]);
-    for (phone, expected) in [
-        ("+447911000001", "VALID"),
-        ("+447911000002", "INVALID"),
-        ("+447911000306", "ERROR"),
-        ("+5511987654321", "VALID"),
-    ] {
-        for demo_app_routes in [false, true] {
-            let outcome = demo(&server, phone, demo_app_routes)
-                .await
-                .unwrap_or_else(|e| panic!("{phone}: {e}"));
-            assert_eq!(
-                outcome.result, expected,
-                "{phone}, demo-app routes: {demo_app_routes}"
-            );
-        }
-    }
+    assert_outcomes(
+        &server,
+        &[
+            ("+447911000001", "VALID"),
+            ("+447911000002", "INVALID"),
+            ("+447911000306", "ERROR"),
+            ("+5511987654321", "VALID"),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

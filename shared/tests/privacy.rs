@@ -3,33 +3,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        smv_shared::telemetry::json_subscriber("trace".parse().unwrap(), move || writer.clone())
-            .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install("trace");
 
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
@@ -45,7 +25,7 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     t.infobip_answers(401, json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}}), 1).await;
     t.send(start_request(PHONE)).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("+44*******456"),
         "the masked number is logged: {logs}"

@@ -4,28 +4,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use serde_json::{json, Value};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn request_events(captured: &Captured) -> Vec<Value> {
-    String::from_utf8(captured.0.lock().unwrap().clone())
-        .unwrap()
+fn request_events(captured: &LogCapture) -> Vec<Value> {
+    captured
+        .text()
         .lines()
         .map(|line| {
             serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
@@ -36,12 +20,8 @@ fn request_events(captured: &Captured) -> Vec<Value> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_request_is_one_json_event_with_route_token_outcome_and_latency() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        smv_shared::telemetry::json_subscriber("info".parse().unwrap(), move || writer.clone())
-            .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install("info");
 
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
