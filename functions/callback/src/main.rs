@@ -5,7 +5,9 @@ use std::sync::Arc;
 use lambda_http::{service_fn, Error, Request};
 use smv_shared::{handle, telemetry, App, Function};
 
-#[tokio::main]
+// One invocation at a time per execution environment: a single-threaded runtime is enough, and
+// spawns no worker threads at init.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let app = Arc::new(App::from_env(false).await?);
