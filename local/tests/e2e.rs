@@ -81,6 +81,14 @@ async fn assert_outcomes(server: &LocalServer, cases: &[(&str, &str)]) -> Vec<de
     outcomes
 }
 
+async fn get(server: &LocalServer, path: &str) -> reqwest::Response {
+    client()
+        .get(server.base.join(path).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -157,16 +165,8 @@ async fn the_same_flows_work_with_the_dynamodb_store() {
 async fn poll_shows_infobips_error_for_a_device_timeout() {
     let server = start_server(&[]);
     let outcome = demo(&server, "+447911000305", false).await.unwrap();
-    let report: Value = client()
-        .get(
-            server
-                .base
-                .join(&format!("verifications/{}", outcome.token))
-                .unwrap(),
-        )
-        .send()
+    let report: Value = get(&server, &format!("verifications/{}", outcome.token))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -178,11 +178,8 @@ async fn poll_shows_infobips_error_for_a_device_timeout() {
 async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_cookies() {
     let server = start_server(&[]);
     let http = client();
-    let started: Value = http
-        .get(server.base.join("verify/447911000001").unwrap())
-        .send()
+    let started: Value = get(&server, "verify/447911000001")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -223,16 +220,7 @@ async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_co
     .await
     .unwrap();
     assert_eq!(outcome.result, "VALID");
-    let done = http
-        .get(
-            server
-                .base
-                .join(&format!("verify/result/{}", outcome.token))
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = get(&server, &format!("verify/result/{}", outcome.token)).await;
     assert_eq!(done.status(), 200);
     let body: Value = done.json().await.unwrap();
     assert_eq!(
@@ -278,11 +266,8 @@ async fn synchronous_infobip_failures_reach_the_app_as_problems() {
             "{phone}: {body}"
         );
         if let Some(token) = body["token"].as_str() {
-            let poll: Value = client()
-                .get(server.base.join(&format!("verifications/{token}")).unwrap())
-                .send()
+            let poll: Value = get(&server, &format!("verifications/{token}"))
                 .await
-                .unwrap()
                 .json()
                 .await
                 .unwrap();
@@ -297,14 +282,7 @@ async fn synchronous_infobip_failures_reach_the_app_as_problems() {
 #[tokio::test]
 async fn device_address_shows_the_tcp_peer_with_its_port() {
     let server = start_server(&[]);
-    let body: Value = client()
-        .get(server.base.join("device-address").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = get(&server, "device-address").await.json().await.unwrap();
     assert_eq!(body["address"], "127.0.0.1");
     assert!(body["port"].as_u64().is_some_and(|p| p > 0), "{body}");
 }
