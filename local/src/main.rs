@@ -113,12 +113,15 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
 }
 
 async fn demo(args: &[String]) -> ExitCode {
+    // The local server's port, read the way `serve` reads it, so a malformed PORT is named
+    // instead of panicking.
+    let port = match settings::bind_address(&env) {
+        Ok(address) => address.port(),
+        Err(e) => return usage_error(&e.to_string()),
+    };
     let mut options = DemoOptions {
-        api: Url::parse(&format!(
-            "http://127.0.0.1:{}",
-            env("PORT").unwrap_or_else(|| settings::DEFAULT_PORT.to_string())
-        ))
-        .expect("static URL"),
+        api: Url::parse(&format!("http://127.0.0.1:{port}"))
+            .expect("a loopback URL with a port parses"),
         phone: "+447911000001".into(),
         demo_app_routes: false,
         timeout: Duration::from_secs(60),

@@ -338,3 +338,21 @@ async fn bad_input_over_the_wire_gets_problem_json() {
         assert_eq!(body["status"], status, "{body}");
     }
 }
+
+#[test]
+fn a_malformed_port_is_named_not_a_panic() {
+    for args in [&["demo"][..], &[][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_smv-local"))
+            .args(args)
+            .env("PORT", "abc")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("PORT must be a port number"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
