@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::device_address::AddressPolicy;
 use crate::infobip::InfobipClient;
 use crate::metrics::{EmfStdout, MetricsSink};
+use crate::rate_limit::RateLimits;
 use crate::store::{DynamoDbStore, Store};
 use crate::time::{Clock, SystemClock};
 use crate::verification::Lifetimes;
@@ -22,6 +23,7 @@ pub struct App {
     pub lifetimes: Lifetimes,
     pub callback_base_url: Option<Url>,
     pub address_policy: AddressPolicy,
+    pub rate_limits: RateLimits,
     pub metrics: Arc<dyn MetricsSink>,
 }
 
@@ -62,6 +64,7 @@ impl App {
             lifetimes: config.lifetimes,
             callback_base_url: config.callback_base_url,
             address_policy: config.address_policy,
+            rate_limits: config.rate_limits,
             metrics: Arc::new(EmfStdout::new()),
         })
     }

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::device_address::{AddressPolicy, CloudFrontTrust};
 use crate::infobip::ApiKey;
+use crate::rate_limit::{Limit, RateLimits, DEFAULT_PER_IP, DEFAULT_PER_PHONE};
 use crate::verification::Lifetimes;
 
 pub const DEFAULT_INFOBIP_BASE_URL: &str = "https://api.infobip.com";
@@ -44,6 +45,7 @@ pub struct Config {
     pub address_policy: AddressPolicy,
     /// Only the function that starts verifications talks to Infobip, so only it holds the key.
     pub infobip: Option<InfobipConfig>,
+    pub rate_limits: RateLimits,
 }
 
 /// The variables every function reads; [`STARTER_VARIABLES`] are read only by the function that
@@ -62,6 +64,10 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
     "CLOUDFRONT_ORIGIN_SECRET_HEADER",
     "CLOUDFRONT_ORIGIN_SECRET",
+    "RATE_LIMIT_PER_PHONE",
+    "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
+    "RATE_LIMIT_PER_IP",
+    "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
 ];
 
 impl Config {
@@ -103,6 +109,10 @@ impl Config {
                 callback_base_url: None,
                 address_policy: AddressPolicy::default(),
                 infobip: None,
+                rate_limits: RateLimits {
+                    per_phone: None,
+                    per_ip: None,
+                },
             });
         }
         let callback_base_url = env
@@ -131,8 +141,23 @@ impl Config {
             callback_base_url,
             address_policy: address_policy(&env)?,
             infobip,
+            rate_limits: RateLimits {
+                per_phone: limit(&env, "RATE_LIMIT_PER_PHONE", DEFAULT_PER_PHONE)?,
+                per_ip: limit(&env, "RATE_LIMIT_PER_IP", DEFAULT_PER_IP)?,
+            },
         })
     }
+}
+
+/// `{name}` starts per `{name}_WINDOW_SECONDS`; a count of 0 turns the limit off.
+fn limit(env: &Env<'_>, name: &'static str, default: Limit) -> Result<Option<Limit>, ConfigError> {
+    let window_name = match name {
+        "RATE_LIMIT_PER_PHONE" => "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
+        _ => "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
+    };
+    let max = env.number(name, default.max, 0..=1_000_000)?;
+    let window = env.seconds(window_name, default.window, 1..=86_400)?;
+    Ok((max > 0).then_some(Limit { max, window }))
 }
 
 fn address_policy(env: &Env<'_>) -> Result<AddressPolicy, ConfigError> {
@@ -299,6 +324,30 @@ mod tests {
         assert_eq!(c.lifetimes.record_lifetime, DEFAULT_RECORD_LIFETIME);
         assert_eq!(c.callback_base_url, None);
         assert_eq!(c.address_policy, AddressPolicy::default());
+        assert_eq!(c.rate_limits, RateLimits::default());
+    }
+
+    #[test]
+    fn a_rate_limit_of_zero_is_off() {
+        let c = config(
+            &[
+                ("TABLE_NAME", "t"),
+                ("INFOBIP_API_KEY", "k"),
+                ("RATE_LIMIT_PER_PHONE", "0"),
+                ("RATE_LIMIT_PER_IP", "3"),
+                ("RATE_LIMIT_PER_IP_WINDOW_SECONDS", "10"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.rate_limits.per_phone, None);
+        assert_eq!(
+            c.rate_limits.per_ip,
+            Some(Limit {
+                max: 3,
+                window: Duration::from_secs(10)
+            })
+        );
     }
 
     #[test]
@@ -337,6 +386,11 @@ mod tests {
             "PENDING_TIMEOUT_SECONDS"
         );
         assert_eq!(with(("INFOBIP_TIMEOUT_MS", "0")), "INFOBIP_TIMEOUT_MS");
+        assert_eq!(with(("RATE_LIMIT_PER_IP", "many")), "RATE_LIMIT_PER_IP");
+        assert_eq!(
+            with(("RATE_LIMIT_PER_PHONE_WINDOW_SECONDS", "0")),
+            "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS"
+        );
         assert_eq!(with(("RECORD_TTL_SECONDS", "120")), "RECORD_TTL_SECONDS");
         assert_eq!(
             with(("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "yes")),

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use crate::device_address::AddressError;
+use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
 use crate::phone::InvalidPhoneNumber;
+use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
 use crate::token::{InvalidSecret, InvalidToken, RandomnessUnavailable, Token};
 use crate::verification::ErrorInfo;
@@ -33,6 +35,14 @@ pub enum AppError {
     InvalidCallbackSecret(#[from] InvalidSecret),
     #[error(transparent)]
     DeviceAddress(#[from] AddressError),
+    #[error(transparent)]
+    InvalidIdempotencyKey(#[from] InvalidIdempotencyKey),
+    #[error("the Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInProgress,
+    #[error("too many starts for {scope}")]
+    RateLimited { scope: Scope, retry_after: Duration },
     #[error("no verification with this token")]
     VerificationNotFound,
     #[error("callback secret does not match the verification")]
@@ -95,6 +105,18 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::Unavailable(_) => Self::StorageUnavailable(error.to_string()),
             StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<LimitError> for AppError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Exceeded(exceeded) => Self::RateLimited {
+                scope: exceeded.scope,
+                retry_after: exceeded.retry_after,
+            },
+            LimitError::Store(e) => e.into(),
         }
     }
 }

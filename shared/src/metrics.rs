@@ -32,6 +32,21 @@ impl RefusalReason {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitedBy {
+    Infobip,
+    Ours(crate::rate_limit::Scope),
+}
+
+impl LimitedBy {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Infobip => "Infobip",
+            Self::Ours(scope) => scope.as_str(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Metric {
     /// Infobip accepted a verification (REDIRECT or OK) and it is stored.
@@ -42,8 +57,8 @@ pub enum Metric {
         time_to_result: Duration,
     },
     CallbackRefused(RefusalReason),
-    /// A start refused because of a rate limit (today: Infobip's 429).
-    StartRateLimited,
+    /// A start refused because of a rate limit: ours (by phone number or device IP) or Infobip's.
+    StartRateLimited(LimitedBy),
     /// Infobip reported error `id`, in a verify answer or a callback.
     InfobipError {
         id: i32,
@@ -70,7 +85,12 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
             1,
             Some(("Reason", reason.as_str().to_owned())),
         ),
-        Metric::StartRateLimited => ("RateLimitedStarts", "Count", 1, None),
+        Metric::StartRateLimited(by) => (
+            "RateLimitedStarts",
+            "Count",
+            1,
+            Some(("LimitedBy", by.as_str().to_owned())),
+        ),
         Metric::InfobipError { id } => (
             "InfobipErrors",
             "Count",
@@ -218,7 +238,8 @@ mod tests {
                 time_to_result: Duration::from_millis(1500),
             },
             Metric::CallbackRefused(RefusalReason::Forged),
-            Metric::StartRateLimited,
+            Metric::StartRateLimited(LimitedBy::Infobip),
+            Metric::StartRateLimited(LimitedBy::Ours(crate::rate_limit::Scope::DeviceIp)),
             Metric::InfobipError { id: 306 },
         ] {
             assert_well_formed(&emf_document(&metric, "start-verify", 1_795_000_000_000));

@@ -8,7 +8,8 @@ use crate::app::App;
 use crate::device_address::DeviceAddress;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyRequest};
-use crate::metrics::{Metric, RefusalReason};
+use crate::metrics::{LimitedBy, Metric, RefusalReason};
+use crate::rate_limit::{self, LimitError};
 use crate::phone::PhoneNumber;
 use crate::telemetry;
 use crate::time::Timestamp;
@@ -28,7 +29,8 @@ pub struct Started {
     pub pending_until: Timestamp,
 }
 
-/// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once.
+/// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once, and
+/// only within the rate limits.
 pub async fn start(
     app: &App,
     phone: &PhoneNumber,
@@ -39,6 +41,20 @@ pub async fn start(
         .infobip
         .as_ref()
         .ok_or_else(|| AppError::Internal("this function has no Infobip client".into()))?;
+    let admitted = rate_limit::admit(
+        app.store.as_ref(),
+        &app.rate_limits,
+        phone,
+        device.ip,
+        app.clock.now(),
+    )
+    .await;
+    if let Err(LimitError::Exceeded(exceeded)) = &admitted {
+        app.metrics
+            .emit(&Metric::StartRateLimited(LimitedBy::Ours(exceeded.scope)));
+        info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
+    }
+    admitted?;
     let secret = CallbackSecret::generate()?;
     let request = VerifyRequest {
         phone_number: phone.international_digits().to_owned(),
@@ -72,7 +88,8 @@ pub async fn start(
         }
         Err(error) => {
             if matches!(error, InfobipError::RateLimited { .. }) {
-                app.metrics.emit(&Metric::StartRateLimited);
+                app.metrics
+                    .emit(&Metric::StartRateLimited(LimitedBy::Infobip));
             }
             return Err(error.into());
         }

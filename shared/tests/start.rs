@@ -307,63 +307,13 @@ async fn unknown_fields_in_a_start_body_are_ignored() {
 
 #[tokio::test]
 async fn storage_failure_after_infobip_accepted_is_503_not_a_phantom_verification() {
-    let t = test_app_with(&[], std::sync::Arc::new(FailingStore)).await;
+    let store = FaultyStore::new(smv_shared::store::MemoryStore::new());
+    store.fail("create", u32::MAX);
+    let t = test_app_with(&[], store.clone()).await;
     t.infobip_redirects(TOKEN).await;
     let response = t.send(start_request(PHONE)).await;
     assert_problem(&response, 503);
     assert!(header(&response, "retry-after").is_some());
-}
-
-/// A store whose every call fails as DynamoDB does when throttled.
-struct FailingStore;
-
-#[async_trait::async_trait]
-impl smv_shared::store::Store for FailingStore {
-    async fn create(
-        &self,
-        _: &smv_shared::verification::Verification,
-    ) -> Result<(), smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable(
-            "ProvisionedThroughputExceededException".into(),
-        ))
-    }
-    async fn find(
-        &self,
-        _: &smv_shared::token::Token,
-        _: smv_shared::time::Timestamp,
-    ) -> Result<Option<smv_shared::verification::Verification>, smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable(
-            "throttled".into(),
-        ))
-    }
-    async fn complete(
-        &self,
-        _: &smv_shared::token::Token,
-        _: &smv_shared::token::SecretHash,
-        _: &smv_shared::verification::VerificationResult,
-        _: smv_shared::time::Timestamp,
-    ) -> Result<Option<smv_shared::verification::Verification>, smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable(
-            "throttled".into(),
-        ))
-    }
-    async fn park(
-        &self,
-        _: &smv_shared::verification::ParkedCallback,
-    ) -> Result<(), smv_shared::store::StoreError> {
-        Err(smv_shared::store::StoreError::Unavailable(
-            "throttled".into(),
-        ))
-    }
-    async fn find_parked(
-        &self,
-        _: &smv_shared::token::SecretHash,
-        _: &smv_shared::token::Token,
-        _: smv_shared::time::Timestamp,
-    ) -> Result<Option<smv_shared::verification::ParkedCallback>, smv_shared::store::StoreError>
-    {
-        Err(smv_shared::store::StoreError::Unavailable(
-            "throttled".into(),
-        ))
-    }
+    store.fail("create", 0);
+    assert_eq!(t.poll(TOKEN).await.0, 404);
 }

@@ -111,6 +111,36 @@ fn describe(error: &AppError) -> Problem {
             "Device address unknown",
             e.to_string(),
         ),
+        InvalidIdempotencyKey(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-idempotency-key",
+            "Invalid Idempotency-Key",
+            e.to_string(),
+        ),
+        IdempotencyKeyReused => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+        ),
+        IdempotencyKeyInProgress => Problem {
+            retry_after: Some(Duration::from_secs(1)),
+            ..problem(
+                StatusCode::CONFLICT,
+                "idempotency-key-in-progress",
+                "Request in progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly for its answer.",
+            )
+        },
+        RateLimited { scope, retry_after } => Problem {
+            retry_after: Some(*retry_after),
+            ..problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-verifications",
+                "Too many verifications",
+                format!("Too many verifications were started for {scope}; try again later."),
+            )
+        },
         VerificationNotFound => problem(
             StatusCode::NOT_FOUND,
             "verification-not-found",

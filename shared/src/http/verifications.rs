@@ -2,15 +2,19 @@
 
 use std::time::Duration;
 
-use lambda_http::http::header::{LOCATION, RETRY_AFTER};
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
+use tracing::warn;
+
+use super::problem;
 use super::request::{callback_base_url, json_body, json_response};
 use crate::app::App;
 use crate::device_address;
 use crate::error::AppError;
+use crate::idempotency::{self, Decision, IdempotencyKey, StoredResponse};
 use crate::phone::PhoneNumber;
 use crate::service;
 use crate::token::Token;
@@ -64,11 +68,57 @@ struct ReportBody<'a> {
 }
 
 pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppError> {
+    let idempotency_key = IdempotencyKey::from_headers(request.headers())?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = callback_base_url(app, request)?;
-    let started = service::start(app, &phone, device, &callback_base).await?;
+    let Some(key) = idempotency_key else {
+        return start_once(app, &phone, device, &callback_base).await;
+    };
+
+    let record_key = key.record_key(device.ip);
+    let fingerprint = idempotency::fingerprint(&phone);
+    let now = app.clock.now();
+    match idempotency::begin(app.store.as_ref(), &record_key, &fingerprint, now).await? {
+        Decision::Proceed => {}
+        Decision::Replay(stored) => return Ok(replay(stored)),
+        Decision::Reused => return Err(AppError::IdempotencyKeyReused),
+        Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress),
+    }
+    let outcome = start_once(app, &phone, device, &callback_base).await;
+    // Final answers are kept for retries; after a temporary failure a retry should try again.
+    let keep = match &outcome {
+        Ok(response) => Some(snapshot(response)),
+        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(
+            &problem::response(refused, problem::ErrorStyle::Problem),
+        )),
+        Err(_) => None,
+    };
+    let kept = match keep {
+        Some(response) => {
+            let until = now.plus(app.lifetimes.pending_timeout);
+            app.store
+                .finish_idempotent(&record_key, &fingerprint, &response, until)
+                .await
+        }
+        None => app.store.release_idempotent(&record_key).await,
+    };
+    // The answer is already decided; a lost record only means a retry within the lease is told
+    // to wait, and one after it starts again.
+    if let Err(e) = kept {
+        warn!(error = %e, "could not update the idempotency record");
+    }
+    outcome
+}
+
+async fn start_once(
+    app: &App,
+    phone: &PhoneNumber,
+    device: device_address::DeviceAddress,
+    callback_base: &url::Url,
+) -> Result<Response<Body>, AppError> {
+    let started = service::start(app, phone, device, callback_base).await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(
@@ -85,6 +135,36 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(response)
+}
+
+fn snapshot(response: &Response<Body>) -> StoredResponse {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    StoredResponse {
+        status: response.status().as_u16(),
+        content_type: header(CONTENT_TYPE).unwrap_or_default(),
+        location: header(LOCATION),
+        body: String::from_utf8_lossy(response.body().as_ref()).into_owned(),
+    }
+}
+
+fn replay(stored: StoredResponse) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(stored.status)
+        .header(CONTENT_TYPE, stored.content_type)
+        .header(CACHE_CONTROL, "no-store")
+        .header("idempotent-replayed", "true");
+    if let Some(location) = stored.location {
+        builder = builder.header(LOCATION, location);
+    }
+    builder
+        .body(Body::Text(stored.body))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 pub async fn get(app: &App, token: &str) -> Result<Response<Body>, AppError> {

@@ -1,7 +1,8 @@
 //! The DynamoDB adapter. One table, partition key `token` (S), TTL on `ttl` (N, epoch seconds).
 //! Two kinds of item share it: verifications, keyed by Infobip's token (a UUID), and parked
 //! callbacks, keyed `parked#{secret hash}#{token}`; the two key spaces cannot meet, and a poll
-//! only ever looks up a parsed UUID.
+//! only ever looks up a parsed UUID. Rate-limit counters (`limit#…`) and idempotency records
+//! (`idem#…`) live beside them under their own prefixes.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use super::{Store, StoreError};
+use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{ErrorInfo, ParkedCallback, State, Verification, VerificationResult};
@@ -29,6 +31,12 @@ const ERROR_NAME: &str = "errorName";
 const ERROR_DESCRIPTION: &str = "errorDescription";
 const PARKED_TOKEN: &str = "parkedToken";
 const PENDING: &str = "PENDING";
+const HITS: &str = "hits";
+const FINGERPRINT: &str = "fingerprint";
+const RESPONSE_STATUS: &str = "responseStatus";
+const RESPONSE_TYPE: &str = "responseType";
+const RESPONSE_LOCATION: &str = "responseLocation";
+const RESPONSE_BODY: &str = "responseBody";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -260,6 +268,55 @@ fn parked_from_item(item: &Item) -> Result<ParkedCallback, StoreError> {
     })
 }
 
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ConditionalCheck,
+{
+    error
+        .as_service_error()
+        .is_some_and(ConditionalCheck::is_conditional_check_failed)
+}
+
+/// The SDK gives each operation its own error type; this is the one question we ask all of them.
+trait ConditionalCheck {
+    fn is_conditional_check_failed(&self) -> bool;
+}
+
+macro_rules! conditional_check {
+    ($($error:ty),*) => {$(
+        impl ConditionalCheck for $error {
+            fn is_conditional_check_failed(&self) -> bool {
+                self.is_conditional_check_failed_exception()
+            }
+        }
+    )*};
+}
+
+conditional_check!(
+    aws_sdk_dynamodb::operation::put_item::PutItemError,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemError
+);
+
+fn idempotency_record_from_item(item: &Item) -> Result<IdempotencyRecord, StoreError> {
+    let response = match item.get(RESPONSE_STATUS) {
+        None => None,
+        Some(_) => Some(StoredResponse {
+            status: get_n(item, RESPONSE_STATUS)?,
+            content_type: get_s(item, RESPONSE_TYPE)?.to_owned(),
+            location: match item.get(RESPONSE_LOCATION) {
+                None => None,
+                Some(_) => Some(get_s(item, RESPONSE_LOCATION)?.to_owned()),
+            },
+            body: get_s(item, RESPONSE_BODY)?.to_owned(),
+        }),
+    };
+    Ok(IdempotencyRecord {
+        fingerprint: get_s(item, FINGERPRINT)?.to_owned(),
+        response,
+    })
+}
+
 fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
@@ -282,10 +339,7 @@ impl Store for DynamoDbStore {
             .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if is_condition_failure(&e) => {
                 Err(StoreError::AlreadyExists)
             }
             Err(e) => Err(unavailable(e)),
@@ -353,10 +407,7 @@ impl Store for DynamoDbStore {
                     "UpdateItem returned no attributes".into(),
                 )),
             },
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if is_condition_failure(&e) => {
                 Ok(None)
             }
             Err(e) => Err(unavailable(e)),
@@ -389,10 +440,7 @@ impl Store for DynamoDbStore {
         match outcome {
             Ok(_) => Ok(()),
             // The first callback for this secret and token is already kept: first result wins.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if is_condition_failure(&e) => {
                 Ok(())
             }
             Err(e) => Err(unavailable(e)),
@@ -411,6 +459,141 @@ impl Store for DynamoDbStore {
                 let parked = parked_from_item(&item)?;
                 Ok((now < parked.expires_at).then_some(parked))
             }
+        }
+    }
+
+    async fn increment(
+        &self,
+        key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        // TTL deletion is lazy, so an expired counter may still be there: restart it explicitly.
+        // Each attempt loses only to another writer's progress, so a few always suffice.
+        for _ in 0..3 {
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(TABLE_KEY, s(key))
+                .update_expression("SET #ttl = if_not_exists(#ttl, :ttl) ADD #hits :one")
+                .condition_expression("attribute_not_exists(#key) OR #ttl > :now_s")
+                .expression_attribute_names("#key", TABLE_KEY)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_names("#hits", HITS)
+                .expression_attribute_values(":ttl", n(ttl_secs(expires_at)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now_s", now_secs(now))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .send()
+                .await;
+            match added {
+                Ok(output) => {
+                    let item = output.attributes.unwrap_or_default();
+                    return get_n(&item, HITS);
+                }
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+            let restarted = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(TABLE_KEY, s(key))
+                .item(HITS, n(1))
+                .item(TTL_ATTRIBUTE, n(ttl_secs(expires_at)))
+                .condition_expression("#ttl <= :now_s")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now_s", now_secs(now))
+                .send()
+                .await;
+            match restarted {
+                Ok(_) => return Ok(1),
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "counter {key} kept changing under concurrent writers"
+        )))
+    }
+
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let claimed = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(TABLE_KEY, s(key))
+            .item(FINGERPRINT, s(fingerprint))
+            .item(TTL_ATTRIBUTE, n(ttl_secs(lease_until)))
+            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
+            .expression_attribute_names("#key", TABLE_KEY)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now_s", now_secs(now))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(None),
+            Err(e) if is_condition_failure(&e) => match self.get_consistent(key).await? {
+                Some(item) => idempotency_record_from_item(&item).map(Some),
+                // Released between our write and our read: the other request is still deciding.
+                None => Ok(Some(IdempotencyRecord {
+                    fingerprint: fingerprint.to_owned(),
+                    response: None,
+                })),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn finish_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            (TABLE_KEY.into(), s(key)),
+            (FINGERPRINT.into(), s(fingerprint)),
+            (RESPONSE_STATUS.into(), n(response.status)),
+            (RESPONSE_TYPE.into(), s(&response.content_type)),
+            (RESPONSE_BODY.into(), s(&response.body)),
+            (TTL_ATTRIBUTE.into(), n(ttl_secs(expires_at))),
+        ]);
+        if let Some(location) = &response.location {
+            item.insert(RESPONSE_LOCATION.into(), s(location));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release_idempotent(&self, key: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(key))
+            .condition_expression("attribute_not_exists(#response)")
+            .expression_attribute_names("#response", RESPONSE_STATUS)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }

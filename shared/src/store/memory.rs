@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{Store, StoreError};
+use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{ParkedCallback, State, Verification, VerificationResult};
@@ -14,6 +15,8 @@ use crate::verification::{ParkedCallback, State, Verification, VerificationResul
 pub struct MemoryStore {
     verifications: Mutex<HashMap<Token, Verification>>,
     parked: Mutex<HashMap<(SecretHash, Token), ParkedCallback>>,
+    counters: Mutex<HashMap<String, (u64, Timestamp)>>,
+    idempotent: Mutex<HashMap<String, (IdempotencyRecord, Timestamp)>>,
 }
 
 impl MemoryStore {
@@ -94,5 +97,64 @@ impl Store for MemoryStore {
             .get(&(secret_hash.clone(), token.clone()))
             .filter(|p| now < p.expires_at)
             .cloned())
+    }
+
+    async fn increment(
+        &self,
+        key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut map = lock(&self.counters);
+        let entry = map.entry(key.to_owned()).or_insert((0, expires_at));
+        if entry.1 <= now {
+            *entry = (0, expires_at);
+        }
+        entry.0 += 1;
+        Ok(entry.0)
+    }
+
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let mut map = lock(&self.idempotent);
+        match map.get(key) {
+            Some((record, expires_at)) if now < *expires_at => Ok(Some(record.clone())),
+            _ => {
+                let record = IdempotencyRecord {
+                    fingerprint: fingerprint.to_owned(),
+                    response: None,
+                };
+                map.insert(key.to_owned(), (record, lease_until));
+                Ok(None)
+            }
+        }
+    }
+
+    async fn finish_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let record = IdempotencyRecord {
+            fingerprint: fingerprint.to_owned(),
+            response: Some(response.clone()),
+        };
+        lock(&self.idempotent).insert(key.to_owned(), (record, expires_at));
+        Ok(())
+    }
+
+    async fn release_idempotent(&self, key: &str) -> Result<(), StoreError> {
+        let mut map = lock(&self.idempotent);
+        if map.get(key).is_some_and(|(r, _)| r.response.is_none()) {
+            map.remove(key);
+        }
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub use memory::MemoryStore;
 
 use async_trait::async_trait;
 
+use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{ParkedCallback, Verification, VerificationResult};
@@ -55,4 +56,37 @@ pub trait Store: Send + Sync {
         token: &Token,
         now: Timestamp,
     ) -> Result<Option<ParkedCallback>, StoreError>;
+
+    /// Adds one to the counter named `key` and returns its new value, atomically across
+    /// processes. A counter that reaches `expires_at` is gone: the next increment starts at 1.
+    async fn increment(
+        &self,
+        key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Claims an idempotency record for the caller until `lease_until`, unless a live one exists:
+    /// `None` if the caller now holds it, else the record as it stands. At most one caller holds
+    /// a record at a time.
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Keeps the claimed request's answer for replay until `expires_at`.
+    async fn finish_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up a claim that produced no answer worth replaying, so that a retry may try again.
+    /// A record that already holds an answer is left alone.
+    async fn release_idempotent(&self, key: &str) -> Result<(), StoreError>;
 }

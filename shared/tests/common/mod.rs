@@ -8,7 +8,10 @@ use std::time::Duration;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use smv_shared::config::Config;
-use smv_shared::store::{MemoryStore, Store};
+use smv_shared::idempotency::{IdempotencyRecord, StoredResponse};
+use smv_shared::store::{MemoryStore, Store, StoreError};
+use smv_shared::token::{SecretHash, Token};
+use smv_shared::verification::{ParkedCallback, Verification, VerificationResult};
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::{handle, App, Function};
 use wiremock::matchers::{method, path};
@@ -308,5 +311,114 @@ impl std::io::Write for LogCapture {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// A store that records every operation and fails the ones it is told to, as DynamoDB does when
+/// it throttles (`StoreError::Unavailable`); everything else goes to the wrapped store.
+pub struct FaultyStore {
+    inner: Arc<dyn Store>,
+    failures: std::sync::Mutex<std::collections::HashMap<&'static str, u32>>,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl FaultyStore {
+    pub fn new(inner: impl Store + 'static) -> Arc<Self> {
+        Self::wrapping(Arc::new(inner))
+    }
+
+    pub fn wrapping(inner: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            failures: Default::default(),
+            calls: Default::default(),
+        })
+    }
+
+    /// The next `times` calls of `operation` fail (0 clears).
+    pub fn fail(&self, operation: &'static str, times: u32) {
+        self.failures.lock().unwrap().insert(operation, times);
+    }
+
+    /// Every operation called so far, in order.
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn enter(&self, operation: &'static str) -> Result<(), smv_shared::store::StoreError> {
+        self.calls.lock().unwrap().push(operation);
+        let mut failures = self.failures.lock().unwrap();
+        match failures.get_mut(operation) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                Err(smv_shared::store::StoreError::Unavailable(format!(
+                    "{operation}: ProvisionedThroughputExceededException (injected)"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for FaultyStore {
+    async fn create(&self, v: &Verification) -> Result<(), StoreError> {
+        self.enter("create")?;
+        self.inner.create(v).await
+    }
+    async fn find(&self, t: &Token, now: Timestamp) -> Result<Option<Verification>, StoreError> {
+        self.enter("find")?;
+        self.inner.find(t, now).await
+    }
+    async fn complete(
+        &self,
+        t: &Token,
+        h: &SecretHash,
+        r: &VerificationResult,
+        now: Timestamp,
+    ) -> Result<Option<Verification>, StoreError> {
+        self.enter("complete")?;
+        self.inner.complete(t, h, r, now).await
+    }
+    async fn park(&self, c: &ParkedCallback) -> Result<(), StoreError> {
+        self.enter("park")?;
+        self.inner.park(c).await
+    }
+    async fn find_parked(
+        &self,
+        h: &SecretHash,
+        t: &Token,
+        now: Timestamp,
+    ) -> Result<Option<ParkedCallback>, StoreError> {
+        self.enter("find_parked")?;
+        self.inner.find_parked(h, t, now).await
+    }
+    async fn increment(&self, k: &str, at: Timestamp, now: Timestamp) -> Result<u64, StoreError> {
+        self.enter("increment")?;
+        self.inner.increment(k, at, now).await
+    }
+    async fn claim_idempotent(
+        &self,
+        k: &str,
+        f: &str,
+        lease: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.enter("claim_idempotent")?;
+        self.inner.claim_idempotent(k, f, lease, now).await
+    }
+    async fn finish_idempotent(
+        &self,
+        k: &str,
+        f: &str,
+        r: &StoredResponse,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.enter("finish_idempotent")?;
+        self.inner.finish_idempotent(k, f, r, at).await
+    }
+    async fn release_idempotent(&self, k: &str) -> Result<(), StoreError> {
+        self.enter("release_idempotent")?;
+        self.inner.release_idempotent(k).await
     }
 }

@@ -1,0 +1,146 @@
+//! `Idempotency-Key` on `POST /verifications`: a mobile network that drops a response makes the
+//! app send the start again, and a second start would be a second Infobip charge and a second
+//! verification racing the first. The first request with a key claims it; its final answer is kept
+//! and replayed to every retry with the same key and the same request.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lambda_http::http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::phone::PhoneNumber;
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+
+pub const HEADER: &str = "idempotency-key";
+
+/// How long a claimed key stays claimed without an answer. Longer than the start function's own
+/// timeout, so a claim is only ever taken over from a request that can no longer be running.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+const MAX_KEY_LEN: usize = 255;
+
+/// A client's key: 1 to 255 visible ASCII characters (a UUID is the usual choice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Idempotency-Key must be 1 to 255 visible ASCII characters, sent once")]
+pub struct InvalidIdempotencyKey;
+
+impl IdempotencyKey {
+    pub fn parse(raw: &[u8]) -> Result<Self, InvalidIdempotencyKey> {
+        // The draft standard quotes the key as a structured-field string; accept both spellings.
+        let raw = match raw {
+            [b'"', inner @ .., b'"'] => inner,
+            other => other,
+        };
+        let visible = raw.iter().all(|b| (0x21..=0x7e).contains(b));
+        if raw.is_empty() || raw.len() > MAX_KEY_LEN || !visible {
+            return Err(InvalidIdempotencyKey);
+        }
+        Ok(Self(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    /// `None` without the header; two headers are refused rather than one picked.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, InvalidIdempotencyKey> {
+        let mut values = headers.get_all(HEADER).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(value), None) => Self::parse(value.as_bytes()).map(Some),
+            (Some(_), Some(_)) => Err(InvalidIdempotencyKey),
+        }
+    }
+
+    /// Where the key's record lives. Keys are chosen by clients, so two apps may pick the same
+    /// one; scoping it to the device address keeps one user from receiving another's answer (a
+    /// token and redirect link) by replaying their key from elsewhere.
+    pub fn record_key(&self, device_ip: IpAddr) -> String {
+        let mut digest = Sha256::new();
+        digest.update(device_ip.to_string().as_bytes());
+        digest.update(b"\n");
+        digest.update(self.0.as_bytes());
+        format!("idem#{}", hex::encode(digest.finalize()))
+    }
+}
+
+/// What makes two starts "the same request": the number they verify. Spelling (`+44 7911…` or
+/// `447911…`) and fields this backend ignores do not matter.
+pub fn fingerprint(phone: &PhoneNumber) -> String {
+    hex::encode(Sha256::digest(phone.international_digits().as_bytes()))
+}
+
+/// The answer given to the first request, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    /// `None` while the first request is still running.
+    pub response: Option<StoredResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// This request holds the key now: go ahead, then [`Store::finish_idempotent`] or
+    /// [`Store::release_idempotent`].
+    Proceed,
+    Replay(StoredResponse),
+    /// The key was used for a different request.
+    Reused,
+    /// The first request with this key has not answered yet.
+    InProgress,
+}
+
+pub async fn begin(
+    store: &dyn Store,
+    record_key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<Decision, StoreError> {
+    let existing = store
+        .claim_idempotent(record_key, fingerprint, now.plus(LEASE), now)
+        .await?;
+    Ok(match existing {
+        None => Decision::Proceed,
+        Some(record) if record.fingerprint != fingerprint => Decision::Reused,
+        Some(IdempotencyRecord {
+            response: Some(response),
+            ..
+        }) => Decision::Replay(response),
+        Some(_) => Decision::InProgress,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_of_bounded_length() {
+        assert!(IdempotencyKey::parse(b"8e03978e-40d5-43e8-bc93-6894a57f9324").is_ok());
+        assert_eq!(
+            IdempotencyKey::parse(b"\"abc\""),
+            IdempotencyKey::parse(b"abc")
+        );
+        for bad in [&b""[..], b"\"\"", b"two words", b"tab\there", &[0xff, 0xfe], &[b'a'; 256]] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_same_key_from_another_address_is_another_record() {
+        let key = IdempotencyKey::parse(b"k-1").unwrap();
+        let here = key.record_key("203.0.113.1".parse().unwrap());
+        let there = key.record_key("203.0.113.2".parse().unwrap());
+        assert_ne!(here, there);
+        assert!(here.starts_with("idem#") && !here.contains("k-1"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Limits on starts, checked before Infobip is called: every start costs money and reaches a real
+//! subscriber's carrier. Fixed-window counters kept in the store (one atomic increment each), so
+//! that every Lambda instance sees the same count.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::phone::PhoneNumber;
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+
+/// At most `max` starts per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u64,
+    pub window: Duration,
+}
+
+/// `None` turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_phone: Option<Limit>,
+    pub per_ip: Option<Limit>,
+}
+
+/// A person retrying a failed verification needs a few attempts; a script walking through
+/// someone's number needs many. Five per quarter hour separates the two.
+pub const DEFAULT_PER_PHONE: Limit = Limit {
+    max: 5,
+    window: Duration::from_secs(900),
+};
+
+/// Mobile carriers put many subscribers behind one address (carrier-grade NAT), so this limit is
+/// loose: it stops one machine from starting verifications for many numbers, not a busy carrier.
+pub const DEFAULT_PER_IP: Limit = Limit {
+    max: 60,
+    window: Duration::from_secs(60),
+};
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_phone: Some(DEFAULT_PER_PHONE),
+            per_ip: Some(DEFAULT_PER_IP),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    PhoneNumber,
+    DeviceIp,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PhoneNumber => "PhoneNumber",
+            Self::DeviceIp => "DeviceIp",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::PhoneNumber => "this phone number",
+            Self::DeviceIp => "this network address",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exceeded {
+    pub scope: Scope,
+    /// Until the current window ends.
+    pub retry_after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("too many starts for {}", .0.scope)]
+    Exceeded(Exceeded),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Counts one start for `phone` from `ip` and refuses it if either limit is exceeded. Refused
+/// attempts count too: hammering a limit keeps it closed.
+pub async fn admit(
+    store: &dyn Store,
+    limits: &RateLimits,
+    phone: &PhoneNumber,
+    ip: IpAddr,
+    now: Timestamp,
+) -> Result<(), LimitError> {
+    let checks = [
+        (Scope::DeviceIp, limits.per_ip, ip_subject(ip)),
+        (
+            Scope::PhoneNumber,
+            limits.per_phone,
+            phone_subject(phone.international_digits()),
+        ),
+    ];
+    for (scope, limit, subject) in checks {
+        let Some(limit) = limit else { continue };
+        let window_ms = (limit.window.as_millis() as u64).max(1);
+        let index = now.as_millis() / window_ms;
+        let ends = Timestamp::from_millis((index + 1).saturating_mul(window_ms));
+        let key = format!(
+            "limit#{}#{}#{index}#{subject}",
+            scope.as_str(),
+            limit.window.as_secs()
+        );
+        let count = store.increment(&key, ends, now).await?;
+        if count > limit.max {
+            // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
+            let retry_after = Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
+            return Err(LimitError::Exceeded(Exceeded { scope, retry_after }));
+        }
+    }
+    Ok(())
+}
+
+/// Counter keys never hold a phone number, only a digest of it.
+fn phone_subject(digits: &str) -> String {
+    hex::encode(Sha256::digest(digits.as_bytes()))
+}
+
+/// An IPv6 subscriber gets a whole /64 and can pick any address in it; counting single addresses
+/// would let one device start without limit.
+fn ip_subject(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_device_is_counted_by_its_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ip_subject(a), ip_subject(b));
+        assert_ne!(ip_subject(a), ip_subject(c));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(ip_subject(mapped), "203.0.113.7");
+    }
+
+    #[test]
+    fn a_phone_subject_does_not_contain_the_number() {
+        let subject = phone_subject("447911123456");
+        assert_eq!(subject.len(), 64);
+        assert!(!subject.contains("447911123456"));
+    }
+}
