@@ -130,7 +130,14 @@ mod tests {
             IdempotencyKey::parse(b"\"abc\""),
             IdempotencyKey::parse(b"abc")
         );
-        for bad in [&b""[..], b"\"\"", b"two words", b"tab\there", &[0xff, 0xfe], &[b'a'; 256]] {
+        for bad in [
+            &b""[..],
+            b"\"\"",
+            b"two words",
+            b"tab\there",
+            &[0xff, 0xfe],
+            &[b'a'; 256],
+        ] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -118,7 +118,8 @@ pub async fn admit(
         let count = store.increment(&key, ends, now).await?;
         if count > limit.max {
             // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
-            let retry_after = Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
+            let retry_after =
+                Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
             return Err(LimitError::Exceeded(Exceeded { scope, retry_after }));
         }
     }

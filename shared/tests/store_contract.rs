@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use smv_shared::idempotency::{IdempotencyRecord, StoredResponse};
 use smv_shared::store::{MemoryStore, Store, StoreError};
 use smv_shared::time::Timestamp;
 use smv_shared::token::{CallbackSecret, SecretHash, Token};
@@ -263,6 +264,139 @@ async fn of_many_concurrent_results_exactly_one_wins(store: Arc<dyn Store>) {
     );
 }
 
+async fn counters_count_atomically_and_restart_after_expiry(store: Arc<dyn Store>) {
+    let ends = later(60);
+    let handles = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.increment("limit#test#a", ends, NOW).await.unwrap() })
+    });
+    let mut counts = futures_join(handles).await;
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=20).collect::<Vec<u64>>(),
+        "no two increments see the same count"
+    );
+    assert_eq!(store.increment("limit#test#b", ends, NOW).await.unwrap(), 1);
+    // Past its end (but not yet deleted by TTL) the counter starts again.
+    assert_eq!(
+        store
+            .increment("limit#test#a", later(120), later(61))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .increment("limit#test#a", later(120), later(62))
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+fn stored_response(body: &str) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        location: Some(format!("/verifications/{}", common::TOKEN)),
+        body: body.into(),
+    }
+}
+
+async fn an_idempotency_record_is_claimed_once_then_replayed(store: Arc<dyn Store>) {
+    let lease = later(30);
+    assert_eq!(
+        store
+            .claim_idempotent("idem#k", "f1", lease, NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    let in_progress = store
+        .claim_idempotent("idem#k", "f1", lease, later(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        in_progress,
+        Some(IdempotencyRecord {
+            fingerprint: "f1".into(),
+            response: None
+        })
+    );
+    let answer = stored_response("{\"token\":\"t\"}");
+    store
+        .finish_idempotent("idem#k", "f1", &answer, later(300))
+        .await
+        .unwrap();
+    // Releasing a record that holds an answer changes nothing.
+    store.release_idempotent("idem#k").await.unwrap();
+    for at in [later(2), later(299)] {
+        assert_eq!(
+            store
+                .claim_idempotent("idem#k", "f2", later(400), at)
+                .await
+                .unwrap(),
+            Some(IdempotencyRecord {
+                fingerprint: "f1".into(),
+                response: Some(answer.clone())
+            })
+        );
+    }
+    // After its window the key is free again.
+    assert_eq!(
+        store
+            .claim_idempotent("idem#k", "f2", later(400), later(300))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn a_released_or_abandoned_claim_can_be_taken(store: Arc<dyn Store>) {
+    assert_eq!(
+        store
+            .claim_idempotent("idem#r", "f", later(30), NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    store.release_idempotent("idem#r").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotent("idem#r", "f", later(31), later(1))
+            .await
+            .unwrap(),
+        None
+    );
+    // Abandoned: nobody finished or released it before its lease ran out.
+    assert_eq!(
+        store
+            .claim_idempotent("idem#r", "f", later(61), later(31))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn of_concurrent_claims_exactly_one_wins(store: Arc<dyn Store>) {
+    let handles = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .claim_idempotent("idem#c", "f", later(30), NOW)
+                .await
+                .unwrap()
+        })
+    });
+    let claims = futures_join(handles).await;
+    assert_eq!(
+        claims.iter().filter(|c| c.is_none()).count(),
+        1,
+        "{claims:?}"
+    );
+}
+
 async fn futures_join<T: Send + 'static>(
     handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
 ) -> Vec<T> {
@@ -305,4 +439,8 @@ contract!(
     a_refused_verification_is_final_from_the_start,
     parked_callbacks_are_found_only_by_their_secret_and_token,
     of_many_concurrent_results_exactly_one_wins,
+    counters_count_atomically_and_restart_after_expiry,
+    an_idempotency_record_is_claimed_once_then_replayed,
+    a_released_or_abandoned_claim_can_be_taken,
+    of_concurrent_claims_exactly_one_wins,
 );

@@ -90,9 +90,10 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
-        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(
-            &problem::response(refused, problem::ErrorStyle::Problem),
-        )),
+        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(&problem::response(
+            refused,
+            problem::ErrorStyle::Problem,
+        ))),
         Err(_) => None,
     };
     let kept = match keep {

@@ -339,9 +339,7 @@ impl Store for DynamoDbStore {
             .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                Err(StoreError::AlreadyExists)
-            }
+            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -407,9 +405,7 @@ impl Store for DynamoDbStore {
                     "UpdateItem returned no attributes".into(),
                 )),
             },
-            Err(e) if is_condition_failure(&e) => {
-                Ok(None)
-            }
+            Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -440,9 +436,7 @@ impl Store for DynamoDbStore {
         match outcome {
             Ok(_) => Ok(()),
             // The first callback for this secret and token is already kept: first result wins.
-            Err(e) if is_condition_failure(&e) => {
-                Ok(())
-            }
+            Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }

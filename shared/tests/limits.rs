@@ -1,0 +1,345 @@
+//! What keeps starts from costing more than they should: rate limits per phone number and device
+//! address, checked before Infobip is called, and `Idempotency-Key` replays.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use lambda_http::Request;
+use serde_json::{json, Value};
+use smv_shared::store::MemoryStore;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+fn start_from(ip: &str, phone: &str, headers: Value) -> Request {
+    let mut all = json!({"content-type": "application/json"});
+    for (name, value) in headers.as_object().unwrap() {
+        all[name] = value.clone();
+    }
+    parse_event(&http_api_event(
+        "POST",
+        "/verifications",
+        all,
+        Some(&json!({"phoneNumber": phone}).to_string()),
+        ip,
+    ))
+}
+
+fn keyed(key: &str, phone: &str) -> Request {
+    start_from(DEVICE_IP, phone, json!({"idempotency-key": key}))
+}
+
+/// Infobip accepts every start, each with a token of its own, after `delay`.
+async fn infobip_accepts_after(t: &TestApp, delay: Duration) {
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(move |_: &wiremock::Request| {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "status": "REDIRECT",
+                    "token": uuid::Uuid::new_v4().to_string(),
+                    "deviceRedirectUrl": REDIRECT_URL
+                }))
+                .set_delay(delay)
+        })
+        .mount(&t.infobip)
+        .await;
+}
+
+async fn infobip_always_redirects(t: &TestApp) {
+    infobip_accepts_after(t, Duration::ZERO).await;
+}
+
+fn limited(env: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut all = vec![("RATE_LIMIT_PER_PHONE", "0"), ("RATE_LIMIT_PER_IP", "0")];
+    all.extend_from_slice(env);
+    all
+}
+
+async fn app_with(env: &[(&'static str, &'static str)]) -> TestApp {
+    test_app_with(&limited(env), Arc::new(MemoryStore::new())).await
+}
+
+fn rate_limit_metrics(t: &TestApp) -> Vec<String> {
+    t.metrics
+        .documents()
+        .into_iter()
+        .filter(|d| d.get("RateLimitedStarts").is_some())
+        .map(|d| d["LimitedBy"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_phone_number_over_its_limit_gets_429_and_infobip_is_not_called() {
+    let t = app_with(&[
+        ("RATE_LIMIT_PER_PHONE", "3"),
+        ("RATE_LIMIT_PER_PHONE_WINDOW_SECONDS", "600"),
+    ])
+    .await;
+    infobip_always_redirects(&t).await;
+    // Different devices, one number: the number is what is limited.
+    for i in 0..3 {
+        let response = t
+            .send(start_from(&format!("203.0.113.{i}"), PHONE, json!({})))
+            .await;
+        assert_eq!(response.status(), 201, "{}", body_text(&response));
+    }
+    let refused = t.send(start_from("198.51.100.9", PHONE, json!({}))).await;
+    let problem = assert_problem(&refused, 429);
+    assert_eq!(problem["type"], "urn:smv:problem:too-many-verifications");
+    assert!(problem["detail"].as_str().unwrap().contains("phone number"));
+    let retry_after: u64 = header(&refused, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=600).contains(&retry_after), "{retry_after}");
+    // The same number spelled differently is the same number.
+    let respelled = t
+        .send(start_from("198.51.100.9", "44 7911 123456", json!({})))
+        .await;
+    assert_problem(&respelled, 429);
+    assert_eq!(t.infobip_requests().await.len(), 3);
+    assert_eq!(rate_limit_metrics(&t), ["PhoneNumber", "PhoneNumber"]);
+
+    // Another number is not affected; after the window this one may start again.
+    let other = t
+        .send(start_from("198.51.100.9", "+447911123457", json!({})))
+        .await;
+    assert_eq!(other.status(), 201);
+    t.advance(Duration::from_secs(retry_after));
+    let again = t.send(start_from("198.51.100.9", PHONE, json!({}))).await;
+    assert_eq!(again.status(), 201, "{}", body_text(&again));
+}
+
+#[tokio::test]
+async fn a_device_address_over_its_limit_gets_429_for_any_number() {
+    let t = app_with(&[
+        ("RATE_LIMIT_PER_IP", "2"),
+        ("RATE_LIMIT_PER_IP_WINDOW_SECONDS", "60"),
+    ])
+    .await;
+    infobip_always_redirects(&t).await;
+    for phone in ["+447911123401", "+447911123402"] {
+        assert_eq!(
+            t.send(start_from(DEVICE_IP, phone, json!({})))
+                .await
+                .status(),
+            201
+        );
+    }
+    let refused = t
+        .send(start_from(DEVICE_IP, "+447911123403", json!({})))
+        .await;
+    assert!(assert_problem(&refused, 429)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("network address"));
+    assert!(header(&refused, "retry-after").is_some());
+    // A client cannot step around the limit with a forwarding header.
+    let forwarded = t
+        .send(start_from(
+            DEVICE_IP,
+            "+447911123404",
+            json!({"x-forwarded-for": "192.0.2.77"}),
+        ))
+        .await;
+    assert_problem(&forwarded, 429);
+    assert_eq!(
+        t.send(start_from("203.0.113.99", "+447911123405", json!({})))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(t.infobip_requests().await.len(), 3);
+    assert_eq!(rate_limit_metrics(&t), ["DeviceIp", "DeviceIp"]);
+}
+
+#[tokio::test]
+async fn an_ipv6_device_cannot_escape_the_limit_by_changing_address_in_its_prefix() {
+    let t = app_with(&[("RATE_LIMIT_PER_IP", "1")]).await;
+    infobip_always_redirects(&t).await;
+    let first = t
+        .send(start_from("2001:db8:7:1::10", "+447911123401", json!({})))
+        .await;
+    assert_eq!(first.status(), 201);
+    let second = t
+        .send(start_from("2001:db8:7:1::11", "+447911123402", json!({})))
+        .await;
+    assert_problem(&second, 429);
+}
+
+#[tokio::test]
+async fn the_default_limits_apply_when_nothing_is_configured() {
+    let t = test_app().await;
+    infobip_always_redirects(&t).await;
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let response = t
+            .send(start_from(&format!("203.0.113.{i}"), PHONE, json!({})))
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 429, 429]);
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_cannot_be_counted_fails_closed_with_503() {
+    let store = FaultyStore::new(MemoryStore::new());
+    store.fail("increment", 1);
+    let t = test_app_with(&[], store.clone()).await;
+    infobip_always_redirects(&t).await;
+    let response = t.send(start_request(PHONE)).await;
+    assert_problem(&response, 503);
+    assert!(t.infobip_requests().await.is_empty());
+    assert!(!store.calls().contains(&"create"));
+}
+
+#[tokio::test]
+async fn a_retried_start_with_the_same_key_gets_the_first_answer_without_a_second_infobip_call() {
+    let t = app_with(&[]).await;
+    t.infobip_redirects(TOKEN).await;
+    let key = "0b0f6a36-5d4c-4ab1-9d43-3f0b7b2a9c11";
+    let first = t.send(keyed(key, PHONE)).await;
+    assert_eq!(first.status(), 201);
+    // Retried with the number spelled another way: still the same request.
+    let retry = t.send(keyed(key, "447911123456")).await;
+    assert_eq!(retry.status(), 201);
+    assert_eq!(body_json(&retry), body_json(&first));
+    assert_eq!(header(&retry, "location"), header(&first, "location"));
+    assert_eq!(header(&retry, "idempotent-replayed"), Some("true"));
+    assert_eq!(header(&first, "idempotent-replayed"), None);
+    assert_eq!(t.infobip_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_for_another_number_is_refused_with_422() {
+    let t = app_with(&[]).await;
+    t.infobip_redirects(TOKEN).await;
+    assert_eq!(t.send(keyed("k-1", PHONE)).await.status(), 201);
+    let reused = t.send(keyed("k-1", "+447911123457")).await;
+    assert_eq!(
+        assert_problem(&reused, 422)["type"],
+        "urn:smv:problem:idempotency-key-reused"
+    );
+    assert_eq!(t.infobip_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_do_not_both_reach_infobip() {
+    let t = app_with(&[]).await;
+    infobip_accepts_after(&t, Duration::from_millis(200)).await;
+    let (a, b) = tokio::join!(t.send(keyed("k-2", PHONE)), t.send(keyed("k-2", PHONE)));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    let waiting = if a.status() == 409 { &a } else { &b };
+    assert_problem(waiting, 409);
+    assert!(header(waiting, "retry-after").is_some());
+    assert_eq!(t.infobip_requests().await.len(), 1);
+    // Once the first has answered, the waiting client's retry gets that answer.
+    let retry = t.send(keyed("k-2", PHONE)).await;
+    assert_eq!(retry.status(), 201);
+    assert_eq!(t.infobip_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn after_a_temporary_failure_the_same_key_tries_again() {
+    let t = app_with(&[]).await;
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&t.infobip)
+        .await;
+    t.infobip_redirects(TOKEN).await;
+    assert_problem(&t.send(keyed("k-3", PHONE)).await, 503);
+    let retry = t.send(keyed("k-3", PHONE)).await;
+    assert_eq!(retry.status(), 201, "{}", body_text(&retry));
+    assert_eq!(t.infobip_requests().await.len(), 2);
+}
+
+#[tokio::test]
+async fn infobips_refusal_is_a_final_answer_and_is_replayed() {
+    let t = app_with(&[]).await;
+    t.infobip_answers(
+        400,
+        json!({"status": "ERROR", "token": TOKEN, "error": {"id": 8, "name": "EC_INVALID_PHONE_NUMBER", "description": "Invalid phone number."}}),
+        1,
+    )
+    .await;
+    let first = t.send(keyed("k-4", PHONE)).await;
+    assert_problem(&first, 422);
+    let retry = t.send(keyed("k-4", PHONE)).await;
+    assert_problem(&retry, 422);
+    assert_eq!(body_json(&retry), body_json(&first));
+}
+
+#[tokio::test]
+async fn a_key_replayed_from_another_address_is_a_new_request() {
+    let t = app_with(&[]).await;
+    infobip_always_redirects(&t).await;
+    assert_eq!(t.send(keyed("k-5", PHONE)).await.status(), 201);
+    let elsewhere = t
+        .send(start_from(
+            "198.51.100.200",
+            PHONE,
+            json!({"idempotency-key": "k-5"}),
+        ))
+        .await;
+    assert_eq!(elsewhere.status(), 201);
+    assert_eq!(header(&elsewhere, "idempotent-replayed"), None);
+    assert_eq!(t.infobip_requests().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_replay_does_not_count_against_the_rate_limit() {
+    let t = app_with(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
+    t.infobip_redirects(TOKEN).await;
+    for _ in 0..3 {
+        assert_eq!(t.send(keyed("k-6", PHONE)).await.status(), 201);
+    }
+}
+
+#[tokio::test]
+async fn malformed_keys_are_refused_before_anything_happens() {
+    let store = FaultyStore::new(MemoryStore::new());
+    let t = test_app_with(&limited(&[]), store.clone()).await;
+    for key in ["", "has space", &"x".repeat(256)] {
+        let response = t.send(keyed(key, PHONE)).await;
+        assert_eq!(
+            assert_problem(&response, 400)["type"],
+            "urn:smv:problem:invalid-idempotency-key",
+            "{key:?}"
+        );
+    }
+    assert!(store.calls().is_empty());
+    assert!(t.infobip_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn idempotent_starts_work_the_same_on_dynamodb() {
+    let t = test_app_with(
+        &limited(&[("RATE_LIMIT_PER_PHONE", "2")]),
+        dynamodb_store().await,
+    )
+    .await;
+    infobip_accepts_after(&t, Duration::from_millis(200)).await;
+    let (a, b, c) = tokio::join!(
+        t.send(keyed("d-1", PHONE)),
+        t.send(keyed("d-1", PHONE)),
+        t.send(keyed("d-1", PHONE))
+    );
+    let mut statuses = [
+        a.status().as_u16(),
+        b.status().as_u16(),
+        c.status().as_u16(),
+    ];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409]);
+    assert_eq!(t.send(keyed("d-1", PHONE)).await.status(), 201);
+    assert_problem(&t.send(keyed("d-1", "+447911123457")).await, 422);
+    assert_eq!(t.infobip_requests().await.len(), 1);
+    // One start counted; the second is allowed, the third is over the limit of 2.
+    assert_eq!(t.send(keyed("d-2", PHONE)).await.status(), 201);
+    assert_problem(&t.send(keyed("d-3", PHONE)).await, 429);
+    assert_eq!(t.infobip_requests().await.len(), 2);
+}
