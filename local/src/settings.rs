@@ -109,6 +109,8 @@ pub async fn build(
         Some(table) => {
             let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .http_client(smv_shared::store::aws_http_client())
+                .timeout_config(smv_shared::store::aws_timeouts())
+                .retry_config(smv_shared::store::aws_retries())
                 .load()
                 .await;
             let client = aws_sdk_dynamodb::Client::new(&aws);

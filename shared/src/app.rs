@@ -42,6 +42,8 @@ impl App {
         let config = Config::from_env(starts_verifications)?;
         let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(crate::store::aws_http_client())
+            .timeout_config(crate::store::aws_timeouts())
+            .retry_config(crate::store::aws_retries())
             .load()
             .await;
         let store = DynamoDbStore::new(

@@ -363,6 +363,8 @@ async fn main() {
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .http_client(smv_shared::store::aws_http_client())
+            .timeout_config(smv_shared::store::aws_timeouts())
+            .retry_config(smv_shared::store::aws_retries())
             .endpoint_url(&endpoint)
             .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

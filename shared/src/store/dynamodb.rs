@@ -5,6 +5,7 @@
 //! (`idem#…`) live beside them under their own prefixes.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -57,6 +58,26 @@ pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
+}
+
+/// Every DynamoDB call here is one small item, answered in milliseconds; a call that takes longer
+/// is stuck. Without limits the SDK would wait until Lambda kills the function, and the caller
+/// (an app, or Infobip delivering a result) would get a bare 5xx from API Gateway instead of our
+/// problem+json with Retry-After. Worst case per call: 3 attempts of 1 s inside a 2.5 s budget.
+pub fn aws_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .operation_attempt_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_millis(2500))
+        .build()
+}
+
+/// Throttling and 5xx are retried (3 attempts in all), starting at 20 ms instead of the SDK's
+/// default 1 s so that retries fit inside [`aws_timeouts`].
+pub fn aws_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(20))
 }
 
 #[derive(Debug, Clone)]
@@ -597,7 +618,6 @@ mod tests {
     use super::*;
     use crate::token::CallbackSecret;
     use crate::verification::Lifetimes;
-    use std::time::Duration;
 
     #[test]
     fn items_round_trip_in_every_state() {

@@ -5,7 +5,9 @@
 mod dynamodb;
 mod memory;
 
-pub use dynamodb::{aws_http_client, DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
+pub use dynamodb::{
+    aws_http_client, aws_retries, aws_timeouts, DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE,
+};
 pub use memory::MemoryStore;
 
 use async_trait::async_trait;

@@ -2,6 +2,8 @@
 //! built from real API Gateway event JSON parsed by lambda_http itself.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod dynamodb_faults;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -266,13 +268,24 @@ pub fn assert_problem(response: &Response<Body>, status: u16) -> Value {
 /// A fresh table on the DynamoDB-protocol server `scripts/test` starts (moto), with the
 /// product's key schema and TTL.
 pub async fn dynamodb_store() -> Arc<smv_shared::store::DynamoDbStore> {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let endpoint = std::env::var("SMV_TEST_DYNAMODB_ENDPOINT").expect(
+    dynamodb_store_at(&test_dynamodb_endpoint()).await
+}
+
+/// The DynamoDB-protocol server `scripts/test` started.
+pub fn test_dynamodb_endpoint() -> String {
+    std::env::var("SMV_TEST_DYNAMODB_ENDPOINT").expect(
         "SMV_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts a DynamoDB server (moto) for these tests",
-    );
+    )
+}
+
+/// A fresh table reached through `endpoint`, with the product's client settings.
+pub async fn dynamodb_store_at(endpoint: &str) -> Arc<smv_shared::store::DynamoDbStore> {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(smv_shared::store::aws_http_client())
+        .timeout_config(smv_shared::store::aws_timeouts())
+        .retry_config(smv_shared::store::aws_retries())
         .endpoint_url(endpoint)
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))

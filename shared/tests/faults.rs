@@ -1,0 +1,157 @@
+//! Injected faults: DynamoDB throttling, failing, or not answering (through a proxy in front of
+//! the real DynamoDB-protocol server, so the SDK's own retries and timeouts are in play), and an
+//! Infobip that sends its answer too slowly. For each: what the caller gets, and proof that
+//! nothing is half-written and no result is lost. (Infobip timeouts, refused connections, 5xx,
+//! 429, HTML and truncated JSON are in `start.rs`.)
+
+mod common;
+
+use std::time::Duration;
+
+use common::dynamodb_faults::{Fault, FaultyDynamoDb};
+use common::*;
+use serde_json::json;
+
+async fn app_behind_faults() -> (TestApp, FaultyDynamoDb) {
+    let proxy = FaultyDynamoDb::start(test_dynamodb_endpoint()).await;
+    let store = dynamodb_store_at(&proxy.endpoint).await;
+    let t = test_app_with(&[], store).await;
+    (t, proxy)
+}
+
+fn attempts(proxy: &FaultyDynamoDb, operation: &str) -> usize {
+    proxy.seen().iter().filter(|o| *o == operation).count()
+}
+
+#[tokio::test]
+async fn a_callback_that_cannot_be_stored_is_503_and_infobips_retry_is_recorded() {
+    let (t, proxy) = app_behind_faults().await;
+    let callback = t.start_pending(TOKEN).await;
+    for fault in [Fault::Throttled, Fault::InternalError, Fault::Unavailable] {
+        proxy.inject("UpdateItem", fault, u32::MAX);
+        let before = attempts(&proxy, "UpdateItem");
+        let refused = t
+            .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+            .await;
+        assert_problem(&refused, 503);
+        assert!(header(&refused, "retry-after").is_some());
+        assert_eq!(
+            attempts(&proxy, "UpdateItem") - before,
+            3,
+            "{fault:?}: the SDK tries three times before giving up"
+        );
+        proxy.clear();
+        assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING", "{fault:?}");
+    }
+    let retried = t
+        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&retried)["outcome"], "RECORDED");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+}
+
+#[tokio::test]
+async fn a_short_throttle_is_absorbed_by_the_sdks_retries() {
+    let (t, proxy) = app_behind_faults().await;
+    let callback = t.start_pending(TOKEN).await;
+    proxy.inject("UpdateItem", Fault::Throttled, 2);
+    let response = t
+        .callback(&callback, json!({"result": "INVALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&response)["outcome"], "RECORDED");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "INVALID");
+}
+
+#[tokio::test]
+async fn a_dynamodb_that_does_not_answer_gives_503_within_the_timeout() {
+    let (t, proxy) = app_behind_faults().await;
+    let callback = t.start_pending(TOKEN).await;
+    proxy.inject("GetItem", Fault::Hang, u32::MAX);
+    let started = std::time::Instant::now();
+    let response = t.send(get(&format!("/verifications/{TOKEN}"))).await;
+    assert_problem(&response, 503);
+    // Well inside the poll function's 5 s Lambda timeout (a bound, not a speed test).
+    assert!(started.elapsed() < Duration::from_secs(5));
+    proxy.clear();
+
+    proxy.inject("UpdateItem", Fault::Hang, u32::MAX);
+    let callback_response = t
+        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_problem(&callback_response, 503);
+    proxy.clear();
+    let retried = t
+        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&retried)["outcome"], "RECORDED");
+}
+
+#[tokio::test]
+async fn storage_failing_after_infobip_accepted_leaves_no_half_written_verification() {
+    let (t, proxy) = app_behind_faults().await;
+    t.infobip_redirects(TOKEN).await;
+    proxy.inject("PutItem", Fault::Unavailable, u32::MAX);
+    let response = t.send(start_request(PHONE)).await;
+    assert_problem(&response, 503);
+    proxy.clear();
+    assert_eq!(t.poll(TOKEN).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_rate_limit_counter_that_fails_keeps_infobip_uncalled() {
+    let (t, proxy) = app_behind_faults().await;
+    t.infobip_answers(200, json!({}), 0).await;
+    proxy.inject("UpdateItem", Fault::InternalError, u32::MAX);
+    assert_problem(&t.send(start_request(PHONE)).await, 503);
+    assert!(t.infobip_requests().await.is_empty());
+    assert_eq!(attempts(&proxy, "PutItem"), 0);
+}
+
+#[tokio::test]
+async fn an_early_callback_that_cannot_be_parked_is_503_and_its_retry_is_kept() {
+    let (t, proxy) = app_behind_faults().await;
+    // A callback URL from a real start, for a token Infobip has not told us about yet.
+    let callback = t.start_pending(TOKEN).await;
+    let early = json!({"result": "VALID", "token": OTHER_TOKEN});
+    proxy.inject("PutItem", Fault::Throttled, u32::MAX);
+    assert_problem(&t.callback(&callback, early.clone()).await, 503);
+    proxy.clear();
+    let retried = t.callback(&callback, early).await;
+    assert_eq!(body_json(&retried)["outcome"], "ACCEPTED");
+}
+
+/// An Infobip that sends its status line at once and its body a byte at a time: the client's
+/// total timeout covers the body too, so the app hears 504 instead of waiting.
+#[tokio::test]
+async fn an_infobip_answer_that_trickles_in_is_a_504() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let body =
+                    br#"{"status":"REDIRECT","token":"3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f"}"#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                for byte in body {
+                    let _ = socket.write_all(&[*byte]).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    let t = test_app_with(
+        &[("INFOBIP_BASE_URL", &url)],
+        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
+    )
+    .await;
+    let response = t.send(start_request(PHONE)).await;
+    assert_problem(&response, 504);
+    assert_eq!(t.poll(TOKEN).await.0, 404);
+}
