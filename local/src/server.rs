@@ -25,6 +25,8 @@ use crate::simulator::Simulator;
 /// Far above any body the handlers accept (they refuse more than 16 KiB with a 413 of their
 /// own); this only stops a client from making the server buffer without limit.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// The longest path and query accepted: what fits in API Gateway's 10 kB request line.
+const MAX_TARGET_BYTES: usize = 8 * 1024;
 
 pub struct Server {
     pub app: App,
@@ -70,6 +72,15 @@ impl Server {
             if let Some(response) = simulator.handle(&parts, &body).await {
                 return response;
             }
+        }
+        // As API Gateway does (it refuses request lines over 10 kB), and because lambda_http
+        // cannot represent a URI near 64 kB.
+        let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+        if target > MAX_TARGET_BYTES {
+            let too_long = AppError::UriTooLong {
+                limit: MAX_TARGET_BYTES,
+            };
+            return into_hyper(smv_shared::http::error_response(&too_long));
         }
         let event = http_api_event(&parts, &body, peer);
         let mut request = match lambda_http::request::from_str(&event.to_string()) {

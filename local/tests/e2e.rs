@@ -326,10 +326,26 @@ async fn bad_input_over_the_wire_gets_problem_json() {
         (http.delete(url("verifications")), 405),
         (http.get(url("verifications/not-a-token")), 400),
         (http.post(url("callbacks/infobip/x")).body("{}"), 404),
+        (
+            http.get(url(&format!("verify/{}", "4".repeat(60_000)))),
+            414,
+        ),
+        (
+            http.post(url("verifications"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", "k".repeat(300))
+                .body(r#"{"phoneNumber":"+447911000001"}"#),
+            400,
+        ),
     ];
     for (request, status) in cases {
         let response = request.send().await.unwrap();
-        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{:?}",
+            response.url().path().get(..40)
+        );
         assert_eq!(
             response.headers()["content-type"],
             "application/problem+json"

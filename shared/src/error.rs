@@ -25,6 +25,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
+    #[error("request target too long")]
+    UriTooLong { limit: usize },
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error(transparent)]

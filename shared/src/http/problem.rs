@@ -74,6 +74,12 @@ fn describe(error: &AppError) -> Problem {
             "Payload Too Large",
             format!("The request body must not exceed {limit} bytes."),
         ),
+        UriTooLong { limit } => problem(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI Too Long",
+            format!("The path and query must not exceed {limit} bytes."),
+        ),
         UnsupportedMediaType => problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",

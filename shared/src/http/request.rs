@@ -61,10 +61,20 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
             return Err(AppError::UnsupportedMediaType);
         }
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::BadRequest(
-            "the request body is missing; send a JSON object".into(),
-        ));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(AppError::BadRequest(
+                "the request body is missing; send a JSON object".into(),
+            ))
+        }
+        // serde would also read a struct from a JSON array of its fields in order; only the
+        // documented shape is accepted.
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(AppError::BadRequest(
+                "the request body must be a JSON object".into(),
+            ))
+        }
     }
     serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
