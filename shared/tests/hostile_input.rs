@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::*;
