@@ -156,7 +156,7 @@ async fn start(
 }
 
 /// Follows `Location` headers one by one, carrying every cookie set so far (as the demo app does).
-async fn follow_redirects(
+pub async fn follow_redirects(
     http: &reqwest::Client,
     mut url: Url,
     log: &mut impl FnMut(String),

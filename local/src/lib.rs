@@ -1,8 +1,10 @@
 //! `smv-local`: the backend on a laptop. The Lambda handlers behind a local HTTP server
 //! ([`server`]), a stand-in for Infobip and the operator ([`simulator`]), and a stand-in for the
-//! mobile app ([`device`]). [`settings`] chooses the store and the Infobip in use.
+//! mobile app ([`device`]), and hundreds of them at once ([`load`]). [`settings`] chooses the
+//! store and the Infobip in use.
 
 pub mod device;
+pub mod load;
 pub mod server;
 pub mod settings;
 pub mod simulator;

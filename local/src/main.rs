@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smv_local::device::{self, DemoOptions};
-use smv_local::server::Server;
+use smv_local::load::LoadOptions;
+use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::simulator::TEST_NUMBERS;
 use tokio::net::TcpListener;
@@ -15,7 +16,10 @@ use url::Url;
 const USAGE: &str = "\
 usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
        smv-local demo [PHONE] [--api URL] [--demo-app-routes] [--timeout SECONDS]
-                                      play the mobile app against a backend (default: the local one)";
+                                      play the mobile app against a backend (default: the local one)
+       smv-local load [VERIFICATIONS] [--api URL] [--timeout SECONDS]
+                                      that many apps at once (default 600) against a local server
+                                      using the simulator; exits 1 if any result is lost (scripts/load)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +27,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None => serve().await,
         Some("demo") => demo(&args[1..]).await,
+        Some("load") => load(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -80,6 +85,10 @@ async fn serve() -> ExitCode {
     let server = Arc::new(Server {
         app: running.app,
         simulator: running.simulator,
+        concurrency: match running.concurrency {
+            Some(limit) => Concurrency::per_function(limit),
+            None => Concurrency::unlimited(),
+        },
     });
     tokio::select! {
         result = server.serve(listener) => {
@@ -165,7 +174,49 @@ async fn demo(args: &[String]) -> ExitCode {
     }
 }
 
+async fn load(args: &[String]) -> ExitCode {
+    let port = match settings::bind_address(&env) {
+        Ok(address) => address.port(),
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let mut options = LoadOptions {
+        api: Url::parse(&format!("http://127.0.0.1:{port}"))
+            .expect("a loopback URL with a port parses"),
+        verifications: 600,
+        timeout: Duration::from_secs(300),
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--api" => match rest.next().map(|a| Url::parse(a)) {
+                Some(Ok(url)) => options.api = url,
+                _ => return usage_error("--api needs an absolute URL"),
+            },
+            "--timeout" => match rest.next().and_then(|a| a.parse().ok()) {
+                Some(seconds) => options.timeout = Duration::from_secs(seconds),
+                None => return usage_error("--timeout needs a number of seconds"),
+            },
+            n if !n.starts_with("--") => match n.parse() {
+                Ok(n) if n > 0 => options.verifications = n,
+                _ => return usage_error("VERIFICATIONS must be a positive number"),
+            },
+            other => return usage_error(&format!("unknown option {other}")),
+        }
+    }
+    println!(
+        "smv-local load: {} concurrent verifications against {}",
+        options.verifications, options.api
+    );
+    let report = smv_local::load::run(&options).await;
+    report.print();
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn usage_error(problem: &str) -> ExitCode {
-    eprintln!("smv-local demo: {problem}\n{USAGE}");
+    eprintln!("smv-local: {problem}\n{USAGE}");
     ExitCode::from(2)
 }

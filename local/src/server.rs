@@ -14,10 +14,13 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use lambda_http::http::Method;
 use serde_json::{json, Map, Value};
 use smv_shared::device_address::ConnectedPeer;
+use smv_shared::http::Route;
 use smv_shared::{handle, App, AppError, Function};
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::debug;
 
 use crate::simulator::Simulator;
@@ -31,6 +34,37 @@ const MAX_TARGET_BYTES: usize = 8 * 1024;
 pub struct Server {
     pub app: App,
     pub simulator: Option<Arc<Simulator>>,
+    pub concurrency: Concurrency,
+}
+
+/// How many requests each function serves at once, as a Lambda function's concurrency limit
+/// would cap it; further requests wait their turn. Unlimited unless `LOCAL_CONCURRENCY` is set:
+/// a slow local DynamoDB (moto serves about a hundred calls a second) is then fed at a pace it can
+/// answer within the SDK's timeouts, instead of every caller timing out together.
+pub struct Concurrency(Option<[Semaphore; 3]>);
+
+impl Concurrency {
+    pub fn unlimited() -> Self {
+        Self(None)
+    }
+
+    pub fn per_function(limit: usize) -> Self {
+        Self(Some([
+            Semaphore::new(limit),
+            Semaphore::new(limit),
+            Semaphore::new(limit),
+        ]))
+    }
+
+    async fn enter(&self, method: &Method, path: &str) -> Option<SemaphorePermit<'_>> {
+        let semaphores = self.0.as_ref()?;
+        let index = match Route::parse(method, path).ok()?.owner() {
+            Function::StartVerify | Function::All => 0,
+            Function::Callback => 1,
+            Function::Poll => 2,
+        };
+        semaphores[index].acquire().await.ok()
+    }
 }
 
 impl Server {
@@ -91,6 +125,10 @@ impl Server {
             }
         };
         request.extensions_mut().insert(ConnectedPeer(peer));
+        let _turn = self
+            .concurrency
+            .enter(request.method(), &smv_shared::http::request_path(&request))
+            .await;
         into_hyper(handle(&self.app, Function::All, request).await)
     }
 }

@@ -46,6 +46,8 @@ pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr,
 
 pub struct Running {
     pub app: App,
+    /// Requests each function serves at once (`LOCAL_CONCURRENCY`); `None`: no limit.
+    pub concurrency: Option<usize>,
     pub simulator: Option<Arc<Simulator>>,
     pub store_description: String,
     pub infobip_description: String,
@@ -74,7 +76,18 @@ pub async fn build(
             })
         }
     };
-    let simulator = (!real_infobip).then(|| Arc::new(Simulator::new(base_url)));
+    let duplicate_callbacks = match env("SIMULATOR_DUPLICATE_CALLBACKS").as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(SettingsError::Invalid {
+                name: "SIMULATOR_DUPLICATE_CALLBACKS",
+                problem: format!("must be true or false (got {other:?})"),
+            })
+        }
+    };
+    let simulator = (!real_infobip)
+        .then(|| Arc::new(Simulator::new(base_url).with_duplicate_callbacks(duplicate_callbacks)));
     let table = env("TABLE_NAME");
 
     let defaults = |name: &str| -> Option<String> {
@@ -135,8 +148,21 @@ pub async fn build(
     let mut app = App::new(config, store)?;
     // stdout is for the person running the server, not for CloudWatch.
     app.metrics = Arc::new(smv_shared::metrics::Discard);
+    let concurrency = match env("LOCAL_CONCURRENCY") {
+        None => None,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(SettingsError::Invalid {
+                    name: "LOCAL_CONCURRENCY",
+                    problem: format!("must be a positive number (got {raw:?})"),
+                })
+            }
+        },
+    };
     Ok(Running {
         app,
+        concurrency,
         simulator,
         store_description,
         infobip_description,

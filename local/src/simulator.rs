@@ -4,9 +4,9 @@
 //! redirect chain with cookies when a device opens it, and then POSTs the result to the
 //! callback URL. The outcome is chosen by the phone number: see [`TEST_NUMBERS`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -135,7 +135,11 @@ struct Session {
 pub struct Simulator {
     public_base: Url,
     http: reqwest::Client,
+    /// How each callback delivery ended, by the backend's acknowledgement (`RECORDED`,
+    /// `ALREADY_FINAL`, ...) or `UNDELIVERED`; served at `{PATH_PREFIX}/stats`.
+    deliveries: Deliveries,
     sessions: Mutex<HashMap<String, Session>>,
+    duplicate_callbacks: bool,
 }
 
 type SimResponse = Response<Full<Bytes>>;
@@ -148,11 +152,20 @@ impl Simulator {
         Self {
             public_base,
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(30))
                 .build()
                 .expect("a plain reqwest client builds"),
             sessions: Mutex::new(HashMap::new()),
+            deliveries: Deliveries::default(),
+            duplicate_callbacks: false,
         }
+    }
+
+    /// Delivers every result twice at the same moment, as a sender that retries after a lost
+    /// acknowledgement would: the backend must record it once and acknowledge both.
+    pub fn with_duplicate_callbacks(mut self, duplicate: bool) -> Self {
+        self.duplicate_callbacks = duplicate;
+        self
     }
 
     /// What the backend should use as `INFOBIP_BASE_URL`.
@@ -176,6 +189,15 @@ impl Simulator {
             (&Method::GET, ["device", id]) => self.device_opens(id),
             (&Method::GET, ["operator", id, "hop"]) => self.operator_hop(id, &cookies),
             (&Method::GET, ["operator", id, "done"]) => self.operator_done(id, &cookies),
+            (&Method::GET, ["stats"]) => {
+                let counts = self
+                    .deliveries
+                    .0
+                    .lock()
+                    .map(|c| c.clone())
+                    .unwrap_or_default();
+                json_response(StatusCode::OK, json!({ "callbackDeliveries": counts }))
+            }
             _ => text(StatusCode::NOT_FOUND, "no such simulator route"),
         })
     }
@@ -323,13 +345,16 @@ impl Simulator {
             );
         };
         if finished.scenario != Scenario::NoCallback {
-            let http = self.http.clone();
+            let (http, copies) = (self.http.clone(), self.copies());
+            let deliveries = self.deliveries.clone();
             tokio::spawn(async move {
-                deliver_with(
+                deliver_copies(
                     &http,
+                    &deliveries,
                     &finished.callback_url,
                     &finished.token,
                     finished.scenario,
+                    copies,
                 )
                 .await;
             });
@@ -341,7 +366,23 @@ impl Simulator {
     }
 
     async fn deliver(&self, callback_url: &str, token: &str, scenario: Scenario) {
-        deliver_with(&self.http, callback_url, token, scenario).await;
+        deliver_copies(
+            &self.http,
+            &self.deliveries,
+            callback_url,
+            token,
+            scenario,
+            self.copies(),
+        )
+        .await;
+    }
+
+    fn copies(&self) -> usize {
+        if self.duplicate_callbacks {
+            2
+        } else {
+            1
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
@@ -351,11 +392,40 @@ impl Simulator {
     }
 }
 
-/// POSTs the result as Infobip does, retrying a few times on failure (Infobip does not document
-/// its retries; a backend must cope with repeats either way).
-async fn deliver_with(http: &reqwest::Client, callback_url: &str, token: &str, scenario: Scenario) {
+#[derive(Clone, Default)]
+struct Deliveries(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Deliveries {
+    fn count(&self, outcome: &str) {
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(outcome.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+async fn deliver_copies(
+    http: &reqwest::Client,
+    deliveries: &Deliveries,
+    callback_url: &str,
+    token: &str,
+    scenario: Scenario,
+    copies: usize,
+) {
+    let sends = (0..copies).map(|_| deliver_with(http, deliveries, callback_url, token, scenario));
+    futures::future::join_all(sends).await;
+}
+
+/// POSTs the result as Infobip does, retrying on failure with growing pauses (Infobip does not
+/// document its retries; a backend must cope with repeats either way).
+async fn deliver_with(
+    http: &reqwest::Client,
+    deliveries: &Deliveries,
+    callback_url: &str,
+    token: &str,
+    scenario: Scenario,
+) {
     let body = callback_body(token, scenario);
-    for attempt in 1..=3u32 {
+    for attempt in 1..=8u32 {
         match http.post(callback_url).json(&body).send().await {
             Ok(response) if response.status().is_success() => {
                 info!(
@@ -363,6 +433,8 @@ async fn deliver_with(http: &reqwest::Client, callback_url: &str, token: &str, s
                     status = response.status().as_u16(),
                     "simulator: callback delivered"
                 );
+                let ack: Value = response.json().await.unwrap_or(Value::Null);
+                deliveries.count(ack["outcome"].as_str().unwrap_or("OK"));
                 return;
             }
             Ok(response) => warn!(
@@ -373,8 +445,11 @@ async fn deliver_with(http: &reqwest::Client, callback_url: &str, token: &str, s
             ),
             Err(e) => warn!(token, error = %e, attempt, "simulator: callback failed"),
         }
-        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+        deliveries.count("RETRIED");
+        // 0.25 s, 0.5 s, 1 s, ... up to 8 s: about 25 s of retries in all.
+        tokio::time::sleep(Duration::from_millis(250 << attempt.min(6) >> 1)).await;
     }
+    deliveries.count("UNDELIVERED");
 }
 
 pub fn callback_body(token: &str, scenario: Scenario) -> Value {

@@ -372,3 +372,33 @@ fn a_malformed_port_is_named_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// The load driver, small: every outcome of the mix, duplicate starts, forged callbacks and every
+/// callback delivered twice, with nothing lost. (`scripts/load` runs it at 600 on DynamoDB.)
+#[tokio::test]
+async fn a_small_load_run_loses_nothing_with_duplicate_and_forged_callbacks() {
+    let server = start_server(&[
+        ("SIMULATOR_DUPLICATE_CALLBACKS", "true"),
+        ("LOCAL_CONCURRENCY", "2"),
+        ("RATE_LIMIT_PER_PHONE", "0"),
+        ("RATE_LIMIT_PER_IP", "0"),
+    ]);
+    let options = smv_local::load::LoadOptions {
+        api: server.base.clone(),
+        verifications: 24,
+        timeout: Duration::from_secs(60),
+    };
+    let report = smv_local::load::run(&options).await;
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.verifications, 24);
+    assert_eq!(report.duplicate_starts, 6);
+    assert_eq!(report.forged_sent, 16);
+    // 20 verifications get a result (4 expire), each delivered twice: one copy settles it (or,
+    // for Brazil, is kept for the start to apply), the other is acknowledged as a repeat.
+    let deliveries = &report.callback_deliveries;
+    let recorded = deliveries.get("RECORDED").copied().unwrap_or(0);
+    let accepted = deliveries.get("ACCEPTED").copied().unwrap_or(0);
+    let repeats = deliveries.get("ALREADY_FINAL").copied().unwrap_or(0);
+    assert_eq!(recorded + accepted + repeats, 40, "{deliveries:?}");
+    assert!(recorded >= 16 && repeats >= 16, "{deliveries:?}");
+}

@@ -19,7 +19,7 @@ use tracing::{info, info_span, Instrument};
 use crate::app::App;
 use crate::error::AppError;
 pub use problem::PROBLEM_CONTENT_TYPE;
-pub use request::MAX_BODY_BYTES;
+pub use request::{path as request_path, MAX_BODY_BYTES};
 pub use routing::{Function, Route, ROUTES};
 
 /// The problem+json answer for `error`, for a front end that refuses a request before it can

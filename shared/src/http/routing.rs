@@ -32,14 +32,7 @@ pub enum Route {
 
 impl Function {
     pub fn serves(self, route: &Route) -> bool {
-        let owner = match route {
-            Route::StartVerification | Route::DemoStart(_) | Route::DeviceAddress => {
-                Function::StartVerify
-            }
-            Route::InfobipCallback(_) => Function::Callback,
-            Route::GetVerification(_) | Route::DemoResult(_) => Function::Poll,
-        };
-        self == Function::All || self == owner
+        self == Function::All || self == route.owner()
     }
 }
 
@@ -55,6 +48,17 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
 ];
 
 impl Route {
+    /// The Lambda function behind this route.
+    pub fn owner(&self) -> Function {
+        match self {
+            Route::StartVerification | Route::DemoStart(_) | Route::DeviceAddress => {
+                Function::StartVerify
+            }
+            Route::InfobipCallback(_) => Function::Callback,
+            Route::GetVerification(_) | Route::DemoResult(_) => Function::Poll,
+        }
+    }
+
     pub fn parse(method: &Method, path: &str) -> Result<Self, AppError> {
         let segments: Vec<&str> = match path.strip_prefix('/') {
             Some(rest) => rest.split('/').collect(),

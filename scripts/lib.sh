@@ -1,0 +1,57 @@
+# Shared by scripts/test, scripts/bench and scripts/load (sourced, not run).
+
+venv=.venv
+
+# Installs the pinned Python tools (moto, schemathesis, cfn-lint, sam) into the git-ignored
+# .venv/, once per version of the requirements file.
+ensure_venv() {
+  local requirements=scripts/requirements-test.txt
+  local stamp
+  stamp="$venv/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "==> installing test tools into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --requirement "$requirements"
+    touch "$stamp"
+  fi
+}
+
+free_port() {
+  "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts a DynamoDB server (moto) on a free loopback port, logging to target/$1.log. Sets
+# dynamodb_endpoint and dynamodb_pid; the caller's EXIT trap must kill $dynamodb_pid.
+start_dynamodb() {
+  local log="target/$1.log" port
+  port=$(free_port)
+  mkdir -p target
+  "$venv/bin/python" scripts/dynamodb_server.py "$port" >"$log" 2>&1 &
+  dynamodb_pid=$!
+  dynamodb_endpoint="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('$dynamodb_endpoint/moto-api/', timeout=1)" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$dynamodb_pid" 2>/dev/null || { cat "$log"; echo "DynamoDB server (moto) did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "DynamoDB server (moto) did not answer at $dynamodb_endpoint" >&2
+  exit 1
+}
+
+# Starts the smv-local binary $1 with PORT=0 (plus the caller's environment), logging to
+# target/$2.{out,err}. Sets local_base and local_pid; the caller's EXIT trap must kill $local_pid.
+start_local() {
+  local binary=$1 name=$2
+  PORT=0 "$binary" >"target/$name.out" 2>"target/$name.err" &
+  local_pid=$!
+  for _ in $(seq 1 300); do
+    local_base=$(sed -n 's/^smv-local listening on //p' "target/$name.out")
+    [ -n "$local_base" ] && return 0
+    kill -0 "$local_pid" 2>/dev/null || { cat "target/$name.err"; echo "smv-local did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "smv-local did not print its address" >&2
+  exit 1
+}
