@@ -270,7 +270,7 @@ async fn run_one(
     let token = first["token"].as_str().ok_or("no token")?.to_owned();
 
     // A flaky network made the app send its start twice.
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         let again = start(http, options, phone, &key, trace).await?;
         trace.duplicate_start_replayed = Some(again == first);
         if again != first {
@@ -279,7 +279,7 @@ async fn run_one(
     }
 
     // Someone who knows the token (not the callback secret) tries to settle it their way.
-    let forging = i % 3 == 0;
+    let forging = i.is_multiple_of(3);
     if forging {
         forge(http, options, &token, forged, trace).await;
     }
