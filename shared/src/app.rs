@@ -36,30 +36,34 @@ pub enum StartupError {
 }
 
 impl App {
-    /// Reads the environment and builds the clients: the AWS SDK from `aws-config` (region and
-    /// credentials from the Lambda environment) and, when asked for, the Infobip client.
-    pub async fn from_env(starts_verifications: bool) -> Result<Self, StartupError> {
-        let config = Config::from_env(starts_verifications)?;
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::store::aws_http_client())
-            .timeout_config(crate::store::aws_timeouts())
-            .retry_config(crate::store::aws_retries())
-            .load()
-            .await;
-        let store = DynamoDbStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            config.table_name.clone(),
-        );
-        Self::new(config, Arc::new(store))
+    /// For the start function: its settings, the AWS SDK from `aws-config` (region and
+    /// credentials from the Lambda environment), and the Infobip client.
+    pub async fn from_env_with_infobip() -> Result<Self, StartupError> {
+        let config = Config::from_env(true)?;
+        let store = dynamodb_store(&config).await;
+        Self::new(config, store)
     }
 
+    /// For the callback and poll functions, which never call Infobip: the Infobip client is
+    /// neither built nor linked into their binaries.
+    pub async fn from_env_without_infobip() -> Result<Self, StartupError> {
+        let config = Config::from_env(false)?;
+        let store = dynamodb_store(&config).await;
+        Ok(Self::assemble(config, store, None))
+    }
+
+    /// With the Infobip client when `config` has Infobip settings.
     pub fn new(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
         let infobip = config
             .infobip
             .as_ref()
             .map(|c| InfobipClient::new(&c.base_url, &c.api_key, c.connect_timeout, c.timeout))
             .transpose()?;
-        Ok(Self {
+        Ok(Self::assemble(config, store, infobip))
+    }
+
+    fn assemble(config: Config, store: Arc<dyn Store>, infobip: Option<InfobipClient>) -> Self {
+        Self {
             store,
             infobip,
             clock: Arc::new(SystemClock),
@@ -68,6 +72,19 @@ impl App {
             address_policy: config.address_policy,
             rate_limits: config.rate_limits,
             metrics: Arc::new(EmfStdout::new()),
-        })
+        }
     }
+}
+
+async fn dynamodb_store(config: &Config) -> Arc<dyn Store> {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::store::aws_http_client())
+        .timeout_config(crate::store::aws_timeouts())
+        .retry_config(crate::store::aws_retries())
+        .load()
+        .await;
+    Arc::new(DynamoDbStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    ))
 }

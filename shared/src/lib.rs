@@ -29,4 +29,4 @@ pub mod verification;
 
 pub use app::App;
 pub use error::AppError;
-pub use http::{handle, Function};
+pub use http::{handle, handle_as, Function};

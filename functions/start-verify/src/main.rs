@@ -3,17 +3,18 @@
 use std::sync::Arc;
 
 use lambda_http::{service_fn, Error, Request};
-use smv_shared::{handle, telemetry, App, Function};
+use smv_shared::http::StartVerifyRoutes;
+use smv_shared::{handle_as, telemetry, App};
 
 // One invocation at a time per execution environment: a single-threaded runtime is enough, and
 // spawns no worker threads at init.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = Arc::new(App::from_env(true).await?);
+    let app = Arc::new(App::from_env_with_infobip().await?);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Error>(handle(&app, Function::StartVerify, request).await) }
+        async move { Ok::<_, Error>(handle_as::<StartVerifyRoutes>(&app, request).await) }
     }))
     .await
 }

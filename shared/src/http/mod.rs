@@ -28,9 +28,98 @@ pub fn error_response(error: &AppError) -> Response<Body> {
     problem::response(error, problem::ErrorStyle::Problem)
 }
 
-/// Every request of every function goes through here: route, serve, map errors, and write one
-/// log event carrying what the request span gathered (route, token, outcome, Infobip error id).
+/// Every request goes through here: route, serve, map errors, and write one log event carrying
+/// what the request span gathered (route, token, outcome, Infobip error id). `function` picks the
+/// routes served; a Lambda binary calls [`handle_as`] instead, so that it links only its own.
 pub async fn handle(app: &App, function: Function, request: Request) -> Response<Body> {
+    match function {
+        Function::StartVerify => handle_as::<StartVerifyRoutes>(app, request).await,
+        Function::Callback => handle_as::<CallbackRoutes>(app, request).await,
+        Function::Poll => handle_as::<PollRoutes>(app, request).await,
+        Function::All => handle_as::<AllRoutes>(app, request).await,
+    }
+}
+
+/// The routes of one function. Chosen at compile time: a callback binary that could reach the
+/// start handler at run time would carry the Infobip client and the numbering plan for nothing.
+pub trait Routes {
+    const FUNCTION: Function;
+
+    fn serve<'a>(
+        app: &'a App,
+        route: &'a Route,
+        request: &'a Request,
+    ) -> impl std::future::Future<Output = Result<Response<Body>, AppError>> + Send + 'a;
+}
+
+pub struct StartVerifyRoutes;
+pub struct CallbackRoutes;
+pub struct PollRoutes;
+/// Everything, as the local server serves it.
+pub struct AllRoutes;
+
+impl Routes for StartVerifyRoutes {
+    const FUNCTION: Function = Function::StartVerify;
+
+    async fn serve(
+        app: &App,
+        route: &Route,
+        request: &Request,
+    ) -> Result<Response<Body>, AppError> {
+        match route {
+            Route::StartVerification => verifications::start(app, request).await,
+            Route::DemoStart(msisdn) => demo::start(app, msisdn, request).await,
+            Route::DeviceAddress => demo::device_address(app, request),
+            _ => Err(AppError::RouteNotFound),
+        }
+    }
+}
+
+impl Routes for CallbackRoutes {
+    const FUNCTION: Function = Function::Callback;
+
+    async fn serve(
+        app: &App,
+        route: &Route,
+        request: &Request,
+    ) -> Result<Response<Body>, AppError> {
+        match route {
+            Route::InfobipCallback(secret) => callback::receive(app, secret, request).await,
+            _ => Err(AppError::RouteNotFound),
+        }
+    }
+}
+
+impl Routes for PollRoutes {
+    const FUNCTION: Function = Function::Poll;
+
+    async fn serve(app: &App, route: &Route, _: &Request) -> Result<Response<Body>, AppError> {
+        match route {
+            Route::GetVerification(token) => verifications::get(app, token).await,
+            Route::DemoResult(token) => demo::result(app, token).await,
+            _ => Err(AppError::RouteNotFound),
+        }
+    }
+}
+
+impl Routes for AllRoutes {
+    const FUNCTION: Function = Function::All;
+
+    async fn serve(
+        app: &App,
+        route: &Route,
+        request: &Request,
+    ) -> Result<Response<Body>, AppError> {
+        match route.owner() {
+            Function::StartVerify => StartVerifyRoutes::serve(app, route, request).await,
+            Function::Callback => CallbackRoutes::serve(app, route, request).await,
+            Function::Poll | Function::All => PollRoutes::serve(app, route, request).await,
+        }
+    }
+}
+
+/// [`handle`] for the routes of `R` only.
+pub async fn handle_as<R: Routes>(app: &App, request: Request) -> Response<Body> {
     let started = Instant::now();
     let span = info_span!(
         "request",
@@ -40,9 +129,7 @@ pub async fn handle(app: &App, function: Function, request: Request) -> Response
         outcome = Empty,
         infobip_error_id = Empty,
     );
-    let response = serve(app, function, &request)
-        .instrument(span.clone())
-        .await;
+    let response = serve::<R>(app, &request).instrument(span.clone()).await;
     span.in_scope(|| {
         info!(
             status = response.status().as_u16(),
@@ -53,10 +140,10 @@ pub async fn handle(app: &App, function: Function, request: Request) -> Response
     response
 }
 
-async fn serve(app: &App, function: Function, request: &Request) -> Response<Body> {
+async fn serve<R: Routes>(app: &App, request: &Request) -> Response<Body> {
     let path = request::path(request);
     let routed = Route::parse(request.method(), &path).and_then(|route| {
-        if function.serves(&route) {
+        if R::FUNCTION.serves(&route) {
             Ok(route)
         } else {
             Err(AppError::RouteNotFound)
@@ -67,15 +154,9 @@ async fn serve(app: &App, function: Function, request: &Request) -> Response<Bod
         Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
     };
     tracing::Span::current().record("route", route.name());
-    let result = match &route {
-        Route::StartVerification => verifications::start(app, request).await,
-        Route::GetVerification(token) => verifications::get(app, token).await,
-        Route::InfobipCallback(secret) => callback::receive(app, secret, request).await,
-        Route::DemoStart(msisdn) => demo::start(app, msisdn, request).await,
-        Route::DemoResult(token) => demo::result(app, token).await,
-        Route::DeviceAddress => demo::device_address(app, request),
-    };
-    result.unwrap_or_else(|error| problem::response(&error, route.error_style()))
+    R::serve(app, &route, request)
+        .await
+        .unwrap_or_else(|error| problem::response(&error, route.error_style()))
 }
 
 /// Lambda's request id when there is one, else API Gateway's.
