@@ -36,11 +36,11 @@ pub enum StartupError {
 }
 
 impl App {
-    /// For the start function: its settings, the AWS SDK from `aws-config` (region and
-    /// credentials from the Lambda environment), and the Infobip client.
+    /// For the start function: its settings, the DynamoDB client from the Lambda environment,
+    /// and the Infobip client.
     pub async fn from_env_with_infobip() -> Result<Self, StartupError> {
         let config = Config::from_env(true)?;
-        let store = dynamodb_store(&config).await;
+        let store = dynamodb_store(&config)?;
         Self::new(config, store)
     }
 
@@ -48,7 +48,7 @@ impl App {
     /// neither built nor linked into their binaries.
     pub async fn from_env_without_infobip() -> Result<Self, StartupError> {
         let config = Config::from_env(false)?;
-        let store = dynamodb_store(&config).await;
+        let store = dynamodb_store(&config)?;
         Ok(Self::assemble(config, store, None))
     }
 
@@ -76,15 +76,10 @@ impl App {
     }
 }
 
-async fn dynamodb_store(config: &Config) -> Arc<dyn Store> {
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::store::aws_http_client())
-        .timeout_config(crate::store::aws_timeouts())
-        .retry_config(crate::store::aws_retries())
-        .load()
-        .await;
-    Arc::new(DynamoDbStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
+fn dynamodb_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    let client = crate::store::client_from_env(|name| std::env::var(name).ok())?;
+    Ok(Arc::new(DynamoDbStore::new(
+        client,
         config.table_name.clone(),
-    ))
+    )))
 }

@@ -6,27 +6,37 @@
 //! request, which carries the span's fields.
 
 use tracing::Span;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
 
 pub fn init() {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .unwrap_or_else(|_| "info".to_owned())
-        .to_ascii_lowercase();
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_default();
     // try_init: a second initialisation (tests) is harmless.
-    let _ = json_subscriber(filter, std::io::stdout).try_init();
+    let _ = json_subscriber(level_filter(&level), std::io::stdout).try_init();
+}
+
+/// A level, not `EnvFilter`'s per-module directives: the directive parser brings a regex engine
+/// into every binary (about 0.4 MB zipped) for a setting that here only ever names a level.
+/// Lambda's `FATAL` is `error`; anything unreadable is `info`.
+pub fn level_filter(raw: &str) -> LevelFilter {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "fatal" => LevelFilter::ERROR,
+        // tracing reads "" as ERROR; unset means the default here.
+        "" => LevelFilter::INFO,
+        other => other.parse().unwrap_or(LevelFilter::INFO),
+    }
 }
 
 /// The subscriber `init` installs, writing to `writer`; tests use it to see the real format.
 pub fn json_subscriber<W>(
-    filter: EnvFilter,
+    filter: LevelFilter,
     writer: W,
 ) -> tracing_subscriber::fmt::SubscriberBuilder<
     tracing_subscriber::fmt::format::JsonFields,
     tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
-    EnvFilter,
+    LevelFilter,
     W,
 >
 where
@@ -34,7 +44,7 @@ where
 {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
@@ -52,4 +62,23 @@ pub fn record_outcome(outcome: &str) {
 
 pub fn record_infobip_error(id: i32) {
     Span::current().record("infobip_error_id", id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_from_rust_log_and_lambda_are_read() {
+        for (raw, level) in [
+            ("warn", LevelFilter::WARN),
+            ("DEBUG", LevelFilter::DEBUG),
+            (" error ", LevelFilter::ERROR),
+            ("FATAL", LevelFilter::ERROR),
+            ("", LevelFilter::INFO),
+            ("smv_shared=debug", LevelFilter::INFO),
+        ] {
+            assert_eq!(level_filter(raw), level, "{raw:?}");
+        }
+    }
 }

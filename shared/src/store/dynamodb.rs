@@ -80,6 +80,56 @@ pub fn aws_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
         .with_initial_backoff(Duration::from_millis(20))
 }
 
+/// The variables [`client_from_env`] reads; Lambda sets them all (the credentials are the
+/// execution role's), so `template.yaml` does not.
+pub const AWS_VARIABLES: &[&str] = &[
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+];
+
+/// The DynamoDB client of a Lambda function, from what Lambda puts in the environment: the
+/// region, the execution role's credentials, and (for `sam local` or a local DynamoDB) an
+/// endpoint. `aws-config`'s default chain would also look for profiles, SSO, web identity, ECS and
+/// IMDS, none of which a Lambda function uses: building it cost init time and binary size.
+pub fn client_from_env(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Client, crate::config::ConfigError> {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let required = |name: &'static str| {
+        get(name).ok_or(crate::config::ConfigError {
+            name,
+            problem: "is not set (Lambda sets it; elsewhere set it for DynamoDB)".into(),
+        })
+    };
+    let credentials = Credentials::new(
+        required("AWS_ACCESS_KEY_ID")?,
+        required("AWS_SECRET_ACCESS_KEY")?,
+        get("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-environment",
+    );
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(required("AWS_REGION")?))
+        .credentials_provider(credentials)
+        .http_client(aws_http_client())
+        .timeout_config(aws_timeouts())
+        .retry_config(aws_retries());
+    if let Some(endpoint) = get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| get("AWS_ENDPOINT_URL")) {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
@@ -647,6 +697,36 @@ mod tests {
                 verification_from_item(&verification_to_item(&v)).unwrap(),
                 v
             );
+        }
+    }
+
+    #[test]
+    fn the_client_is_built_from_the_lambda_environment_and_names_what_is_missing() {
+        let full = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ];
+        let lookup = |vars: Vec<(&'static str, &'static str)>| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let client = client_from_env(lookup(full.to_vec())).unwrap();
+        assert_eq!(
+            client.config().region().map(|r| r.as_ref()),
+            Some("eu-west-1")
+        );
+        for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let vars = full
+                .iter()
+                .copied()
+                .filter(|(n, _)| *n != missing)
+                .collect();
+            assert_eq!(client_from_env(lookup(vars)).unwrap_err().name, missing);
         }
     }
 

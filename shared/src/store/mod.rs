@@ -6,7 +6,8 @@ mod dynamodb;
 mod memory;
 
 pub use dynamodb::{
-    aws_http_client, aws_retries, aws_timeouts, DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE,
+    aws_http_client, aws_retries, aws_timeouts, client_from_env, DynamoDbStore, AWS_VARIABLES,
+    TABLE_KEY, TTL_ATTRIBUTE,
 };
 pub use memory::MemoryStore;
 
