@@ -121,31 +121,55 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
     }
 }
 
-async fn demo(args: &[String]) -> ExitCode {
-    // The local server's port, read the way `serve` reads it, so a malformed PORT is named
-    // instead of panicking.
-    let port = match settings::bind_address(&env) {
-        Ok(address) => address.port(),
-        Err(e) => return usage_error(&e.to_string()),
-    };
-    let mut options = DemoOptions {
+/// What `demo` and `load` share: the backend (`--api URL`, default the local server on `PORT`,
+/// read the way `serve` reads it so a malformed PORT is named instead of panicking) and
+/// `--timeout SECONDS`. The other arguments are returned for the command to read.
+struct ClientArgs<'a> {
+    api: Url,
+    timeout: Duration,
+    rest: Vec<&'a str>,
+}
+
+fn client_args(args: &[String], default_timeout: Duration) -> Result<ClientArgs<'_>, String> {
+    let port = settings::bind_address(&env)
+        .map_err(|e| e.to_string())?
+        .port();
+    let mut parsed = ClientArgs {
         api: Url::parse(&format!("http://127.0.0.1:{port}"))
             .expect("a loopback URL with a port parses"),
+        timeout: default_timeout,
+        rest: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--api" => match args.next().map(|a| Url::parse(a)) {
+                Some(Ok(url)) => parsed.api = url,
+                _ => return Err("--api needs an absolute URL".into()),
+            },
+            "--timeout" => match args.next().and_then(|a| a.parse().ok()) {
+                Some(seconds) => parsed.timeout = Duration::from_secs(seconds),
+                None => return Err("--timeout needs a number of seconds".into()),
+            },
+            other => parsed.rest.push(other),
+        }
+    }
+    Ok(parsed)
+}
+
+async fn demo(args: &[String]) -> ExitCode {
+    let parsed = match client_args(args, Duration::from_secs(60)) {
+        Ok(parsed) => parsed,
+        Err(problem) => return usage_error(&problem),
+    };
+    let mut options = DemoOptions {
+        api: parsed.api,
         phone: "+447911000001".into(),
         demo_app_routes: false,
-        timeout: Duration::from_secs(60),
+        timeout: parsed.timeout,
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--api" => match rest.next().map(|a| Url::parse(a)) {
-                Some(Ok(url)) => options.api = url,
-                _ => return usage_error("--api needs an absolute URL"),
-            },
-            "--timeout" => match rest.next().and_then(|a| a.parse().ok()) {
-                Some(seconds) => options.timeout = Duration::from_secs(seconds),
-                None => return usage_error("--timeout needs a number of seconds"),
-            },
+    for arg in parsed.rest {
+        match arg {
             "--demo-app-routes" => options.demo_app_routes = true,
             phone if !phone.starts_with("--") => options.phone = phone.to_owned(),
             other => return usage_error(&format!("unknown option {other}")),
@@ -175,27 +199,17 @@ async fn demo(args: &[String]) -> ExitCode {
 }
 
 async fn load(args: &[String]) -> ExitCode {
-    let port = match settings::bind_address(&env) {
-        Ok(address) => address.port(),
-        Err(e) => return usage_error(&e.to_string()),
+    let parsed = match client_args(args, Duration::from_secs(300)) {
+        Ok(parsed) => parsed,
+        Err(problem) => return usage_error(&problem),
     };
     let mut options = LoadOptions {
-        api: Url::parse(&format!("http://127.0.0.1:{port}"))
-            .expect("a loopback URL with a port parses"),
+        api: parsed.api,
         verifications: 600,
-        timeout: Duration::from_secs(300),
+        timeout: parsed.timeout,
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--api" => match rest.next().map(|a| Url::parse(a)) {
-                Some(Ok(url)) => options.api = url,
-                _ => return usage_error("--api needs an absolute URL"),
-            },
-            "--timeout" => match rest.next().and_then(|a| a.parse().ok()) {
-                Some(seconds) => options.timeout = Duration::from_secs(seconds),
-                None => return usage_error("--timeout needs a number of seconds"),
-            },
+    for arg in parsed.rest {
+        match arg {
             n if !n.starts_with("--") => match n.parse() {
                 Ok(n) if n > 0 => options.verifications = n,
                 _ => return usage_error("VERIFICATIONS must be a positive number"),
