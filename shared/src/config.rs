@@ -142,19 +142,30 @@ impl Config {
             address_policy: address_policy(&env)?,
             infobip,
             rate_limits: RateLimits {
-                per_phone: limit(&env, "RATE_LIMIT_PER_PHONE", DEFAULT_PER_PHONE)?,
-                per_ip: limit(&env, "RATE_LIMIT_PER_IP", DEFAULT_PER_IP)?,
+                per_phone: limit(
+                    &env,
+                    (
+                        "RATE_LIMIT_PER_PHONE",
+                        "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
+                    ),
+                    DEFAULT_PER_PHONE,
+                )?,
+                per_ip: limit(
+                    &env,
+                    ("RATE_LIMIT_PER_IP", "RATE_LIMIT_PER_IP_WINDOW_SECONDS"),
+                    DEFAULT_PER_IP,
+                )?,
             },
         })
     }
 }
 
-/// `{name}` starts per `{name}_WINDOW_SECONDS`; a count of 0 turns the limit off.
-fn limit(env: &Env<'_>, name: &'static str, default: Limit) -> Result<Option<Limit>, ConfigError> {
-    let window_name = match name {
-        "RATE_LIMIT_PER_PHONE" => "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
-        _ => "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
-    };
+/// `name` starts per `window_name` seconds; a count of 0 turns the limit off.
+fn limit(
+    env: &Env<'_>,
+    (name, window_name): (&'static str, &'static str),
+    default: Limit,
+) -> Result<Option<Limit>, ConfigError> {
     let max = env.number(name, default.max, 0..=1_000_000)?;
     let window = env.seconds(window_name, default.window, 1..=86_400)?;
     Ok((max > 0).then_some(Limit { max, window }))

@@ -123,7 +123,7 @@ async fn forward(
         Some(Fault::InternalError) => return error(500, "InternalServerError"),
         Some(Fault::Unavailable) => return error(503, "ServiceUnavailable"),
         Some(Fault::Hang) => {
-            tokio::time::sleep(Duration::from_secs(30)).await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
             return error(500, "InternalServerError");
         }
         None => {}
