@@ -245,10 +245,21 @@ fn log(error: &AppError) {
     }
 }
 
+/// The answer to `error`, logged and recorded on the request span. Call it once per request.
 pub fn response(error: &AppError, style: ErrorStyle) -> Response<Body> {
     log(error);
+    let (response, slug) = build(error, style);
+    crate::telemetry::record_outcome(slug);
+    response
+}
+
+/// The answer to `error`, with no side effect: for keeping a copy (Idempotency-Key replays).
+pub fn render(error: &AppError, style: ErrorStyle) -> Response<Body> {
+    build(error, style).0
+}
+
+fn build(error: &AppError, style: ErrorStyle) -> (Response<Body>, &'static str) {
     let p = describe(error);
-    crate::telemetry::record_outcome(p.slug);
     let mut body = Map::new();
     body.insert("type".into(), json!(format!("urn:smv:problem:{}", p.slug)));
     body.insert("title".into(), json!(p.title));
@@ -269,7 +280,8 @@ pub fn response(error: &AppError, style: ErrorStyle) -> Response<Body> {
     if let AppError::MethodNotAllowed { allow } = error {
         builder = builder.header(ALLOW, *allow);
     }
-    builder
+    let response = builder
         .body(Body::Text(Value::Object(body).to_string()))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .unwrap_or_else(|_| Response::new(Body::Empty));
+    (response, p.slug)
 }

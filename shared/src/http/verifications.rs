@@ -90,7 +90,7 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
-        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(&problem::response(
+        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(&problem::render(
             refused,
             problem::ErrorStyle::Problem,
         ))),
