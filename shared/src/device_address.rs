@@ -145,6 +145,22 @@ pub fn parse_viewer_address(raw: &str) -> Option<(IpAddr, u16)> {
     Some((ip, port.parse().ok()?))
 }
 
+/// The addresses one subscriber controls, as a key: an IPv4 address (IPv4-mapped IPv6 included),
+/// or an IPv6 /64, since a subscriber gets a whole /64 and may use any address in it. Rate limits
+/// and Idempotency-Key records are kept per subscriber, not per single address.
+pub fn subscriber(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -200,6 +216,17 @@ mod tests {
         ] {
             assert_eq!(parse_viewer_address(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_is_its_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(subscriber(a), subscriber(b));
+        assert_ne!(subscriber(a), subscriber(c));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(subscriber(mapped), "203.0.113.7");
     }
 
     #[test]

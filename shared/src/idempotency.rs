@@ -54,11 +54,11 @@ impl IdempotencyKey {
     }
 
     /// Where the key's record lives. Keys are chosen by clients, so two apps may pick the same
-    /// one; scoping it to the device address keeps one user from receiving another's answer (a
-    /// token and redirect link) by replaying their key from elsewhere.
+    /// one; scoping it to the subscriber's addresses keeps one user from receiving another's
+    /// answer (a token and redirect link) by replaying their key from elsewhere.
     pub fn record_key(&self, device_ip: IpAddr) -> String {
         let mut digest = Sha256::new();
-        digest.update(device_ip.to_string().as_bytes());
+        digest.update(crate::device_address::subscriber(device_ip).as_bytes());
         digest.update(b"\n");
         digest.update(self.0.as_bytes());
         format!("idem#{}", hex::encode(digest.finalize()))
@@ -149,5 +149,10 @@ mod tests {
         let there = key.record_key("203.0.113.2".parse().unwrap());
         assert_ne!(here, there);
         assert!(here.starts_with("idem#") && !here.contains("k-1"));
+        // A phone that moves to another address in its own IPv6 /64 is the same subscriber.
+        assert_eq!(
+            key.record_key("2001:db8:1:2::10".parse().unwrap()),
+            key.record_key("2001:db8:1:2::99".parse().unwrap())
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::device_address;
 use crate::phone::PhoneNumber;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
@@ -88,8 +89,8 @@ pub enum LimitError {
     Store(#[from] StoreError),
 }
 
-/// Counts one start for `phone` from `ip` and refuses it if either limit is exceeded. Refused
-/// attempts count too: hammering a limit keeps it closed.
+/// Counts one start for `phone` from `ip` on both counters and refuses it if either limit is
+/// exceeded (the address's first). Refused attempts count too: hammering a limit keeps it closed.
 pub async fn admit(
     store: &dyn Store,
     limits: &RateLimits,
@@ -97,33 +98,49 @@ pub async fn admit(
     ip: IpAddr,
     now: Timestamp,
 ) -> Result<(), LimitError> {
-    let checks = [
-        (Scope::DeviceIp, limits.per_ip, ip_subject(ip)),
-        (
+    // Both counters at once: one round trip of latency instead of two on every start.
+    let (by_ip, by_phone) = tokio::join!(
+        count(
+            store,
+            Scope::DeviceIp,
+            limits.per_ip,
+            device_address::subscriber(ip),
+            now
+        ),
+        count(
+            store,
             Scope::PhoneNumber,
             limits.per_phone,
             phone_subject(phone.international_digits()),
+            now
         ),
-    ];
-    for (scope, limit, subject) in checks {
-        let Some(limit) = limit else { continue };
-        let window_ms = (limit.window.as_millis() as u64).max(1);
-        let index = now.as_millis() / window_ms;
-        let ends = Timestamp::from_millis((index + 1).saturating_mul(window_ms));
-        let key = format!(
-            "limit#{}#{}#{index}#{subject}",
-            scope.as_str(),
-            limit.window.as_secs()
-        );
-        let count = store.increment(&key, ends, now).await?;
-        if count > limit.max {
-            // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
-            let retry_after =
-                Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
-            return Err(LimitError::Exceeded(Exceeded { scope, retry_after }));
-        }
+    );
+    by_ip.and(by_phone)
+}
+
+async fn count(
+    store: &dyn Store,
+    scope: Scope,
+    limit: Option<Limit>,
+    subject: String,
+    now: Timestamp,
+) -> Result<(), LimitError> {
+    let Some(limit) = limit else { return Ok(()) };
+    let window_ms = (limit.window.as_millis() as u64).max(1);
+    let index = now.as_millis() / window_ms;
+    let ends = Timestamp::from_millis((index + 1).saturating_mul(window_ms));
+    let key = format!(
+        "limit#{}#{}#{index}#{subject}",
+        scope.as_str(),
+        limit.window.as_secs()
+    );
+    if store.increment(&key, ends, now).await? <= limit.max {
+        return Ok(());
     }
-    Ok(())
+    // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
+    let retry_after =
+        Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
+    Err(LimitError::Exceeded(Exceeded { scope, retry_after }))
 }
 
 /// Counter keys never hold a phone number, only a digest of it.
@@ -131,35 +148,9 @@ fn phone_subject(digits: &str) -> String {
     hex::encode(Sha256::digest(digits.as_bytes()))
 }
 
-/// An IPv6 subscriber gets a whole /64 and can pick any address in it; counting single addresses
-/// would let one device start without limit.
-fn ip_subject(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_ipv6_device_is_counted_by_its_64_prefix() {
-        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(ip_subject(a), ip_subject(b));
-        assert_ne!(ip_subject(a), ip_subject(c));
-        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
-        assert_eq!(ip_subject(mapped), "203.0.113.7");
-    }
 
     #[test]
     fn a_phone_subject_does_not_contain_the_number() {
