@@ -280,6 +280,27 @@ pub fn test_dynamodb_endpoint() -> String {
 
 /// A fresh table reached through `endpoint`, with the product's client settings.
 pub async fn dynamodb_store_at(endpoint: &str) -> Arc<smv_shared::store::DynamoDbStore> {
+    dynamodb_store_on(endpoint, &dynamodb_table_at(endpoint).await)
+}
+
+/// Creates a fresh table through `endpoint` and returns its name.
+pub async fn dynamodb_table_at(endpoint: &str) -> String {
+    let table = format!("smv-test-{}", uuid::Uuid::new_v4());
+    smv_shared::store::DynamoDbStore::create_table(&dynamodb_client(endpoint), &table)
+        .await
+        .unwrap();
+    table
+}
+
+/// An existing table reached through `endpoint`, with the product's client settings.
+pub fn dynamodb_store_on(endpoint: &str, table: &str) -> Arc<smv_shared::store::DynamoDbStore> {
+    Arc::new(smv_shared::store::DynamoDbStore::new(
+        dynamodb_client(endpoint),
+        table,
+    ))
+}
+
+fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -290,12 +311,7 @@ pub async fn dynamodb_store_at(endpoint: &str) -> Arc<smv_shared::store::DynamoD
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("smv-test-{}", uuid::Uuid::new_v4());
-    smv_shared::store::DynamoDbStore::create_table(&client, &table)
-        .await
-        .unwrap();
-    Arc::new(smv_shared::store::DynamoDbStore::new(client, table))
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// A `tracing` writer that keeps everything written, for tests of what the logs contain.
