@@ -66,6 +66,9 @@ pub enum AppError {
     InfobipTimeout(String),
     #[error("storage is unavailable: {0}")]
     StorageUnavailable(String),
+    /// Lambda would have ended the invocation before the handler finished.
+    #[error("the request did not finish before the function's deadline")]
+    OutOfTime,
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use common::dynamodb_faults::{Fault, FaultyDynamoDb};
 use common::*;
 use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 async fn app_behind_faults() -> (TestApp, FaultyDynamoDb) {
     let proxy = FaultyDynamoDb::start(test_dynamodb_endpoint()).await;
@@ -162,4 +164,70 @@ async fn an_infobip_answer_that_trickles_in_is_a_504() {
     let response = t.send(start_request(PHONE)).await;
     assert_problem(&response, 504);
     assert_eq!(t.poll(TOKEN).await.0, 404);
+}
+
+/// `request` as Lambda hands it over with `left` until the function's deadline.
+fn with_deadline(mut request: lambda_http::Request, left: Duration) -> lambda_http::Request {
+    let deadline = std::time::SystemTime::now() + left;
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    request.extensions_mut().insert(context);
+    request
+}
+
+#[tokio::test]
+async fn a_request_about_to_outlive_the_function_is_answered_before_lambda_ends_it() {
+    let (t, proxy) = app_behind_faults().await;
+    t.start_pending(TOKEN).await;
+    // 800 ms left: our deadline (300 ms short of it) comes before the SDK's 1 s attempt timeout.
+    proxy.inject("GetItem", Fault::Hang, u32::MAX);
+    let poll = t
+        .send(with_deadline(
+            get(&format!("/verifications/{TOKEN}")),
+            Duration::from_millis(800),
+        ))
+        .await;
+    let problem = assert_problem(&poll, 503);
+    assert_eq!(
+        problem["detail"],
+        "The request did not finish in time; try again shortly."
+    );
+    assert!(header(&poll, "retry-after").is_some());
+    proxy.clear();
+}
+
+#[tokio::test]
+async fn a_start_cut_off_by_the_deadline_leaves_no_verification() {
+    let t = test_app_with(
+        &[("INFOBIP_TIMEOUT_MS", "8000")],
+        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(
+                    json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL}),
+                )
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&t.infobip)
+        .await;
+    let start = t
+        .send(with_deadline(
+            start_request(PHONE),
+            Duration::from_millis(1000),
+        ))
+        .await;
+    let problem = assert_problem(&start, 503);
+    assert_eq!(
+        problem["detail"],
+        "The request did not finish in time; try again shortly."
+    );
+    assert_eq!(t.infobip_requests().await.len(), 1, "never retried");
+    assert_eq!(t.poll(TOKEN).await.0, 404, "no PENDING record left behind");
 }

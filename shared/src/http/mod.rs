@@ -9,7 +9,7 @@ mod request;
 mod routing;
 mod verifications;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -154,9 +154,34 @@ async fn serve<R: Routes>(app: &App, request: &Request) -> Response<Body> {
         Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
     };
     tracing::Span::current().record("route", route.name());
-    R::serve(app, &route, request)
-        .await
-        .unwrap_or_else(|error| problem::response(&error, route.error_style()))
+    let served = R::serve(app, &route, request);
+    let result = match time_left(request) {
+        Some(left) => tokio::time::timeout(left, served)
+            .await
+            .unwrap_or(Err(AppError::OutOfTime)),
+        None => served.await,
+    };
+    result.unwrap_or_else(|error| problem::response(&error, route.error_style()))
+}
+
+/// Kept back from Lambda's deadline to answer and log in.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+
+/// How long the handler may run, when Lambda set a deadline for this invocation. Each call below
+/// has its own timeout, but a start makes several in a row (DynamoDB, Infobip, DynamoDB): their
+/// sum can outlast the function's timeout, and Lambda would then end the invocation with a bare
+/// gateway error and no log of ours. Stopping short of the deadline answers 503 with Retry-After
+/// instead. Nothing is half-written: each write is one conditional request, and a start cut off
+/// after Infobip accepted leaves no PENDING record (its callback is kept like an early one).
+fn time_left(request: &Request) -> Option<Duration> {
+    let deadline = request.lambda_context_ref()?.deadline();
+    if deadline == std::time::UNIX_EPOCH {
+        return None; // no deadline: the local server and tests
+    }
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(left.saturating_sub(DEADLINE_MARGIN))
 }
 
 /// Lambda's request id when there is one, else API Gateway's.

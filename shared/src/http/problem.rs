@@ -217,6 +217,15 @@ fn describe(error: &AppError) -> Problem {
                 "The service is temporarily unavailable; try again shortly.",
             )
         },
+        OutOfTime => Problem {
+            retry_after: Some(DEFAULT_RETRY_AFTER),
+            ..problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily-unavailable",
+                "Temporarily unavailable",
+                "The request did not finish in time; try again shortly.",
+            )
+        },
         Internal(_) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",
@@ -235,7 +244,8 @@ fn log(error: &AppError) {
         AppError::Internal(cause) => error!(cause = %cause, "internal error"),
         AppError::InfobipUnavailable { .. }
         | AppError::InfobipTimeout(_)
-        | AppError::StorageUnavailable(_) => {
+        | AppError::StorageUnavailable(_)
+        | AppError::OutOfTime => {
             warn!(cause = %error, "temporary failure")
         }
         AppError::ForgedCallback => {
