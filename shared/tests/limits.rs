@@ -7,29 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use lambda_http::Request;
-use serde_json::{json, Value};
+use serde_json::json;
 use smv_shared::store::MemoryStore;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-fn start_from(ip: &str, phone: &str, headers: Value) -> Request {
-    let mut all = json!({"content-type": "application/json"});
-    for (name, value) in headers.as_object().unwrap() {
-        all[name] = value.clone();
-    }
-    parse_event(&http_api_event(
-        "POST",
-        "/verifications",
-        all,
-        Some(&json!({"phoneNumber": phone}).to_string()),
-        ip,
-    ))
-}
-
-fn keyed(key: &str, phone: &str) -> Request {
-    start_from(DEVICE_IP, phone, json!({"idempotency-key": key}))
-}
 
 /// Infobip accepts every start, each with a token of its own, after `delay`.
 async fn infobip_accepts_after(t: &TestApp, delay: Duration) {
@@ -198,10 +179,10 @@ async fn a_retried_start_with_the_same_key_gets_the_first_answer_without_a_secon
     let t = app_with(&[]).await;
     t.infobip_redirects(TOKEN).await;
     let key = "0b0f6a36-5d4c-4ab1-9d43-3f0b7b2a9c11";
-    let first = t.send(keyed(key, PHONE)).await;
+    let first = t.send(keyed_start(key, PHONE)).await;
     assert_eq!(first.status(), 201);
     // Retried with the number spelled another way: still the same request.
-    let retry = t.send(keyed(key, "447911123456")).await;
+    let retry = t.send(keyed_start(key, "447911123456")).await;
     assert_eq!(retry.status(), 201);
     assert_eq!(body_json(&retry), body_json(&first));
     assert_eq!(header(&retry, "location"), header(&first, "location"));
@@ -214,8 +195,8 @@ async fn a_retried_start_with_the_same_key_gets_the_first_answer_without_a_secon
 async fn the_same_key_for_another_number_is_refused_with_422() {
     let t = app_with(&[]).await;
     t.infobip_redirects(TOKEN).await;
-    assert_eq!(t.send(keyed("k-1", PHONE)).await.status(), 201);
-    let reused = t.send(keyed("k-1", "+447911123457")).await;
+    assert_eq!(t.send(keyed_start("k-1", PHONE)).await.status(), 201);
+    let reused = t.send(keyed_start("k-1", "+447911123457")).await;
     assert_eq!(
         assert_problem(&reused, 422)["type"],
         "urn:smv:problem:idempotency-key-reused"
@@ -227,7 +208,10 @@ async fn the_same_key_for_another_number_is_refused_with_422() {
 async fn concurrent_duplicates_do_not_both_reach_infobip() {
     let t = app_with(&[]).await;
     infobip_accepts_after(&t, Duration::from_millis(200)).await;
-    let (a, b) = tokio::join!(t.send(keyed("k-2", PHONE)), t.send(keyed("k-2", PHONE)));
+    let (a, b) = tokio::join!(
+        t.send(keyed_start("k-2", PHONE)),
+        t.send(keyed_start("k-2", PHONE))
+    );
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 409]);
@@ -236,7 +220,7 @@ async fn concurrent_duplicates_do_not_both_reach_infobip() {
     assert!(header(waiting, "retry-after").is_some());
     assert_eq!(t.infobip_requests().await.len(), 1);
     // Once the first has answered, the waiting client's retry gets that answer.
-    let retry = t.send(keyed("k-2", PHONE)).await;
+    let retry = t.send(keyed_start("k-2", PHONE)).await;
     assert_eq!(retry.status(), 201);
     assert_eq!(t.infobip_requests().await.len(), 1);
 }
@@ -251,8 +235,8 @@ async fn after_a_temporary_failure_the_same_key_tries_again() {
         .mount(&t.infobip)
         .await;
     t.infobip_redirects(TOKEN).await;
-    assert_problem(&t.send(keyed("k-3", PHONE)).await, 503);
-    let retry = t.send(keyed("k-3", PHONE)).await;
+    assert_problem(&t.send(keyed_start("k-3", PHONE)).await, 503);
+    let retry = t.send(keyed_start("k-3", PHONE)).await;
     assert_eq!(retry.status(), 201, "{}", body_text(&retry));
     assert_eq!(t.infobip_requests().await.len(), 2);
 }
@@ -266,9 +250,9 @@ async fn infobips_refusal_is_a_final_answer_and_is_replayed() {
         1,
     )
     .await;
-    let first = t.send(keyed("k-4", PHONE)).await;
+    let first = t.send(keyed_start("k-4", PHONE)).await;
     assert_problem(&first, 422);
-    let retry = t.send(keyed("k-4", PHONE)).await;
+    let retry = t.send(keyed_start("k-4", PHONE)).await;
     assert_problem(&retry, 422);
     assert_eq!(body_json(&retry), body_json(&first));
 }
@@ -277,7 +261,7 @@ async fn infobips_refusal_is_a_final_answer_and_is_replayed() {
 async fn a_key_replayed_from_another_address_is_a_new_request() {
     let t = app_with(&[]).await;
     infobip_always_redirects(&t).await;
-    assert_eq!(t.send(keyed("k-5", PHONE)).await.status(), 201);
+    assert_eq!(t.send(keyed_start("k-5", PHONE)).await.status(), 201);
     let elsewhere = t
         .send(start_from(
             "198.51.100.200",
@@ -295,7 +279,7 @@ async fn a_replay_does_not_count_against_the_rate_limit() {
     let t = app_with(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
     t.infobip_redirects(TOKEN).await;
     for _ in 0..3 {
-        assert_eq!(t.send(keyed("k-6", PHONE)).await.status(), 201);
+        assert_eq!(t.send(keyed_start("k-6", PHONE)).await.status(), 201);
     }
 }
 
@@ -304,7 +288,7 @@ async fn malformed_keys_are_refused_before_anything_happens() {
     let store = FaultyStore::new(MemoryStore::new());
     let t = test_app_with(&limited(&[]), store.clone()).await;
     for key in ["", "has space", &"x".repeat(256)] {
-        let response = t.send(keyed(key, PHONE)).await;
+        let response = t.send(keyed_start(key, PHONE)).await;
         assert_eq!(
             assert_problem(&response, 400)["type"],
             "urn:smv:problem:invalid-idempotency-key",
@@ -324,9 +308,9 @@ async fn idempotent_starts_work_the_same_on_dynamodb() {
     .await;
     infobip_accepts_after(&t, Duration::from_millis(200)).await;
     let (a, b, c) = tokio::join!(
-        t.send(keyed("d-1", PHONE)),
-        t.send(keyed("d-1", PHONE)),
-        t.send(keyed("d-1", PHONE))
+        t.send(keyed_start("d-1", PHONE)),
+        t.send(keyed_start("d-1", PHONE)),
+        t.send(keyed_start("d-1", PHONE))
     );
     let mut statuses = [
         a.status().as_u16(),
@@ -335,11 +319,11 @@ async fn idempotent_starts_work_the_same_on_dynamodb() {
     ];
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409]);
-    assert_eq!(t.send(keyed("d-1", PHONE)).await.status(), 201);
-    assert_problem(&t.send(keyed("d-1", "+447911123457")).await, 422);
+    assert_eq!(t.send(keyed_start("d-1", PHONE)).await.status(), 201);
+    assert_problem(&t.send(keyed_start("d-1", "+447911123457")).await, 422);
     assert_eq!(t.infobip_requests().await.len(), 1);
     // One start counted; the second is allowed, the third is over the limit of 2.
-    assert_eq!(t.send(keyed("d-2", PHONE)).await.status(), 201);
-    assert_problem(&t.send(keyed("d-3", PHONE)).await, 429);
+    assert_eq!(t.send(keyed_start("d-2", PHONE)).await.status(), 201);
+    assert_problem(&t.send(keyed_start("d-3", PHONE)).await, 429);
     assert_eq!(t.infobip_requests().await.len(), 2);
 }

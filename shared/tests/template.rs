@@ -1,8 +1,17 @@
 //! `template.yaml` and the code, held together: the table the adapter expects, the variables each
-//! function reads, the routes the router serves, the events in `events/` and `events/env.json`.
+//! function reads, the routes the router serves, the DynamoDB actions each function calls, the
+//! events in `events/` and `events/env.json`.
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use common::dynamodb_faults::FaultyDynamoDb;
+use common::{
+    assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, test_app_with,
+    test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, TOKEN,
+};
 
 use lambda_http::RequestExt;
 use serde_yaml::Value;
@@ -207,4 +216,105 @@ fn env_json_names_the_template_functions_and_only_their_variables() {
         // sam local invoke --env-vars only overrides variables the template declares.
         assert_eq!(given, variables_read_by(*function), "{id}");
     }
+}
+
+/// Logical function id → the DynamoDB actions its policies allow, on the table and nothing else.
+fn dynamodb_actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let table_arn: Value = serde_yaml::from_str("!GetAtt VerificationsTable.Arn").unwrap();
+    functions(template)
+        .into_keys()
+        .map(|id| {
+            let statements = resources(template)[id.as_str()]["Properties"]["Policies"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["Statement"].as_sequence().unwrap().clone());
+            let mut actions = BTreeSet::new();
+            for statement in statements {
+                assert_eq!(statement["Effect"], "Allow", "{id}");
+                assert_eq!(
+                    statement["Resource"], table_arn,
+                    "{id} may act on the table only"
+                );
+                for action in statement["Action"].as_sequence().unwrap() {
+                    let action = action.as_str().unwrap();
+                    let operation = action
+                        .strip_prefix("dynamodb:")
+                        .unwrap_or_else(|| panic!("{id}: {action} is not a DynamoDB action"));
+                    actions.insert(operation.to_owned());
+                }
+            }
+            (id, actions)
+        })
+        .collect()
+}
+
+/// Least privilege, held against the code: one app per template function, each reaching the same
+/// table through its own recording proxy, runs every path of that function (the rare ones too: an
+/// Idempotency-Key released after a failure, a result that arrives before its verification). A
+/// missing grant would be an AccessDenied in production, a surplus one a wider blast radius.
+#[tokio::test]
+async fn each_function_is_granted_exactly_the_dynamodb_actions_it_calls() {
+    let template = template();
+    let table = dynamodb_table_at(&test_dynamodb_endpoint()).await;
+    let mut deployed: Vec<(String, Function, TestApp, FaultyDynamoDb)> = Vec::new();
+    for (id, (_, function)) in functions(&template) {
+        let proxy = FaultyDynamoDb::start(test_dynamodb_endpoint()).await;
+        let store = dynamodb_store_on(&proxy.endpoint, &table);
+        let app = test_app_with(&[("INFOBIP_TIMEOUT_MS", "5000")], store).await;
+        deployed.push((id, function, app, proxy));
+    }
+    let app = |f: Function| &deployed.iter().find(|d| d.1 == f).unwrap().2;
+    let (starter, callbacks, polls) = (
+        app(Function::StartVerify),
+        app(Function::Callback),
+        app(Function::Poll),
+    );
+
+    // The Brazil race first (it uses TOKEN): the callback function keeps the early result, the
+    // start picks it up.
+    let (started, early, _) = starter.brazil_race_across(callbacks, polls, "VALID").await;
+    assert_eq!(started.status(), 201, "{}", body_text(&started));
+    assert_eq!(early.status(), 200, "{}", body_text(&early));
+
+    // A plain start; an Idempotency-Key start and its replay; one released after Infobip failed.
+    starter.infobip.reset().await;
+    let genuine = starter.start_pending(OTHER_TOKEN).await;
+    starter.infobip.reset().await;
+    starter
+        .infobip_redirects("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+        .await;
+    for _ in 0..2 {
+        let keyed = starter.send(keyed_start("k-1", PHONE)).await;
+        assert_eq!(keyed.status(), 201, "{}", body_text(&keyed));
+    }
+    starter.infobip.reset().await;
+    starter.infobip_answers(503, serde_json::json!({}), 1).await;
+    assert_problem(&starter.send(keyed_start("k-2", PHONE)).await, 503);
+
+    // The genuine result, a repeat, a forged secret.
+    let valid = serde_json::json!({"result": "VALID", "token": OTHER_TOKEN});
+    for _ in 0..2 {
+        let recorded = callbacks.callback(&genuine, valid.clone()).await;
+        assert_eq!(recorded.status(), 200, "{}", body_text(&recorded));
+    }
+    let forged = format!("/callbacks/infobip/{}", "A".repeat(43));
+    let forged = callbacks.callback(&forged, valid).await;
+    assert!(forged.status().is_client_error(), "{}", body_text(&forged));
+
+    // Both settled tokens, and an unknown one.
+    assert_eq!(polls.poll(TOKEN).await.1["status"], "VALID");
+    assert_eq!(polls.poll(OTHER_TOKEN).await.1["status"], "VALID");
+    let unknown = polls.poll("0b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d").await;
+    assert_eq!(unknown.0, 404);
+
+    let called: BTreeMap<String, BTreeSet<String>> = deployed
+        .iter()
+        .map(|(id, _, _, proxy)| (id.clone(), proxy.seen().into_iter().collect()))
+        .collect();
+    assert_eq!(
+        dynamodb_actions_granted(&template),
+        called,
+        "template grants (left) and DynamoDB operations the functions called (right) differ"
+    );
 }

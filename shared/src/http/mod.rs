@@ -171,8 +171,10 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 /// has its own timeout, but a start makes several in a row (DynamoDB, Infobip, DynamoDB): their
 /// sum can outlast the function's timeout, and Lambda would then end the invocation with a bare
 /// gateway error and no log of ours. Stopping short of the deadline answers 503 with Retry-After
-/// instead. Nothing is half-written: each write is one conditional request, and a start cut off
-/// after Infobip accepted leaves no PENDING record (its callback is kept like an early one).
+/// instead. Nothing is half-written: each write is one conditional request, applied whole or not
+/// at all. A start cut off after Infobip accepted leaves either no record (its callback is kept
+/// like an early one) or, if its write landed, a PENDING record whose token no app was given,
+/// which expires like any other; an `Idempotency-Key` it claimed stays held until its lease ends.
 fn time_left(request: &Request) -> Option<Duration> {
     let deadline = request.lambda_context_ref()?.deadline();
     if deadline == std::time::UNIX_EPOCH {

@@ -136,6 +136,17 @@ impl TestApp {
     /// call with OK, so the callback arrives before start-verify has stored anything. Returns the
     /// start's response, the callback's response, and what a poll saw while the start waited.
     pub async fn brazil_race(&self, result: &str) -> (Response<Body>, Response<Body>, u16) {
+        self.brazil_race_across(self, self, result).await
+    }
+
+    /// [`Self::brazil_race`] with the callback and the poll served by other apps on the same
+    /// store, as the callback and poll functions would serve them.
+    pub async fn brazil_race_across(
+        &self,
+        callbacks: &TestApp,
+        polls: &TestApp,
+        result: &str,
+    ) -> (Response<Body>, Response<Body>, u16) {
         Mock::given(method("POST"))
             .and(path("/mi/verification/1/verify"))
             .respond_with(
@@ -152,8 +163,8 @@ impl TestApp {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let body = json!({"result": result, "token": TOKEN});
-            let response = self.callback(&self.callback_path().await, body).await;
-            (response, self.poll(TOKEN).await.0)
+            let response = callbacks.callback(&self.callback_path().await, body).await;
+            (response, polls.poll(TOKEN).await.0)
         };
         let (started, (callback, poll_meanwhile)) = tokio::join!(start, early_callback);
         (started, callback, poll_meanwhile)
@@ -221,6 +232,26 @@ pub fn post(path: &str, body: &str) -> Request {
         Some(body),
         DEVICE_IP,
     ))
+}
+
+/// A start from device address `ip` with extra `headers` (for example `idempotency-key`).
+pub fn start_from(ip: &str, phone: &str, headers: Value) -> Request {
+    let mut all = json!({"content-type": "application/json"});
+    for (name, value) in headers.as_object().unwrap() {
+        all[name] = value.clone();
+    }
+    parse_event(&http_api_event(
+        "POST",
+        "/verifications",
+        all,
+        Some(&json!({"phoneNumber": phone}).to_string()),
+        ip,
+    ))
+}
+
+/// A start of `phone` from the usual device address, with an `Idempotency-Key`.
+pub fn keyed_start(key: &str, phone: &str) -> Request {
+    start_from(DEVICE_IP, phone, json!({"idempotency-key": key}))
 }
 
 pub fn start_request(phone: &str) -> Request {
