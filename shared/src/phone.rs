@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use rlibphonenumber::{ParseError, PhoneNumberFormat, PHONE_NUMBER_UTIL};
+
 /// A phone number that the numbering plan of its country allows. Valid by construction.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber {
@@ -66,22 +68,27 @@ impl PhoneNumber {
         };
 
         // The input is now `+` and at most 31 ASCII digits: nothing else reaches the parser.
-        let parsed = phonenumber::parse(None, format!("+{digits}"))
+        let parsed = match rlibphonenumber::PhoneNumber::parse(format!("+{digits}"), None) {
+            Ok(parsed) => parsed,
+            Err(ParseError::InvalidCountryCode) => {
+                return Err(InvalidPhoneNumber::UnknownCountryCode)
+            }
+            // Too short or too long for any number: name the country when the digits have one.
+            Err(_) => {
+                return Err(match calling_code_of(&digits) {
+                    Some(code) => InvalidPhoneNumber::NotInNumberingPlan(code),
+                    None => InvalidPhoneNumber::UnknownCountryCode,
+                })
+            }
+        };
+        let country_code = u16::try_from(parsed.country_code)
             .map_err(|_| InvalidPhoneNumber::UnknownCountryCode)?;
-        let country_code = parsed.code().value();
-        if phonenumber::metadata::DATABASE
-            .by_code(&country_code)
-            .is_none()
-        {
-            return Err(InvalidPhoneNumber::UnknownCountryCode);
-        }
-        if !phonenumber::is_valid(&parsed) {
+        if !parsed.is_valid() {
             return Err(InvalidPhoneNumber::NotInNumberingPlan(country_code));
         }
-        // Italian-style national numbers keep their leading zeros after the country code.
-        let national = parsed.national();
-        let zeros = "0".repeat(usize::from(national.zeros()));
-        let digits = format!("{country_code}{zeros}{}", national.value());
+        // E.164 keeps the leading zeros of Italian-style national numbers after the country code.
+        let e164 = parsed.format_as(PhoneNumberFormat::E164);
+        let digits = e164.trim_start_matches('+').to_owned();
         Ok(Self {
             digits,
             country_code,
@@ -110,6 +117,21 @@ impl PhoneNumber {
         let hidden = rest.len() - shown;
         format!("+{cc}{}{}", "*".repeat(hidden), &rest[hidden..])
     }
+}
+
+/// The country calling code the digits start with, if any: calling codes are prefix-free and one
+/// to three digits long.
+fn calling_code_of(digits: &str) -> Option<u16> {
+    (1..=3.min(digits.len())).find_map(|len| {
+        let code: i32 = digits[..len].parse().ok()?;
+        let known = PHONE_NUMBER_UTIL
+            .get_region_for_country_code(code)
+            .is_some()
+            || PHONE_NUMBER_UTIL
+                .get_supported_global_network_calling_codes()
+                .any(|global| global == code);
+        known.then_some(code as u16)
+    })
 }
 
 /// Debug shows the masked form so that a stray `{:?}` cannot leak a number into the logs.
@@ -164,6 +186,9 @@ mod tests {
             ("+44\u{0}7911123456", UnexpectedCharacter),
             ("07911123456", NotInternational),
             ("+447911", NotInNumberingPlan(44)),
+            ("+441", NotInNumberingPlan(44)),
+            ("+8001", NotInNumberingPlan(800)),
+            ("+3", UnknownCountryCode),
             ("+4479111234567890", NotInNumberingPlan(44)),
             ("+999123456789", UnknownCountryCode),
             ("1234567890123456789012345678901234", TooLong),
@@ -171,6 +196,15 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(PhoneNumber::parse(raw), Err(expected), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn finds_the_calling_code_a_refused_number_starts_with() {
+        assert_eq!(calling_code_of("4479"), Some(44));
+        assert_eq!(calling_code_of("12025"), Some(1));
+        assert_eq!(calling_code_of("8001"), Some(800));
+        assert_eq!(calling_code_of("9991234"), None);
+        assert_eq!(calling_code_of("3"), None);
     }
 
     #[test]

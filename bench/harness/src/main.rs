@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 // Init times of a millisecond or two move with everything else on the machine: a median of many.
-const COLD_STARTS: usize = 21;
+const COLD_STARTS: usize = 31;
 /// Measured beside the floor, exempt from the budgets: what one DynamoDB call costs by itself.
 const REFERENCE: &str = "plain GetItem (reference)";
 const BUDGET_INIT_RATIO: f64 = 1.5;
@@ -343,25 +343,37 @@ async fn run_once(subject: &Subject, warm: usize, offset: usize) -> Figures {
     figures
 }
 
-async fn measure(subject: &Subject, warm: usize) -> Figures {
-    let mut inits = Vec::new();
-    let mut firsts = Vec::new();
-    let mut last = Figures::default();
+/// Init and first-invocation latency of every subject, cold-started in turns: the r-th start of
+/// each runs beside the r-th start of the floor, so a slow spell of the machine weighs on both and
+/// the ratios stay fair (measured one subject after the other, the floor's init moved by a third
+/// between runs). Returns, per subject, the median init and first-invocation latency.
+async fn cold_starts(subjects: &[&Subject]) -> Vec<(Duration, Duration)> {
+    let mut samples = vec![(Vec::new(), Vec::new()); subjects.len()];
     for run in 0..COLD_STARTS {
-        let is_last = run + 1 == COLD_STARTS;
-        // Run r's first invocation uses verification r; the last run's warm ones follow it.
-        let figures = run_once(subject, if is_last { warm } else { 0 }, run).await;
-        inits.push(figures.init);
-        firsts.push(figures.first);
-        last = figures;
+        for (subject, (inits, firsts)) in subjects.iter().zip(&mut samples) {
+            // Run r's first invocation uses verification r.
+            let figures = run_once(subject, 0, run).await;
+            inits.push(figures.init);
+            firsts.push(figures.first);
+        }
     }
-    inits.sort();
-    firsts.sort();
-    last.init = inits[COLD_STARTS / 2];
-    last.first = firsts[COLD_STARTS / 2];
-    last.binary_bytes = std::fs::metadata(&subject.binary).unwrap().len();
-    last.zipped_bytes = zipped_size(&subject.binary);
-    last
+    samples
+        .into_iter()
+        .map(|(mut inits, mut firsts)| {
+            inits.sort();
+            firsts.sort();
+            (inits[COLD_STARTS / 2], firsts[COLD_STARTS / 2])
+        })
+        .collect()
+}
+
+/// The warm figures of one subject (its init and first invocation come from `cold_starts`).
+async fn measure_warm(subject: &Subject, warm: usize) -> Figures {
+    // Verifications 0..COLD_STARTS went to the cold starts; this run takes the ones after.
+    let mut figures = run_once(subject, warm, COLD_STARTS).await;
+    figures.binary_bytes = std::fs::metadata(&subject.binary).unwrap().len();
+    figures.zipped_bytes = zipped_size(&subject.binary);
+    figures
 }
 
 fn ms(d: Duration) -> String {
@@ -418,7 +430,8 @@ async fn main() {
         pending_timeout: Duration::from_secs(3600),
         record_lifetime: Duration::from_secs(7200),
     };
-    let total = COLD_STARTS + warm;
+    // One per cold start, then one for the warm run's first invocation and one per warm one.
+    let total = COLD_STARTS + 1 + warm;
     let mut verifications = Vec::with_capacity(total);
     for _ in 0..total {
         let token = Token::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
@@ -476,7 +489,7 @@ async fn main() {
         Arc::clone(&verifications),
         Arc::clone(&verifications),
     );
-    let subjects = vec![
+    let subjects = [
         Subject {
             name: "hello-world (floor)",
             binary: bin_dir.join("bench-hello"),
@@ -545,17 +558,25 @@ async fn main() {
         },
     ];
 
+    let selected: Vec<&Subject> = subjects
+        .iter()
+        .filter(|subject| {
+            let floor = subject.binary.ends_with("bench-hello") || subject.name == REFERENCE;
+            floor || only.is_empty() || only.contains(&subject.name)
+        })
+        .collect();
+    eprintln!(
+        "cold-starting {} functions in turns ({COLD_STARTS} starts each)...",
+        selected.len()
+    );
+    let colds = cold_starts(&selected).await;
     let mut results = Vec::new();
-    for subject in &subjects {
-        let floor = subject.binary.ends_with("bench-hello") || subject.name == REFERENCE;
-        if !floor && !only.is_empty() && !only.contains(&subject.name) {
-            continue;
-        }
-        eprintln!(
-            "measuring {} ({COLD_STARTS} cold starts, {warm} warm invocations)...",
-            subject.name
-        );
-        results.push((subject.name, measure(subject, warm).await));
+    for (subject, (init, first)) in selected.iter().zip(colds) {
+        eprintln!("measuring {} ({warm} warm invocations)...", subject.name);
+        let mut figures = measure_warm(subject, warm).await;
+        figures.init = init;
+        figures.first = first;
+        results.push((subject.name, figures));
     }
     report(&results, warm);
 }
