@@ -38,7 +38,7 @@ pub enum StartupError {
 impl App {
     /// For the start function: its settings, the DynamoDB client from the Lambda environment,
     /// and the Infobip client.
-    pub async fn from_env_with_infobip() -> Result<Self, StartupError> {
+    pub fn from_env_with_infobip() -> Result<Self, StartupError> {
         let config = Config::from_env(true)?;
         let store = dynamodb_store(&config)?;
         Self::new(config, store)
@@ -46,7 +46,7 @@ impl App {
 
     /// For the callback and poll functions, which never call Infobip: the Infobip client is
     /// neither built nor linked into their binaries.
-    pub async fn from_env_without_infobip() -> Result<Self, StartupError> {
+    pub fn from_env_without_infobip() -> Result<Self, StartupError> {
         let config = Config::from_env(false)?;
         let store = dynamodb_store(&config)?;
         Ok(Self::assemble(config, store, None))

@@ -123,14 +123,11 @@ impl PhoneNumber {
 /// to three digits long.
 fn calling_code_of(digits: &str) -> Option<u16> {
     (1..=3.min(digits.len())).find_map(|len| {
-        let code: i32 = digits[..len].parse().ok()?;
-        let known = PHONE_NUMBER_UTIL
-            .get_region_for_country_code(code)
-            .is_some()
-            || PHONE_NUMBER_UTIL
-                .get_supported_global_network_calling_codes()
-                .any(|global| global == code);
-        known.then_some(code as u16)
+        let code: u16 = digits[..len].parse().ok()?;
+        PHONE_NUMBER_UTIL
+            .get_supported_calling_codes()
+            .any(|known| known == i32::from(code))
+            .then_some(code)
     })
 }
 

@@ -178,6 +178,16 @@ fn with_deadline(mut request: lambda_http::Request, left: Duration) -> lambda_ht
     request
 }
 
+/// The answer a handler gives instead of being ended by Lambda: a 503 the app may retry.
+fn assert_out_of_time(response: &lambda_http::Response<lambda_http::Body>) {
+    let problem = assert_problem(response, 503);
+    assert_eq!(
+        problem["detail"],
+        "The request did not finish in time; try again shortly."
+    );
+    assert!(header(response, "retry-after").is_some());
+}
+
 #[tokio::test]
 async fn a_request_about_to_outlive_the_function_is_answered_before_lambda_ends_it() {
     let (t, proxy) = app_behind_faults().await;
@@ -190,12 +200,7 @@ async fn a_request_about_to_outlive_the_function_is_answered_before_lambda_ends_
             Duration::from_millis(800),
         ))
         .await;
-    let problem = assert_problem(&poll, 503);
-    assert_eq!(
-        problem["detail"],
-        "The request did not finish in time; try again shortly."
-    );
-    assert!(header(&poll, "retry-after").is_some());
+    assert_out_of_time(&poll);
     proxy.clear();
 }
 
@@ -223,11 +228,7 @@ async fn a_start_cut_off_by_the_deadline_leaves_no_verification() {
             Duration::from_millis(1000),
         ))
         .await;
-    let problem = assert_problem(&start, 503);
-    assert_eq!(
-        problem["detail"],
-        "The request did not finish in time; try again shortly."
-    );
+    assert_out_of_time(&start);
     assert_eq!(t.infobip_requests().await.len(), 1, "never retried");
     assert_eq!(t.poll(TOKEN).await.0, 404, "no PENDING record left behind");
 }

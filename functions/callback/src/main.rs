@@ -11,7 +11,7 @@ use smv_shared::{handle_as, telemetry, App};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = Arc::new(App::from_env_without_infobip().await?);
+    let app = Arc::new(App::from_env_without_infobip()?);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Error>(handle_as::<CallbackRoutes>(&app, request).await) }
