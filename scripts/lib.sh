@@ -2,6 +2,12 @@
 
 venv=.venv
 
+# Where cargo puts what it builds: target/, or wherever CARGO_TARGET_DIR (or a cargo config)
+# says. Asked of cargo, so that the scripts run the binaries cargo really built. Logs go there too.
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+mkdir -p "$target_dir"
+
 # Installs the pinned Python tools (moto, schemathesis, cfn-lint, sam) into the git-ignored
 # .venv/, once per version of the requirements file.
 ensure_venv() {
@@ -20,12 +26,11 @@ free_port() {
   "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts a DynamoDB server (moto) on a free loopback port, logging to target/$1.log. Sets
+# Starts a DynamoDB server (moto) on a free loopback port, logging to $target_dir/$1.log. Sets
 # dynamodb_endpoint and dynamodb_pid; the caller's EXIT trap must kill $dynamodb_pid.
 start_dynamodb() {
-  local log="target/$1.log" port
+  local log="$target_dir/$1.log" port
   port=$(free_port)
-  mkdir -p target
   "$venv/bin/python" scripts/dynamodb_server.py "$port" >"$log" 2>&1 &
   dynamodb_pid=$!
   dynamodb_endpoint="http://127.0.0.1:$port"
@@ -41,15 +46,15 @@ start_dynamodb() {
 }
 
 # Starts the smv-local binary $1 with PORT=0 (plus the caller's environment), logging to
-# target/$2.{out,err}. Sets local_base and local_pid; the caller's EXIT trap must kill $local_pid.
+# $target_dir/$2.{out,err}. Sets local_base and local_pid; the caller's EXIT trap must kill $local_pid.
 start_local() {
   local binary=$1 name=$2
-  PORT=0 "$binary" >"target/$name.out" 2>"target/$name.err" &
+  PORT=0 "$binary" >"$target_dir/$name.out" 2>"$target_dir/$name.err" &
   local_pid=$!
   for _ in $(seq 1 300); do
-    local_base=$(sed -n 's/^smv-local listening on //p' "target/$name.out")
+    local_base=$(sed -n 's/^smv-local listening on //p' "$target_dir/$name.out")
     [ -n "$local_base" ] && return 0
-    kill -0 "$local_pid" 2>/dev/null || { cat "target/$name.err"; echo "smv-local did not start" >&2; exit 1; }
+    kill -0 "$local_pid" 2>/dev/null || { cat "$target_dir/$name.err"; echo "smv-local did not start" >&2; exit 1; }
     sleep 0.1
   done
   echo "smv-local did not print its address" >&2

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use url::Url;
@@ -229,11 +229,7 @@ async fn poll(
         .await
         .map_err(|e| step_error("poll", e))?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let retry_after = smv_shared::web::retry_after(response.headers());
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let field = if options.demo_app_routes {
         "result"
@@ -244,7 +240,7 @@ async fn poll(
     log(format!(
         "GET {url} → {status} {result}{}",
         retry_after
-            .map(|r| format!(" (Retry-After: {r})"))
+            .map(|r| format!(" (Retry-After: {})", r.as_secs()))
             .unwrap_or_default()
     ));
     match status {
@@ -265,10 +261,5 @@ async fn poll(
 }
 
 fn join(api: &Url, path: &str) -> Result<Url, DemoError> {
-    let base = if api.path().ends_with('/') {
-        api.clone()
-    } else {
-        Url::parse(&format!("{api}/")).map_err(|e| step_error("api", e))?
-    };
-    base.join(path).map_err(|e| step_error("api", e))
+    smv_shared::web::join(api, path).map_err(|e| step_error("api", e))
 }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
+use smv_shared::web::retry_after;
 use url::Url;
 
 use crate::device;
@@ -300,7 +301,7 @@ async fn run_one(
             .await
             .map_err(|e| format!("poll: {e}"))?;
         let status = response.status().as_u16();
-        let wait = retry_after(&response).unwrap_or(Duration::from_secs(2));
+        let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(2));
         let body: Value = response.json().await.unwrap_or(Value::Null);
         match (status, body["status"].as_str()) {
             (200, Some("PENDING")) | (503, _) => {}
@@ -357,7 +358,7 @@ async fn start(
             .await
             .map_err(|e| format!("start: {e}"))?;
         let status = response.status().as_u16();
-        let wait = retry_after(&response).unwrap_or(Duration::from_secs(1));
+        let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(1));
         let body: Value = response.json().await.unwrap_or(Value::Null);
         match status {
             201 => return Ok(body),
@@ -397,21 +398,6 @@ async fn forge(
     }
 }
 
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-        .map(Duration::from_secs)
-}
-
 fn join(base: &Url, path: &str) -> Result<Url, String> {
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        base.set_path(&format!("{}/", base.path()));
-    }
-    base.join(path).map_err(|e| e.to_string())
+    smv_shared::web::join(base, path).map_err(|e| e.to_string())
 }

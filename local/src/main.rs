@@ -83,7 +83,7 @@ async fn serve() -> ExitCode {
         }
     };
     let server = Arc::new(Server {
-        app: running.app,
+        backend: running.backend,
         simulator: running.simulator,
         concurrency: match running.concurrency {
             Some(limit) => Concurrency::per_function(limit),

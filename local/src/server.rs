@@ -1,24 +1,21 @@
 //! The local HTTP server. Each request becomes the API Gateway HTTP API (v2) event that API
 //! Gateway would deliver, parsed by lambda_http itself, with the TCP peer as the source IP (and,
-//! through `ConnectedPeer`, its port); then the same `smv_shared::handle` the Lambda functions run.
+//! through `ConnectedPeer`, its port); then the handler of the function whose route it is, as
+//! `smv_shared::handle` runs it in that function's Lambda binary.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_http::http::Method;
-use serde_json::{json, Map, Value};
 use smv_shared::device_address::ConnectedPeer;
-use smv_shared::http::Route;
-use smv_shared::{handle, App, AppError, Function};
+use smv_shared::http::event::HttpRequest;
+use smv_shared::{handle_any, AppError, Backend, Function};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::debug;
@@ -32,7 +29,7 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 const MAX_TARGET_BYTES: usize = 8 * 1024;
 
 pub struct Server {
-    pub app: App,
+    pub backend: Backend,
     pub simulator: Option<Arc<Simulator>>,
     pub concurrency: Concurrency,
 }
@@ -56,13 +53,10 @@ impl Concurrency {
         ]))
     }
 
-    async fn enter(&self, method: &Method, path: &str) -> Option<SemaphorePermit<'_>> {
+    async fn enter(&self, path: &str) -> Option<SemaphorePermit<'_>> {
         let semaphores = self.0.as_ref()?;
-        let index = match Route::parse(method, path).ok()?.owner() {
-            Function::StartVerify | Function::All => 0,
-            Function::Callback => 1,
-            Function::Poll => 2,
-        };
+        let function = Function::serving(path)?;
+        let index = Function::ALL.iter().position(|f| *f == function)?;
         semaphores[index].acquire().await.ok()
     }
 }
@@ -116,8 +110,22 @@ impl Server {
             };
             return into_hyper(smv_shared::http::error_response(&too_long));
         }
-        let event = http_api_event(&parts, &body, peer);
-        let mut request = match lambda_http::request::from_str(&event.to_string()) {
+        let host = parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let event = HttpRequest {
+            method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &parts.headers,
+            body: &body,
+            source_ip: &peer.ip().to_string(),
+            domain_name: host,
+            request_id: &uuid::Uuid::new_v4().to_string(),
+        };
+        let mut request = match event.to_request() {
             Ok(request) => request,
             Err(_) => {
                 let bad = AppError::BadRequest("the request could not be read".into());
@@ -127,71 +135,10 @@ impl Server {
         request.extensions_mut().insert(ConnectedPeer(peer));
         let _turn = self
             .concurrency
-            .enter(request.method(), &smv_shared::http::request_path(&request))
+            .enter(&smv_shared::http::request_path(&request))
             .await;
-        into_hyper(handle(&self.app, Function::All, request).await)
+        into_hyper(handle_any(&self.backend, request).await)
     }
-}
-
-/// The event API Gateway's HTTP API would send for this request.
-fn http_api_event(parts: &hyper::http::request::Parts, body: &[u8], peer: SocketAddr) -> Value {
-    let mut headers = Map::new();
-    let mut cookies = Vec::new();
-    for (name, value) in &parts.headers {
-        let Ok(value) = value.to_str() else { continue };
-        if name == hyper::header::COOKIE {
-            cookies.extend(value.split(';').map(|c| json!(c.trim())));
-            continue;
-        }
-        // HTTP API joins repeated headers with commas.
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(value);
-            }
-            _ => {
-                headers.insert(name.as_str().to_owned(), json!(value));
-            }
-        }
-    }
-    let (body, is_base64) = match std::str::from_utf8(body) {
-        _ if body.is_empty() => (Value::Null, false),
-        Ok(text) => (json!(text), false),
-        Err(_) => (json!(STANDARD.encode(body)), true),
-    };
-    let path = parts.uri.path();
-    let host = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": parts.uri.query().unwrap_or_default(),
-        "cookies": cookies,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "local",
-            "apiId": "smv-local",
-            "domainName": host,
-            "http": {
-                "method": parts.method.as_str(),
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": headers.get("user-agent").cloned().unwrap_or(json!("")),
-            },
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "",
-            "timeEpoch": 0
-        },
-        "body": body,
-        "isBase64Encoded": is_base64
-    })
 }
 
 fn into_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {

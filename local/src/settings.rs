@@ -5,9 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use smv_shared::config::{Config, ConfigError};
-use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
-use smv_shared::App;
+use smv_shared::app::Runtime;
+use smv_shared::config::{ConfigError, StartConfig};
+use smv_shared::store::{dynamodb_client, DynamoDbStore, MemoryStore, Store};
+use smv_shared::Backend;
 use url::Url;
 
 use crate::simulator::{self, Simulator};
@@ -45,7 +46,7 @@ pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr,
 }
 
 pub struct Running {
-    pub app: App,
+    pub backend: Backend,
     /// Requests each function serves at once (`LOCAL_CONCURRENCY`); `None`: no limit.
     pub concurrency: Option<usize>,
     pub simulator: Option<Arc<Simulator>>,
@@ -101,17 +102,10 @@ pub async fn build(
             _ => env(name),
         }
     };
-    let config = Config::from_lookup(defaults, true)?;
+    let config = StartConfig::from_lookup(defaults)?;
     let infobip_description = match &simulator {
         Some(s) => format!("built-in simulator at {}", s.base_url()),
-        None => format!(
-            "{} (real account)",
-            config
-                .infobip
-                .as_ref()
-                .map(|i| i.base_url.to_string())
-                .unwrap_or_default()
-        ),
+        None => format!("{} (real account)", config.infobip.base_url),
     };
 
     let (store, store_description): (Arc<dyn Store>, String) = match &table {
@@ -120,14 +114,22 @@ pub async fn build(
             "in-memory (lost on exit; set TABLE_NAME for DynamoDB)".into(),
         ),
         Some(table) => {
+            // A laptop's AWS credentials come from anywhere aws-config looks (profiles, SSO);
+            // the client itself is the functions' own.
             let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(smv_shared::store::aws_http_client())
-                .timeout_config(smv_shared::store::aws_timeouts())
-                .retry_config(smv_shared::store::aws_retries())
+                .http_client(dynamodb_client::http_client())
                 .load()
                 .await;
-            let client = aws_sdk_dynamodb::Client::new(&aws);
             let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL"));
+            let (Some(region), Some(credentials)) =
+                (aws.region().cloned(), aws.credentials_provider())
+            else {
+                return Err(SettingsError::Invalid {
+                    name: "AWS_REGION",
+                    problem: "and AWS credentials must be available for a DynamoDB table".into(),
+                });
+            };
+            let client = dynamodb_client::client(region, credentials, endpoint.as_deref());
             if endpoint.is_some() {
                 ensure_table(&client, table).await?;
             }
@@ -145,9 +147,10 @@ pub async fn build(
             )
         }
     };
-    let mut app = App::new(config, store)?;
+    let mut runtime = Runtime::new(store);
     // stdout is for the person running the server, not for CloudWatch.
-    app.metrics = Arc::new(smv_shared::metrics::Discard);
+    runtime.metrics = Arc::new(smv_shared::metrics::Discard);
+    let backend = Backend::new(&config, &runtime)?;
     let concurrency = match env("LOCAL_CONCURRENCY") {
         None => None,
         Some(raw) => match raw.parse::<usize>() {
@@ -161,7 +164,7 @@ pub async fn build(
         },
     };
     Ok(Running {
-        app,
+        backend,
         concurrency,
         simulator,
         store_description,

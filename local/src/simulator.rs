@@ -14,7 +14,7 @@ use http_body_util::Full;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
-use smv_shared::infobip::{known_error, VerifyRequest};
+use smv_shared::infobip::{known_error, types::VerifyRequest};
 use tracing::{info, warn};
 use url::Url;
 

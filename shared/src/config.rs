@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::device_address::{AddressPolicy, CloudFrontTrust};
+use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 use crate::infobip::ApiKey;
 use crate::rate_limit::{Limit, RateLimits, DEFAULT_PER_IP, DEFAULT_PER_PHONE};
 use crate::verification::Lifetimes;
@@ -36,15 +36,22 @@ pub struct InfobipConfig {
     pub timeout: Duration,
 }
 
+/// What every function reads.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct CommonConfig {
     pub table_name: String,
     pub lifetimes: Lifetimes,
+}
+
+/// What the function that starts verifications reads besides: it alone calls Infobip, so it
+/// alone holds the key, and it alone resolves device addresses and counts starts.
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    pub common: CommonConfig,
     /// Public base of our callback URLs; derived from the API Gateway request when `None`.
     pub callback_base_url: Option<Url>,
     pub address_policy: AddressPolicy,
-    /// Only the function that starts verifications talks to Infobip, so only it holds the key.
-    pub infobip: Option<InfobipConfig>,
+    pub infobip: InfobipConfig,
     pub rate_limits: RateLimits,
 }
 
@@ -70,18 +77,16 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
 ];
 
-impl Config {
-    /// `starts_verifications`: the settings for calling Infobip and resolving device addresses are
-    /// read (and required) only by the function that starts verifications.
-    pub fn from_env(starts_verifications: bool) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok(), starts_verifications)
+impl CommonConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-        starts_verifications: bool,
-    ) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env(&lookup))
+    }
+
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let table_name = env.required("TABLE_NAME")?;
         let pending_timeout = env.seconds(
             "PENDING_TIMEOUT_SECONDS",
@@ -99,22 +104,24 @@ impl Config {
                 problem: "must not be shorter than PENDING_TIMEOUT_SECONDS (a PENDING record would vanish instead of expiring)".into(),
             });
         }
-        if !starts_verifications {
-            return Ok(Self {
-                table_name,
-                lifetimes: Lifetimes {
-                    pending_timeout,
-                    record_lifetime,
-                },
-                callback_base_url: None,
-                address_policy: AddressPolicy::default(),
-                infobip: None,
-                rate_limits: RateLimits {
-                    per_phone: None,
-                    per_ip: None,
-                },
-            });
-        }
+        Ok(Self {
+            table_name,
+            lifetimes: Lifetimes {
+                pending_timeout,
+                record_lifetime,
+            },
+        })
+    }
+}
+
+impl StartConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let common = CommonConfig::read(&env)?;
         let callback_base_url = env
             .optional("CALLBACK_BASE_URL")
             .map(|raw| parse_base_url("CALLBACK_BASE_URL", &raw))
@@ -123,7 +130,7 @@ impl Config {
             .optional("INFOBIP_BASE_URL")
             .unwrap_or_else(|| DEFAULT_INFOBIP_BASE_URL.to_owned());
         let timeout = env.millis("INFOBIP_TIMEOUT_MS", DEFAULT_INFOBIP_TIMEOUT, 100..=60_000)?;
-        let infobip = Some(InfobipConfig {
+        let infobip = InfobipConfig {
             base_url: parse_base_url("INFOBIP_BASE_URL", &base)?,
             api_key: ApiKey::new(env.required("INFOBIP_API_KEY")?).ok_or(ConfigError {
                 name: "INFOBIP_API_KEY",
@@ -131,13 +138,9 @@ impl Config {
             })?,
             connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
             timeout,
-        });
+        };
         Ok(Self {
-            table_name,
-            lifetimes: Lifetimes {
-                pending_timeout,
-                record_lifetime,
-            },
+            common,
             callback_base_url,
             address_policy: address_policy(&env)?,
             infobip,
@@ -188,7 +191,10 @@ fn address_policy(env: &Env<'_>) -> Result<AddressPolicy, ConfigError> {
                             problem: "is not a valid header name".into(),
                         });
                     }
-                    Some((header.to_ascii_lowercase(), secret))
+                    Some(OriginSecret {
+                        header: header.to_ascii_lowercase(),
+                        value: secret.into(),
+                    })
                 }
                 (None, None) => None,
                 (Some(_), None) => {
@@ -311,45 +317,47 @@ impl Env<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)], starts_verifications: bool) -> Result<Config, ConfigError> {
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|name| vars.get(name).cloned(), starts_verifications)
+        move |name| vars.get(name).cloned()
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
+        StartConfig::from_lookup(lookup(vars))
     }
 
     fn failing_name(vars: &[(&str, &str)]) -> &'static str {
-        config(vars, true).unwrap_err().name
+        config(vars).unwrap_err().name
     }
 
     #[test]
     fn defaults_apply_when_only_the_required_settings_are_given() {
-        let c = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")], true).unwrap();
-        let infobip = c.infobip.unwrap();
-        assert_eq!(infobip.base_url.as_str(), "https://api.infobip.com/");
-        assert_eq!(infobip.timeout, DEFAULT_INFOBIP_TIMEOUT);
-        assert_eq!(c.lifetimes.pending_timeout, DEFAULT_PENDING_TIMEOUT);
-        assert_eq!(c.lifetimes.record_lifetime, DEFAULT_RECORD_LIFETIME);
+        let c = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")]).unwrap();
+        assert_eq!(c.infobip.base_url.as_str(), "https://api.infobip.com/");
+        assert_eq!(c.infobip.timeout, DEFAULT_INFOBIP_TIMEOUT);
+        assert_eq!(c.common.lifetimes.pending_timeout, DEFAULT_PENDING_TIMEOUT);
+        assert_eq!(c.common.lifetimes.record_lifetime, DEFAULT_RECORD_LIFETIME);
         assert_eq!(c.callback_base_url, None);
-        assert_eq!(c.address_policy, AddressPolicy::default());
+        assert_eq!(c.address_policy.alb_trusted_hops, 0);
+        assert!(c.address_policy.cloudfront.is_none());
         assert_eq!(c.rate_limits, RateLimits::default());
     }
 
     #[test]
     fn a_rate_limit_of_zero_is_off() {
-        let c = config(
-            &[
-                ("TABLE_NAME", "t"),
-                ("INFOBIP_API_KEY", "k"),
-                ("RATE_LIMIT_PER_PHONE", "0"),
-                ("RATE_LIMIT_PER_IP", "3"),
-                ("RATE_LIMIT_PER_IP_WINDOW_SECONDS", "10"),
-            ],
-            true,
-        )
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("RATE_LIMIT_PER_PHONE", "0"),
+            ("RATE_LIMIT_PER_IP", "3"),
+            ("RATE_LIMIT_PER_IP_WINDOW_SECONDS", "10"),
+        ])
         .unwrap();
         assert_eq!(c.rate_limits.per_phone, None);
         assert_eq!(
@@ -363,10 +371,10 @@ mod tests {
 
     #[test]
     fn functions_that_do_not_call_infobip_do_not_need_its_key() {
-        let c = config(&[("TABLE_NAME", "t")], false).unwrap();
-        assert!(c.infobip.is_none());
+        let c = CommonConfig::from_lookup(lookup(&[("TABLE_NAME", "t")])).unwrap();
+        assert_eq!(c.table_name, "t");
         assert_eq!(
-            config(&[("TABLE_NAME", "t")], true).unwrap_err().name,
+            config(&[("TABLE_NAME", "t")]).unwrap_err().name,
             "INFOBIP_API_KEY"
         );
     }
@@ -412,12 +420,9 @@ mod tests {
             "ALB_TRUSTED_PROXY_HOPS"
         );
         assert_eq!(
-            config(
-                &[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "two words")],
-                true
-            )
-            .unwrap_err()
-            .name,
+            config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "two words")])
+                .unwrap_err()
+                .name,
             "INFOBIP_API_KEY"
         );
     }
@@ -429,6 +434,13 @@ mod tests {
             (false, COMMON_VARIABLES.to_vec()),
             (true, [COMMON_VARIABLES, STARTER_VARIABLES].concat()),
         ] {
+            let read_by = |lookup: &dyn Fn(&str) -> Option<String>| {
+                if starts {
+                    StartConfig::from_lookup(lookup).map(drop)
+                } else {
+                    CommonConfig::from_lookup(lookup).map(drop)
+                }
+            };
             let read = RefCell::new(Vec::new());
             let lookup = |name: &str| {
                 read.borrow_mut().push(name.to_owned());
@@ -438,7 +450,7 @@ mod tests {
                     _ => None,
                 }
             };
-            Config::from_lookup(lookup, starts).unwrap();
+            read_by(&lookup).unwrap();
             let mut read = read.into_inner();
             read.sort();
             read.dedup();
@@ -456,30 +468,27 @@ mod tests {
             ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
             ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify"),
         ];
-        assert_eq!(
-            config(&vars, true).unwrap_err().name,
-            "CLOUDFRONT_ORIGIN_SECRET"
-        );
+        assert_eq!(config(&vars).unwrap_err().name, "CLOUDFRONT_ORIGIN_SECRET");
         let mut vars = vars.to_vec();
         vars.push(("CLOUDFRONT_ORIGIN_SECRET", "s3cret"));
-        let policy = config(&vars, true).unwrap().address_policy;
-        assert_eq!(
-            policy.cloudfront.unwrap().origin_secret,
-            Some(("x-origin-verify".into(), "s3cret".into()))
-        );
+        let policy = config(&vars).unwrap().address_policy;
+        let secret = policy.cloudfront.clone().unwrap().origin_secret.unwrap();
+        assert_eq!(secret.header, "x-origin-verify");
+        assert_eq!(secret.value.expose_secret(), "s3cret");
+        assert!(!format!("{policy:?}").contains("s3cret"));
     }
 
     #[test]
     fn the_error_message_names_the_variable_but_not_the_key() {
-        let err = config(
-            &[
-                ("TABLE_NAME", "t"),
-                ("INFOBIP_API_KEY", "k"),
-                ("INFOBIP_BASE_URL", "nope"),
-            ],
-            true,
-        )
-        .unwrap_err();
+        let err = config(&[("TABLE_NAME", "t"), ("INFOBIP_BASE_URL", "nope")]).unwrap_err();
         assert!(err.to_string().contains("INFOBIP_BASE_URL"));
+        // A key that is refused is named, never echoed.
+        let err = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "s3cret key-77")]).unwrap_err();
+        assert!(err.to_string().contains("INFOBIP_API_KEY"), "{err}");
+        assert!(
+            !err.to_string().contains("s3cret") && !err.to_string().contains("key-77"),
+            "{err}"
+        );
+        assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
     }
 }

@@ -14,19 +14,17 @@ use std::net::{IpAddr, SocketAddr};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceAddress {
-    pub ip: IpAddr,
-    pub port: Option<u16>,
-}
+pub use crate::device::DeviceAddress;
 
 /// The TCP peer of a request that did not come through AWS (the local server inserts it).
 /// Only code in this process can attach an extension: no event field can produce one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectedPeer(pub SocketAddr);
 
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct AddressPolicy {
     /// Proxies in front of an ALB that append to `X-Forwarded-For` (0: the client talks to the ALB).
     pub alb_trusted_hops: usize,
@@ -34,11 +32,18 @@ pub struct AddressPolicy {
     pub cloudfront: Option<CloudFrontTrust>,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CloudFrontTrust {
     /// Header CloudFront adds as an origin custom header and its value; without it, a client that
     /// reaches API Gateway directly could write its own `CloudFront-Viewer-Address`.
-    pub origin_secret: Option<(String, String)>,
+    pub origin_secret: Option<OriginSecret>,
+}
+
+/// A header name and the secret value CloudFront sends in it.
+#[derive(Clone)]
+pub struct OriginSecret {
+    pub header: String,
+    pub value: SecretString,
 }
 
 impl fmt::Debug for AddressPolicy {
@@ -50,7 +55,7 @@ impl fmt::Debug for AddressPolicy {
                 &self
                     .cloudfront
                     .as_ref()
-                    .map(|c| c.origin_secret.as_ref().map(|(h, _)| h)),
+                    .map(|c| c.origin_secret.as_ref().map(|s| &s.header)),
             )
             .finish()
     }
@@ -96,9 +101,10 @@ fn from_cloudfront(
     request: &Request,
     trust: &CloudFrontTrust,
 ) -> Result<DeviceAddress, AddressError> {
-    if let Some((name, expected)) = &trust.origin_secret {
-        let given = header(request, name).unwrap_or_default();
-        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if let Some(secret) = &trust.origin_secret {
+        let given = header(request, &secret.header).unwrap_or_default();
+        let expected = secret.value.expose_secret().as_bytes();
+        if !bool::from(given.as_bytes().ct_eq(expected)) {
             return Err(AddressError::NotFromCloudFront);
         }
     }
@@ -143,26 +149,6 @@ pub fn parse_viewer_address(raw: &str) -> Option<(IpAddr, u16)> {
     // Only IPv6 reaches here legitimately; an IPv4 address with a port parses as a SocketAddr above.
     ip.is_ipv6().then_some(())?;
     Some((ip, port.parse().ok()?))
-}
-
-/// The addresses one subscriber controls, as a key: an IPv4 address (IPv4-mapped IPv6 included),
-/// or an IPv6 /64, since a subscriber gets a whole /64 and may use any address in it. Rate limits
-/// and Idempotency-Key records are kept per subscriber, not per single address.
-pub fn subscriber(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -216,23 +202,5 @@ mod tests {
         ] {
             assert_eq!(parse_viewer_address(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn an_ipv6_subscriber_is_its_64_prefix() {
-        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(subscriber(a), subscriber(b));
-        assert_ne!(subscriber(a), subscriber(c));
-        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
-        assert_eq!(subscriber(mapped), "203.0.113.7");
-    }
-
-    #[test]
-    fn constant_time_eq_compares_whole_values() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }

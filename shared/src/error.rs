@@ -1,5 +1,5 @@
 //! The one error type the handlers return. `http::problem` turns it into a response, in one place;
-//! the causes it carries are for the log only.
+//! the causes it carries (as `source`s, whole) are for the log only.
 
 use std::time::Duration;
 
@@ -55,17 +55,22 @@ pub enum AppError {
         token: Option<Token>,
         error: ErrorInfo,
     },
-    #[error("Infobip rejected our credentials: {0}")]
-    InfobipMisconfigured(String),
-    #[error("Infobip is temporarily unavailable: {cause}")]
+    #[error("Infobip rejected our credentials")]
+    InfobipMisconfigured(#[source] InfobipError),
+    #[error("Infobip is temporarily unavailable")]
     InfobipUnavailable {
         retry_after: Duration,
-        cause: String,
+        #[source]
+        cause: InfobipError,
     },
-    #[error("Infobip did not answer in time: {0}")]
-    InfobipTimeout(String),
-    #[error("storage is unavailable: {0}")]
-    StorageUnavailable(String),
+    #[error("Infobip did not answer in time")]
+    InfobipTimeout(#[source] InfobipError),
+    #[error("storage is unavailable")]
+    StorageUnavailable(#[source] StoreError),
+    #[error("storage failed")]
+    StorageFailed(#[source] StoreError),
+    #[error("no random numbers")]
+    Randomness(#[from] RandomnessUnavailable),
     /// Lambda would have ended the invocation before the handler finished.
     #[error("the request did not finish before the function's deadline")]
     OutOfTime,
@@ -73,9 +78,20 @@ pub enum AppError {
     Internal(String),
 }
 
+/// `error` and every cause under it, for a log line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl From<InfobipError> for AppError {
     fn from(error: InfobipError) -> Self {
-        let cause = error.to_string();
         match error {
             InfobipError::Refused {
                 http_status,
@@ -86,20 +102,20 @@ impl From<InfobipError> for AppError {
                 token,
                 error,
             },
-            InfobipError::Unauthorized { .. } => Self::InfobipMisconfigured(cause),
+            InfobipError::Unauthorized { .. } => Self::InfobipMisconfigured(error),
             InfobipError::RateLimited { retry_after } => Self::InfobipUnavailable {
                 // Infobip's own hint, within reason: an app should not be told to wait an hour.
                 retry_after: retry_after
                     .unwrap_or(DEFAULT_RETRY_AFTER)
                     .clamp(Duration::from_secs(1), Duration::from_secs(60)),
-                cause,
+                cause: error,
             },
-            InfobipError::Timeout(_) => Self::InfobipTimeout(cause),
+            InfobipError::Timeout(_) => Self::InfobipTimeout(error),
             InfobipError::Unavailable { .. }
             | InfobipError::Unreachable(_)
             | InfobipError::UnexpectedAnswer { .. } => Self::InfobipUnavailable {
                 retry_after: DEFAULT_RETRY_AFTER,
-                cause,
+                cause: error,
             },
         }
     }
@@ -108,8 +124,8 @@ impl From<InfobipError> for AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => Self::StorageUnavailable(error.to_string()),
-            StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::Internal(error.to_string()),
+            StoreError::Unavailable(_) => Self::StorageUnavailable(error),
+            StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::StorageFailed(error),
         }
     }
 }
@@ -123,11 +139,5 @@ impl From<LimitError> for AppError {
             },
             LimitError::Store(e) => e.into(),
         }
-    }
-}
-
-impl From<RandomnessUnavailable> for AppError {
-    fn from(error: RandomnessUnavailable) -> Self {
-        Self::Internal(error.to_string())
     }
 }

@@ -3,17 +3,14 @@
 //! verification racing the first. The first request with a key claims it; its final answer is kept
 //! and replayed to every retry with the same key and the same request.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use lambda_http::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
+use crate::device::Subscriber;
 use crate::phone::PhoneNumber;
-use crate::store::{Store, StoreError};
+use crate::store::{IdempotencyRecord, IdempotencyRecords, StoreError, StoredResponse};
 use crate::time::Timestamp;
-
-pub const HEADER: &str = "idempotency-key";
 
 /// How long a claimed key stays claimed without an answer. Longer than the start function's own
 /// timeout, so a claim is only ever taken over from a request that can no longer be running.
@@ -43,22 +40,12 @@ impl IdempotencyKey {
         Ok(Self(String::from_utf8_lossy(raw).into_owned()))
     }
 
-    /// `None` without the header; two headers are refused rather than one picked.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, InvalidIdempotencyKey> {
-        let mut values = headers.get_all(HEADER).iter();
-        match (values.next(), values.next()) {
-            (None, _) => Ok(None),
-            (Some(value), None) => Self::parse(value.as_bytes()).map(Some),
-            (Some(_), Some(_)) => Err(InvalidIdempotencyKey),
-        }
-    }
-
     /// Where the key's record lives. Keys are chosen by clients, so two apps may pick the same
     /// one; scoping it to the subscriber's addresses keeps one user from receiving another's
     /// answer (a token and redirect link) by replaying their key from elsewhere.
-    pub fn record_key(&self, device_ip: IpAddr) -> String {
+    pub fn record_key(&self, subscriber: &Subscriber) -> String {
         let mut digest = Sha256::new();
-        digest.update(crate::device_address::subscriber(device_ip).as_bytes());
+        digest.update(subscriber.as_str().as_bytes());
         digest.update(b"\n");
         digest.update(self.0.as_bytes());
         format!("idem#{}", hex::encode(digest.finalize()))
@@ -71,26 +58,10 @@ pub fn fingerprint(phone: &PhoneNumber) -> String {
     hex::encode(Sha256::digest(phone.international_digits().as_bytes()))
 }
 
-/// The answer given to the first request, as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub content_type: String,
-    pub location: Option<String>,
-    pub body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    pub fingerprint: String,
-    /// `None` while the first request is still running.
-    pub response: Option<StoredResponse>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// This request holds the key now: go ahead, then [`Store::finish_idempotent`] or
-    /// [`Store::release_idempotent`].
+    /// This request holds the key now: go ahead, then
+    /// [`IdempotencyRecords::finish_idempotent`] or [`IdempotencyRecords::release_idempotent`].
     Proceed,
     Replay(StoredResponse),
     /// The key was used for a different request.
@@ -100,12 +71,12 @@ pub enum Decision {
 }
 
 pub async fn begin(
-    store: &dyn Store,
+    records: &dyn IdempotencyRecords,
     record_key: &str,
     fingerprint: &str,
     now: Timestamp,
 ) -> Result<Decision, StoreError> {
-    let existing = store
+    let existing = records
         .claim_idempotent(record_key, fingerprint, now.plus(LEASE), now)
         .await?;
     Ok(match existing {
@@ -145,14 +116,12 @@ mod tests {
     #[test]
     fn the_same_key_from_another_address_is_another_record() {
         let key = IdempotencyKey::parse(b"k-1").unwrap();
-        let here = key.record_key("203.0.113.1".parse().unwrap());
-        let there = key.record_key("203.0.113.2".parse().unwrap());
+        let at = |ip: &str| key.record_key(&Subscriber::of(ip.parse().unwrap()));
+        let here = at("203.0.113.1");
+        let there = at("203.0.113.2");
         assert_ne!(here, there);
         assert!(here.starts_with("idem#") && !here.contains("k-1"));
         // A phone that moves to another address in its own IPv6 /64 is the same subscriber.
-        assert_eq!(
-            key.record_key("2001:db8:1:2::10".parse().unwrap()),
-            key.record_key("2001:db8:1:2::99".parse().unwrap())
-        );
+        assert_eq!(at("2001:db8:1:2::10"), at("2001:db8:1:2::99"));
     }
 }

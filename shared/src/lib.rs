@@ -1,17 +1,19 @@
 //! Infobip Silent Mobile Verification backend: everything but the three Lambda `main`s.
 //!
-//! - [`infobip`]: Infobip's wire types, error codes and HTTP client.
-//! - [`phone`], [`token`], [`verification`], [`time`]: the domain.
-//! - [`store`]: the storage trait with DynamoDB and in-memory adapters.
-//! - [`device_address`]: which IP and port a request honestly comes from.
+//! - [`phone`], [`token`], [`verification`], [`device`], [`time`]: the domain.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
-//! - [`service`]: start, record a callback, report a result.
-//! - [`http`]: routing, handlers, the problem+json mapping.
-//! - [`config`], [`app`]: start-up.
+//! - [`service`]: start, record a callback, report a result, over the ports below.
+//! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
+//! - [`infobip`]: the Infobip port, its HTTP transport and the SMV client (wire types inside).
+//! - [`device_address`]: which IP and port a request honestly comes from.
+//! - [`http`]: the route table, handlers, the problem+json mapping, API Gateway events.
+//! - [`config`], [`app`]: start-up, and each function's context.
 //! - [`telemetry`], [`metrics`]: JSON logs, one event per request; metrics in CloudWatch EMF.
+//! - [`web`]: URL joining and `Retry-After`, for both sides of HTTP.
 
 pub mod app;
 pub mod config;
+pub mod device;
 pub mod device_address;
 pub mod error;
 pub mod http;
@@ -26,7 +28,8 @@ pub mod telemetry;
 pub mod time;
 pub mod token;
 pub mod verification;
+pub mod web;
 
-pub use app::App;
+pub use app::{Backend, CallbackApp, PollApp, StartApp};
 pub use error::AppError;
-pub use http::{handle, handle_as, Function};
+pub use http::{handle, handle_any, run_lambda, Function};

@@ -100,15 +100,6 @@ impl PhoneNumber {
         &self.digits
     }
 
-    pub fn country_code(&self) -> u16 {
-        self.country_code
-    }
-
-    /// Brazil is where Infobip answers `OK` instead of `REDIRECT` and may call back at once.
-    pub fn is_brazilian(&self) -> bool {
-        self.country_code == 55
-    }
-
     /// For logs and storage: country code and the last three digits, e.g. `+44*******456`.
     pub fn masked(&self) -> String {
         let cc = self.country_code.to_string();
@@ -154,7 +145,7 @@ mod tests {
         ] {
             let phone = PhoneNumber::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(phone.international_digits(), "447911123456", "{raw}");
-            assert_eq!(phone.country_code(), 44);
+            assert_eq!(phone.masked(), "+44*******456", "{raw}");
         }
     }
 
@@ -167,9 +158,8 @@ mod tests {
     #[test]
     fn recognises_brazil() {
         let phone = PhoneNumber::parse("+55 11 98765 4321").unwrap();
-        assert!(phone.is_brazilian());
+        assert_eq!(phone.masked(), "+55********321");
         assert_eq!(phone.international_digits(), "5511987654321");
-        assert!(!PhoneNumber::parse("+447911123456").unwrap().is_brazilian());
     }
 
     #[test]

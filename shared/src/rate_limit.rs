@@ -3,14 +3,13 @@
 //! that every Lambda instance sees the same count.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::device_address;
+use crate::device::Subscriber;
 use crate::phone::PhoneNumber;
-use crate::store::{Store, StoreError};
+use crate::store::{Counters, StoreError};
 use crate::time::Timestamp;
 
 /// At most `max` starts per `window`.
@@ -89,26 +88,26 @@ pub enum LimitError {
     Store(#[from] StoreError),
 }
 
-/// Counts one start for `phone` from `ip` on both counters and refuses it if either limit is
+/// Counts one start for `phone` from `subscriber` on both counters and refuses it if either limit is
 /// exceeded (the address's first). Refused attempts count too: hammering a limit keeps it closed.
 pub async fn admit(
-    store: &dyn Store,
+    counters: &dyn Counters,
     limits: &RateLimits,
     phone: &PhoneNumber,
-    ip: IpAddr,
+    subscriber: &Subscriber,
     now: Timestamp,
 ) -> Result<(), LimitError> {
     // Both counters at once: one round trip of latency instead of two on every start.
     let (by_ip, by_phone) = tokio::join!(
         count(
-            store,
+            counters,
             Scope::DeviceIp,
             limits.per_ip,
-            device_address::subscriber(ip),
+            subscriber.as_str().to_owned(),
             now
         ),
         count(
-            store,
+            counters,
             Scope::PhoneNumber,
             limits.per_phone,
             phone_subject(phone.international_digits()),
@@ -119,7 +118,7 @@ pub async fn admit(
 }
 
 async fn count(
-    store: &dyn Store,
+    counters: &dyn Counters,
     scope: Scope,
     limit: Option<Limit>,
     subject: String,
@@ -134,7 +133,7 @@ async fn count(
         scope.as_str(),
         limit.window.as_secs()
     );
-    if store.increment(&key, ends, now).await? <= limit.max {
+    if counters.increment(&key, ends, now).await? <= limit.max {
         return Ok(());
     }
     // Whole seconds, rounded up: a client that waits exactly this long finds a new window.

@@ -4,11 +4,11 @@
 use tracing::{info, warn};
 use url::Url;
 
-use crate::app::App;
-use crate::device_address::DeviceAddress;
+use crate::app::{CallbackApp, PollApp, StartApp};
+use crate::device::DeviceAddress;
 use crate::error::AppError;
-use crate::infobip::{InfobipError, VerifyRequest};
-use crate::metrics::{LimitedBy, Metric, RefusalReason};
+use crate::infobip::{InfobipError, VerifyOrder};
+use crate::metrics::{LimitedBy, Metric, MetricsSink, RefusalReason};
 use crate::phone::PhoneNumber;
 use crate::rate_limit::{self, LimitError};
 use crate::telemetry;
@@ -18,6 +18,8 @@ use crate::verification::{
     ErrorInfo, ParkedCallback, State, Status, Verification, VerificationResult,
 };
 
+/// Where Infobip delivers a verification's result, under the callback base URL; the route table
+/// serves it as `POST /callbacks/infobip/{secret}`.
 pub const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,20 +34,16 @@ pub struct Started {
 /// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once, and
 /// only within the rate limits.
 pub async fn start(
-    app: &App,
+    app: &StartApp,
     phone: &PhoneNumber,
     device: DeviceAddress,
     callback_base_url: &Url,
 ) -> Result<Started, AppError> {
-    let infobip = app
-        .infobip
-        .as_ref()
-        .ok_or_else(|| AppError::Internal("this function has no Infobip client".into()))?;
     let admitted = rate_limit::admit(
-        app.store.as_ref(),
+        app.counters.as_ref(),
         &app.rate_limits,
         phone,
-        device.ip,
+        &device.subscriber(),
         app.clock.now(),
     )
     .await;
@@ -56,16 +54,14 @@ pub async fn start(
     }
     admitted?;
     let secret = CallbackSecret::generate()?;
-    let request = VerifyRequest {
-        phone_number: phone.international_digits().to_owned(),
-        consent_granted: true,
-        callback_url: callback_url(callback_base_url, &secret),
-        return_url: None,
-        device_ip: Some(device.ip.to_string()),
-        device_port: device.port,
+    let callback_url = callback_url(callback_base_url, &secret)?;
+    let order = VerifyOrder {
+        phone,
+        callback_url: &callback_url,
+        device,
     };
 
-    let answer = infobip.verify(&request).await;
+    let answer = app.infobip.verify(&order).await;
     let now = app.clock.now();
     let accepted = match answer {
         Ok(accepted) => accepted,
@@ -103,7 +99,7 @@ pub async fn start(
         app.lifetimes,
     );
     telemetry::record_token(&verification.token);
-    app.store.create(&verification).await?;
+    app.verifications.create(&verification).await?;
     app.metrics.emit(&Metric::VerificationStarted);
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
     // would only make the app start another one. A parked result we cannot read is logged instead.
@@ -122,18 +118,15 @@ pub async fn start(
     })
 }
 
-fn callback_url(base: &Url, secret: &CallbackSecret) -> String {
-    format!(
-        "{}{CALLBACK_PATH_PREFIX}{}",
-        base.as_str().trim_end_matches('/'),
-        secret.expose()
-    )
+fn callback_url(base: &Url, secret: &CallbackSecret) -> Result<Url, AppError> {
+    crate::web::join(base, &format!("{CALLBACK_PATH_PREFIX}{}", secret.expose()))
+        .map_err(|e| AppError::Internal(format!("the callback URL cannot be built: {e}")))
 }
 
 /// Keeps Infobip's refusal so that a poll of its token tells the same story as the start did.
 /// Failing to keep it must not hide the refusal from the app, so a storage error is only logged.
 async fn record_refusal(
-    app: &App,
+    app: &StartApp,
     token: Token,
     secret: &CallbackSecret,
     phone: &PhoneNumber,
@@ -148,24 +141,27 @@ async fn record_refusal(
         now,
         app.lifetimes,
     );
-    if let Err(e) = app.store.create(&refused).await {
+    if let Err(e) = app.verifications.create(&refused).await {
         warn!(token = %refused.token, error = %e, "could not store Infobip's refusal");
     }
 }
 
 /// The Brazil race: Infobip may call back before `start` has stored the verification. Such a
 /// callback is parked under our secret's hash; pick it up now.
-async fn apply_early_callback(app: &App, verification: &Verification) -> Result<Status, AppError> {
+async fn apply_early_callback(
+    app: &StartApp,
+    verification: &Verification,
+) -> Result<Status, AppError> {
     let now = app.clock.now();
     let parked = app
-        .store
+        .parked
         .find_parked(&verification.secret_hash, &verification.token, now)
         .await?;
     let Some(parked) = parked else {
         return Ok(Status::Pending);
     };
     let completed = app
-        .store
+        .verifications
         .complete(
             &verification.token,
             &verification.secret_hash,
@@ -174,7 +170,7 @@ async fn apply_early_callback(app: &App, verification: &Verification) -> Result<
         )
         .await?;
     if let Some(completed) = completed {
-        record_result(app, &completed);
+        record_result(app.metrics.as_ref(), &completed);
     }
     // Applied by us or, racing, by the callback's own retry: either way this is the result now.
     Ok(parked.result.status())
@@ -192,7 +188,7 @@ pub enum CallbackOutcome {
 
 /// Records a result Infobip sent to the callback URL carrying `secret`.
 pub async fn receive_callback(
-    app: &App,
+    app: &CallbackApp,
     secret: &CallbackSecret,
     token: Token,
     result: VerificationResult,
@@ -200,11 +196,15 @@ pub async fn receive_callback(
     telemetry::record_token(&token);
     let hash = secret.hash();
     let now = app.clock.now();
-    if let Some(completed) = app.store.complete(&token, &hash, &result, now).await? {
-        record_result(app, &completed);
+    if let Some(completed) = app
+        .verifications
+        .complete(&token, &hash, &result, now)
+        .await?
+    {
+        record_result(app.metrics.as_ref(), &completed);
         return Ok(CallbackOutcome::Recorded);
     }
-    match app.store.find(&token, now).await? {
+    match app.verifications.find(&token, now).await? {
         Some(existing) if existing.secret_hash != hash => {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));
@@ -219,16 +219,16 @@ pub async fn receive_callback(
                 received_at: now,
                 expires_at: now.plus(app.lifetimes.pending_timeout),
             };
-            app.store.park(&parked).await?;
+            app.parked.park(&parked).await?;
             // `start` may have stored the verification between our read and our park, and then
             // looked for a parked callback too early to see ours: try once more.
             let completed = app
-                .store
+                .verifications
                 .complete(&parked.token, &parked.secret_hash, &parked.result, now)
                 .await?;
             match completed {
                 Some(completed) => {
-                    record_result(app, &completed);
+                    record_result(app.metrics.as_ref(), &completed);
                     Ok(CallbackOutcome::Recorded)
                 }
                 None => {
@@ -242,7 +242,7 @@ pub async fn receive_callback(
 }
 
 /// Metrics and the request log for a result that has just become final.
-fn record_result(app: &App, completed: &Verification) {
+fn record_result(metrics: &dyn MetricsSink, completed: &Verification) {
     let Some(result) = completed.result() else {
         return;
     };
@@ -250,12 +250,12 @@ fn record_result(app: &App, completed: &Verification) {
         State::Completed { at, .. } => *at,
         State::Pending => return,
     };
-    app.metrics.emit(&Metric::ResultRecorded {
+    metrics.emit(&Metric::ResultRecorded {
         status: result.status(),
         time_to_result: completed_at.saturating_since(completed.created_at),
     });
     if let Some(error) = result.error() {
-        app.metrics.emit(&Metric::InfobipError { id: error.id });
+        metrics.emit(&Metric::InfobipError { id: error.id });
         telemetry::record_infobip_error(error.id);
     }
 }
@@ -269,11 +269,11 @@ pub struct Report {
 }
 
 /// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
-pub async fn report(app: &App, token: &Token) -> Result<Report, AppError> {
+pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
     let now = app.clock.now();
     telemetry::record_token(token);
     let verification = app
-        .store
+        .verifications
         .find(token, now)
         .await?
         .ok_or(AppError::VerificationNotFound)?;

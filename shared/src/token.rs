@@ -5,6 +5,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 /// Infobip's verification token: a UUID, kept in lowercase hyphenated form so that the same
@@ -50,8 +51,8 @@ const SECRET_CHARS: usize = 43; // base64url of 32 bytes, no padding
 /// The per-verification secret carried in the callback URL. Infobip signs nothing, so knowing
 /// this value is the only proof that a callback is genuine. It is never stored or logged: only
 /// its [`SecretHash`] is.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CallbackSecret(String);
+#[derive(Clone)]
+pub struct CallbackSecret(SecretString);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the callback path does not carry a well-formed secret")]
@@ -66,7 +67,7 @@ impl CallbackSecret {
     pub fn generate() -> Result<Self, RandomnessUnavailable> {
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| RandomnessUnavailable(e.to_string()))?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes).into()))
     }
 
     pub fn parse(raw: &str) -> Result<Self, InvalidSecret> {
@@ -74,18 +75,18 @@ impl CallbackSecret {
             return Err(InvalidSecret);
         }
         match URL_SAFE_NO_PAD.decode(raw) {
-            Ok(bytes) if bytes.len() == SECRET_BYTES => Ok(Self(raw.to_owned())),
+            Ok(bytes) if bytes.len() == SECRET_BYTES => Ok(Self(raw.into())),
             _ => Err(InvalidSecret),
         }
     }
 
     /// The value to put in the callback URL's path.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     pub fn hash(&self) -> SecretHash {
-        SecretHash(hex::encode(Sha256::digest(self.0.as_bytes())))
+        SecretHash(hex::encode(Sha256::digest(self.expose().as_bytes())))
     }
 }
 
@@ -97,8 +98,24 @@ impl fmt::Debug for CallbackSecret {
 
 /// SHA-256 of a callback secret, hex encoded. The secret has 256 bits of entropy, so a plain
 /// hash (no salt, no stretching) cannot be reversed by guessing.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub struct SecretHash(String);
+
+/// In constant time: a callback's hash is compared with the stored one.
+impl PartialEq for SecretHash {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SecretHash {}
+
+impl std::hash::Hash for SecretHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl SecretHash {
     pub fn from_stored(hex_digest: String) -> Option<Self> {
@@ -142,8 +159,11 @@ mod tests {
     fn generated_secrets_are_distinct_and_parse_back() {
         let a = CallbackSecret::generate().unwrap();
         let b = CallbackSecret::generate().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(CallbackSecret::parse(a.expose()).unwrap(), a);
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(
+            CallbackSecret::parse(a.expose()).unwrap().expose(),
+            a.expose()
+        );
         assert_eq!(a.expose().len(), SECRET_CHARS);
     }
 

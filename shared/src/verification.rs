@@ -8,33 +8,16 @@
 
 use std::time::Duration;
 
-use crate::infobip::{known_error, CallbackResult, ErrorDto};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 
-/// Infobip's error object as we keep and show it; name and description are filled in from the
-/// documented code list when Infobip leaves them out.
+/// Infobip's error object as we keep and show it (the adapter fills in a missing name or
+/// description from the documented code list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorInfo {
     pub id: i32,
     pub name: String,
     pub description: String,
-}
-
-impl From<ErrorDto> for ErrorInfo {
-    fn from(dto: ErrorDto) -> Self {
-        let known = known_error(dto.id);
-        let or_known = |given: Option<String>, known: Option<&'static str>| {
-            given
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| known.unwrap_or_default().to_owned())
-        };
-        Self {
-            id: dto.id,
-            name: or_known(dto.name, known.map(|k| k.name)),
-            description: or_known(dto.description, known.map(|k| k.description)),
-        }
-    }
 }
 
 /// A final result as Infobip reported it.
@@ -47,14 +30,6 @@ pub enum VerificationResult {
 }
 
 impl VerificationResult {
-    pub fn from_callback(result: CallbackResult, error: Option<ErrorDto>) -> Self {
-        match result {
-            CallbackResult::Valid => Self::Valid,
-            CallbackResult::Invalid => Self::Invalid,
-            CallbackResult::Error => Self::Error(error.map(ErrorInfo::from)),
-        }
-    }
-
     pub fn status(&self) -> Status {
         match self {
             Self::Valid => Status::Valid,
@@ -173,7 +148,7 @@ impl Verification {
     }
 
     /// The one transition a callback may make. The DynamoDB adapter states the same rule as a
-    /// condition expression; `store::tests` hold both adapters to it.
+    /// condition expression; `tests/it/store_contract.rs` holds both adapters to it.
     pub fn accepts_result_from(&self, secret_hash: &SecretHash, now: Timestamp) -> bool {
         self.exists_at(now)
             && self.status(now) == Status::Pending
@@ -270,28 +245,5 @@ mod tests {
         let v = pending_at(start, &secret);
         assert!(v.exists_at(start.plus(Duration::from_secs(3599))));
         assert!(!v.exists_at(start.plus(Duration::from_secs(3600))));
-    }
-
-    #[test]
-    fn error_info_fills_missing_name_and_description_from_the_code_list() {
-        let info = ErrorInfo::from(ErrorDto {
-            id: 305,
-            name: None,
-            description: Some(String::new()),
-        });
-        assert_eq!(info.name, "EC_MOBILE_DEVICE_TIMEOUT");
-        assert_eq!(
-            info.description,
-            "Timeout occurred during a mobile device redirect."
-        );
-        let unknown = ErrorInfo::from(ErrorDto {
-            id: 9999,
-            name: Some("X".into()),
-            description: None,
-        });
-        assert_eq!(
-            (unknown.name.as_str(), unknown.description.as_str()),
-            ("X", "")
-        );
     }
 }

@@ -23,7 +23,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use smv_shared::store::{DynamoDbStore, Store};
+use smv_shared::store::{DynamoDbStore, Verifications};
 use smv_shared::time::{Clock, SystemClock};
 use smv_shared::token::{CallbackSecret, Token};
 use smv_shared::verification::{Lifetimes, Verification};
@@ -187,16 +187,20 @@ async fn fake_infobip(_: Request<hyper::body::Incoming>) -> Reply {
 }
 
 fn http_api_event(method: &str, path: &str, body: Option<&str>) -> String {
-    json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json", "user-agent": "bench"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.eu-west-1.amazonaws.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.25", "userAgent": "bench"},
-            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0
-        },
-        "body": body, "isBase64Encoded": false
-    })
+    let mut headers = smv_shared::http::event::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("user-agent", "bench".parse().unwrap());
+    smv_shared::http::event::HttpRequest {
+        method: &method.parse().unwrap(),
+        path,
+        query: "",
+        headers: &headers,
+        body: body.unwrap_or_default().as_bytes(),
+        source_ip: "203.0.113.25",
+        domain_name: "bench.execute-api.eu-west-1.amazonaws.com",
+        request_id: &uuid::Uuid::new_v4().to_string(),
+    }
+    .to_event()
     .to_string()
 }
 
@@ -409,19 +413,7 @@ async fn main() {
 
     // DynamoDB: a table, and verifications for the callback and poll functions to find.
     let table = format!("smv-bench-{}", uuid::Uuid::new_v4().simple());
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .http_client(smv_shared::store::aws_http_client())
-            .timeout_config(smv_shared::store::aws_timeouts())
-            .retry_config(smv_shared::store::aws_retries())
-            .endpoint_url(&endpoint)
-            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "bench", "bench", None, None, "bench",
-            ))
-            .build(),
-    );
+    let client = smv_shared::store::dynamodb_client::for_local_endpoint(&endpoint);
     DynamoDbStore::create_table(&client, &table)
         .await
         .expect("table created");

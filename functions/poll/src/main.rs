@@ -1,20 +1,12 @@
 //! Reports results: `GET /verifications/{token}` and `GET /verify/result/{token}`.
+//! The routes are this function's table in `smv_shared::http::routes`.
 
-use std::sync::Arc;
-
-use lambda_http::{service_fn, Error, Request};
-use smv_shared::http::PollRoutes;
-use smv_shared::{handle_as, telemetry, App};
+use smv_shared::{run_lambda, telemetry, PollApp};
 
 // One invocation at a time per execution environment: a single-threaded runtime is enough, and
 // spawns no worker threads at init.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let app = Arc::new(App::from_env_without_infobip()?);
-    lambda_http::run(service_fn(move |request: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Error>(handle_as::<PollRoutes>(&app, request).await) }
-    }))
-    .await
+    run_lambda(PollApp::from_env()?).await
 }

@@ -6,9 +6,10 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use super::request::{json_body, json_response};
-use crate::app::App;
+use super::routes::Params;
+use crate::app::CallbackApp;
 use crate::error::AppError;
-use crate::infobip::CallbackBody;
+use crate::infobip::{self, types::CallbackBody};
 use crate::metrics::{Metric, RefusalReason};
 use crate::service::{self, CallbackOutcome};
 use crate::token::{CallbackSecret, Token};
@@ -20,11 +21,11 @@ struct Acknowledgement {
 }
 
 pub async fn receive(
-    app: &App,
-    secret: &str,
+    app: &CallbackApp,
+    params: &Params,
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
-    let secret = CallbackSecret::parse(secret)?;
+    let secret = CallbackSecret::parse(params.get("secret")?)?;
     let (token, result) = parse(request).inspect_err(|_| {
         app.metrics
             .emit(&Metric::CallbackRefused(RefusalReason::Malformed));
@@ -43,10 +44,5 @@ pub async fn receive(
 
 fn parse(request: &Request) -> Result<(Token, VerificationResult), AppError> {
     let body: CallbackBody = json_body(request)?;
-    let token = Token::parse(&body.token)
-        .map_err(|_| AppError::BadRequest("token must be the UUID Infobip issued".into()))?;
-    let result = body.result.ok_or_else(|| {
-        AppError::BadRequest("result is missing; expected VALID, INVALID or ERROR".into())
-    })?;
-    Ok((token, VerificationResult::from_callback(result, body.error)))
+    infobip::parse_callback(body).map_err(|problem| AppError::BadRequest(problem.into()))
 }

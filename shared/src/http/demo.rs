@@ -7,7 +7,8 @@ use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
 use super::request::{callback_base_url, json_response};
-use crate::app::App;
+use super::routes::Params;
+use crate::app::{PollApp, StartApp};
 use crate::device_address;
 use crate::error::AppError;
 use crate::phone::PhoneNumber;
@@ -38,13 +39,19 @@ struct AddressBody {
 }
 
 /// `GET /verify/{msisdn}`: the demo app puts international digits in the path.
-pub async fn start(app: &App, msisdn: &str, request: &Request) -> Result<Response<Body>, AppError> {
-    let msisdn = percent_decode_str(msisdn).decode_utf8().map_err(|_| {
-        AppError::BadRequest("the phone number in the path is not valid UTF-8".into())
-    })?;
+pub async fn start(
+    app: &StartApp,
+    params: &Params,
+    request: &Request,
+) -> Result<Response<Body>, AppError> {
+    let msisdn = percent_decode_str(params.get("msisdn")?)
+        .decode_utf8()
+        .map_err(|_| {
+            AppError::BadRequest("the phone number in the path is not valid UTF-8".into())
+        })?;
     let phone = PhoneNumber::parse(&msisdn)?;
     let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = callback_base_url(app, request)?;
+    let callback_base = callback_base_url(app.callback_base_url.as_ref(), request)?;
     let started = service::start(app, &phone, device, &callback_base).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
@@ -58,8 +65,8 @@ pub async fn start(app: &App, msisdn: &str, request: &Request) -> Result<Respons
 }
 
 /// `GET /verify/result/{token}`: 204 while pending, 200 with the result once there is one.
-pub async fn result(app: &App, token: &str) -> Result<Response<Body>, AppError> {
-    let token = Token::parse(token)?;
+pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
+    let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());
     let error_description = report.error.as_ref().map(|e| {
@@ -101,7 +108,7 @@ pub async fn result(app: &App, token: &str) -> Result<Response<Body>, AppError> 
 }
 
 /// `GET /device-address`: what we would send Infobip as `deviceIp` / `devicePort`.
-pub fn device_address(app: &App, request: &Request) -> Result<Response<Body>, AppError> {
+pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
     let device = device_address::resolve(request, &app.address_policy)?;
     Ok(json_response(
         StatusCode::OK,

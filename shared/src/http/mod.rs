@@ -1,12 +1,13 @@
 //! HTTP: routing, the handlers, and the mapping of [`AppError`] to responses. Handlers are plain
-//! async functions over `lambda_http::Request` and [`App`], so the Lambda functions, the local
-//! server and the tests run exactly the same code.
+//! async functions over `lambda_http::Request` and their function's context ([`crate::app`]), so
+//! the Lambda functions, the local server and the tests run exactly the same code.
 
 mod callback;
 mod demo;
+pub mod event;
 mod problem;
 mod request;
-mod routing;
+pub mod routes;
 mod verifications;
 
 use std::time::{Duration, Instant};
@@ -16,11 +17,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::field::Empty;
 use tracing::{info, info_span, Instrument};
 
-use crate::app::App;
+use crate::app::Backend;
 use crate::error::AppError;
-pub use problem::PROBLEM_CONTENT_TYPE;
+pub use problem::ErrorStyle;
 pub use request::{path as request_path, MAX_BODY_BYTES};
-pub use routing::{Function, Route, ROUTES};
+pub use routes::{all_routes, Function, RouteInfo, Routes};
 
 /// The problem+json answer for `error`, for a front end that refuses a request before it can
 /// become a `Request` (the local server's body limit).
@@ -28,98 +29,11 @@ pub fn error_response(error: &AppError) -> Response<Body> {
     problem::response(error, problem::ErrorStyle::Problem)
 }
 
-/// Every request goes through here: route, serve, map errors, and write one log event carrying
-/// what the request span gathered (route, token, outcome, Infobip error id). `function` picks the
-/// routes served; a Lambda binary calls [`handle_as`] instead, so that it links only its own.
-pub async fn handle(app: &App, function: Function, request: Request) -> Response<Body> {
-    match function {
-        Function::StartVerify => handle_as::<StartVerifyRoutes>(app, request).await,
-        Function::Callback => handle_as::<CallbackRoutes>(app, request).await,
-        Function::Poll => handle_as::<PollRoutes>(app, request).await,
-        Function::All => handle_as::<AllRoutes>(app, request).await,
-    }
-}
-
-/// The routes of one function. Chosen at compile time: a callback binary that could reach the
-/// start handler at run time would carry the Infobip client and the numbering plan for nothing.
-pub trait Routes {
-    const FUNCTION: Function;
-
-    fn serve<'a>(
-        app: &'a App,
-        route: &'a Route,
-        request: &'a Request,
-    ) -> impl std::future::Future<Output = Result<Response<Body>, AppError>> + Send + 'a;
-}
-
-pub struct StartVerifyRoutes;
-pub struct CallbackRoutes;
-pub struct PollRoutes;
-/// Everything, as the local server serves it.
-pub struct AllRoutes;
-
-impl Routes for StartVerifyRoutes {
-    const FUNCTION: Function = Function::StartVerify;
-
-    async fn serve(
-        app: &App,
-        route: &Route,
-        request: &Request,
-    ) -> Result<Response<Body>, AppError> {
-        match route {
-            Route::StartVerification => verifications::start(app, request).await,
-            Route::DemoStart(msisdn) => demo::start(app, msisdn, request).await,
-            Route::DeviceAddress => demo::device_address(app, request),
-            _ => Err(AppError::RouteNotFound),
-        }
-    }
-}
-
-impl Routes for CallbackRoutes {
-    const FUNCTION: Function = Function::Callback;
-
-    async fn serve(
-        app: &App,
-        route: &Route,
-        request: &Request,
-    ) -> Result<Response<Body>, AppError> {
-        match route {
-            Route::InfobipCallback(secret) => callback::receive(app, secret, request).await,
-            _ => Err(AppError::RouteNotFound),
-        }
-    }
-}
-
-impl Routes for PollRoutes {
-    const FUNCTION: Function = Function::Poll;
-
-    async fn serve(app: &App, route: &Route, _: &Request) -> Result<Response<Body>, AppError> {
-        match route {
-            Route::GetVerification(token) => verifications::get(app, token).await,
-            Route::DemoResult(token) => demo::result(app, token).await,
-            _ => Err(AppError::RouteNotFound),
-        }
-    }
-}
-
-impl Routes for AllRoutes {
-    const FUNCTION: Function = Function::All;
-
-    async fn serve(
-        app: &App,
-        route: &Route,
-        request: &Request,
-    ) -> Result<Response<Body>, AppError> {
-        match route.owner() {
-            Function::StartVerify => StartVerifyRoutes::serve(app, route, request).await,
-            Function::Callback => CallbackRoutes::serve(app, route, request).await,
-            Function::Poll | Function::All => PollRoutes::serve(app, route, request).await,
-        }
-    }
-}
-
-/// [`handle`] for the routes of `R` only.
-pub async fn handle_as<R: Routes>(app: &App, request: Request) -> Response<Body> {
+/// Every request a Lambda function receives goes through here: route within `app`'s table,
+/// serve, map errors, and write one log event carrying what the request span gathered (route,
+/// token, outcome, Infobip error id). Generic over the context, so each binary links only the
+/// handlers of its own table.
+pub async fn handle<C: Routes>(app: &C, request: Request) -> Response<Body> {
     let started = Instant::now();
     let span = info_span!(
         "request",
@@ -129,7 +43,7 @@ pub async fn handle_as<R: Routes>(app: &App, request: Request) -> Response<Body>
         outcome = Empty,
         infobip_error_id = Empty,
     );
-    let response = serve::<R>(app, &request).instrument(span.clone()).await;
+    let response = serve(app, &request).instrument(span.clone()).await;
     span.in_scope(|| {
         info!(
             status = response.status().as_u16(),
@@ -140,28 +54,45 @@ pub async fn handle_as<R: Routes>(app: &App, request: Request) -> Response<Body>
     response
 }
 
-async fn serve<R: Routes>(app: &App, request: &Request) -> Response<Body> {
+/// Serves `app`'s routes as a Lambda function until the runtime stops.
+pub async fn run_lambda<C: Routes + Send>(app: C) -> Result<(), lambda_http::Error> {
+    let app = std::sync::Arc::new(app);
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let app = std::sync::Arc::clone(&app);
+        async move { Ok::<_, lambda_http::Error>(handle(app.as_ref(), request).await) }
+    }))
+    .await
+}
+
+/// [`handle`] by whichever function serves the request's path, as API Gateway would route it:
+/// for the local server and the tests, which run all three functions in one process.
+pub async fn handle_any(backend: &Backend, request: Request) -> Response<Body> {
+    match Function::serving(&request::path(&request)) {
+        Some(Function::StartVerify) => handle(&backend.start, request).await,
+        Some(Function::Callback) => handle(&backend.callback, request).await,
+        // A path no function serves gets the 404 any of them would give.
+        Some(Function::Poll) | None => handle(&backend.poll, request).await,
+    }
+}
+
+async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
     let path = request::path(request);
-    let routed = Route::parse(request.method(), &path).and_then(|route| {
-        if R::FUNCTION.serves(&route) {
-            Ok(route)
-        } else {
-            Err(AppError::RouteNotFound)
-        }
-    });
-    let route = match routed {
-        Ok(route) => route,
+    let (route, params) = match routes::find::<C>(request.method().as_str(), &path) {
+        Ok(found) => found,
         Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
     };
-    tracing::Span::current().record("route", route.name());
-    let served = R::serve(app, &route, request);
+    tracing::Span::current().record(
+        "route",
+        tracing::field::display(format_args!("{} {}", route.method, route.pattern)),
+    );
+    let served = (route.handler)(app, &params, request);
     let result = match time_left(request) {
         Some(left) => tokio::time::timeout(left, served)
             .await
             .unwrap_or(Err(AppError::OutOfTime)),
         None => served.await,
     };
-    result.unwrap_or_else(|error| problem::response(&error, route.error_style()))
+    result.unwrap_or_else(|error| problem::response(&error, route.style))
 }
 
 /// Kept back from Lambda's deadline to answer and log in.

@@ -12,7 +12,7 @@ use tracing::{error, warn};
 use crate::device_address::AddressError;
 use crate::error::{AppError, DEFAULT_RETRY_AFTER};
 
-pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorStyle {
@@ -226,7 +226,7 @@ fn describe(error: &AppError) -> Problem {
                 "The request did not finish in time; try again shortly.",
             )
         },
-        Internal(_) => problem(
+        Internal(_) | StorageFailed(_) | Randomness(_) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",
             "Internal error",
@@ -236,17 +236,20 @@ fn describe(error: &AppError) -> Problem {
 }
 
 fn log(error: &AppError) {
+    let cause = crate::error::chain(error);
     match error {
-        AppError::InfobipMisconfigured(cause) => error!(
-            cause = %cause,
+        AppError::InfobipMisconfigured(_) => error!(
+            cause,
             "Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"
         ),
-        AppError::Internal(cause) => error!(cause = %cause, "internal error"),
+        AppError::Internal(_) | AppError::StorageFailed(_) | AppError::Randomness(_) => {
+            error!(cause, "internal error")
+        }
         AppError::InfobipUnavailable { .. }
         | AppError::InfobipTimeout(_)
         | AppError::StorageUnavailable(_)
         | AppError::OutOfTime => {
-            warn!(cause = %error, "temporary failure")
+            warn!(cause, "temporary failure")
         }
         AppError::ForgedCallback => {
             warn!("callback refused: its secret does not match the verification")

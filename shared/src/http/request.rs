@@ -8,7 +8,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-use crate::app::App;
 use crate::error::AppError;
 
 /// Bodies we accept are a few dozen bytes; anything near this is not one of ours.
@@ -83,8 +82,8 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
 /// Where Infobip should call us back. Configured, or derived from what API Gateway (not the
 /// client) says about the API: a `Host` header is the client's word, and a callback URL pointing
 /// at an attacker's host would hand them the secret to report any result they like.
-pub fn callback_base_url(app: &App, request: &Request) -> Result<Url, AppError> {
-    if let Some(url) = &app.callback_base_url {
+pub fn callback_base_url(configured: Option<&Url>, request: &Request) -> Result<Url, AppError> {
+    if let Some(url) = configured {
         return Ok(url.clone());
     }
     let (domain, stage) = match request.request_context_ref() {

@@ -11,14 +11,19 @@ use tracing::warn;
 
 use super::problem;
 use super::request::{callback_base_url, json_body, json_response};
-use crate::app::App;
+use super::routes::Params;
+use crate::app::{PollApp, StartApp};
+use crate::device::DeviceAddress;
 use crate::device_address;
 use crate::error::AppError;
-use crate::idempotency::{self, Decision, IdempotencyKey, StoredResponse};
+use crate::idempotency::{self, Decision, IdempotencyKey, InvalidIdempotencyKey};
 use crate::phone::PhoneNumber;
 use crate::service;
+use crate::store::StoredResponse;
 use crate::token::Token;
 use crate::verification::{ErrorInfo, Status};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// How often an app should poll while a verification is PENDING (the demo app waits 2 s).
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -67,20 +72,30 @@ struct ReportBody<'a> {
     expires_at: String,
 }
 
-pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppError> {
-    let idempotency_key = IdempotencyKey::from_headers(request.headers())?;
+/// `None` without the header; two headers are refused rather than one picked.
+fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, InvalidIdempotencyKey> {
+    let mut values = request.headers().get_all(IDEMPOTENCY_KEY).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => IdempotencyKey::parse(value.as_bytes()).map(Some),
+        (Some(_), Some(_)) => Err(InvalidIdempotencyKey),
+    }
+}
+
+pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
+    let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = callback_base_url(app, request)?;
+    let callback_base = callback_base_url(app.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
         return start_once(app, &phone, device, &callback_base).await;
     };
 
-    let record_key = key.record_key(device.ip);
+    let record_key = key.record_key(&device.subscriber());
     let fingerprint = idempotency::fingerprint(&phone);
     let now = app.clock.now();
-    match idempotency::begin(app.store.as_ref(), &record_key, &fingerprint, now).await? {
+    match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
         Decision::Proceed => {}
         Decision::Replay(stored) => return Ok(replay(stored)),
         Decision::Reused => return Err(AppError::IdempotencyKeyReused),
@@ -99,24 +114,24 @@ pub async fn start(app: &App, request: &Request) -> Result<Response<Body>, AppEr
     let kept = match keep {
         Some(response) => {
             let until = now.plus(app.lifetimes.pending_timeout);
-            app.store
+            app.idempotency
                 .finish_idempotent(&record_key, &fingerprint, &response, until)
                 .await
         }
-        None => app.store.release_idempotent(&record_key).await,
+        None => app.idempotency.release_idempotent(&record_key).await,
     };
     // The answer is already decided; a lost record only means a retry within the lease is told
     // to wait, and one after it starts again.
     if let Err(e) = kept {
-        warn!(error = %e, "could not update the idempotency record");
+        warn!(error = %crate::error::chain(&e), "could not update the idempotency record");
     }
     outcome
 }
 
 async fn start_once(
-    app: &App,
+    app: &StartApp,
     phone: &PhoneNumber,
-    device: device_address::DeviceAddress,
+    device: DeviceAddress,
     callback_base: &url::Url,
 ) -> Result<Response<Body>, AppError> {
     let started = service::start(app, phone, device, callback_base).await?;
@@ -168,8 +183,8 @@ fn replay(stored: StoredResponse) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-pub async fn get(app: &App, token: &str) -> Result<Response<Body>, AppError> {
-    let token = Token::parse(token)?;
+pub async fn get(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
+    let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());
     let mut response = json_response(

@@ -1,4 +1,4 @@
-//! Infobip's Mobile Identity error codes (`../shared/reference/infobip-mobile-identity-error-codes.yml`).
+//! Infobip's Mobile Identity error codes (`reference/infobip-mobile-identity-error-codes.yml`).
 //! Used to fill in a name or description that an answer leaves out; matching is always on the id.
 
 pub struct KnownError {

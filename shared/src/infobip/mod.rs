@@ -1,12 +1,118 @@
-//! Everything that knows Infobip's Mobile Identity API: the wire types, the error codes and the
-//! HTTP client for `POST /mi/verification/1/verify`.
+//! Infobip, as the rest of the backend sees it: a port ([`SilentVerifier`]) that speaks in domain
+//! types, and its adapter over HTTP. The transport ([`Transport`]: base URL, `App` key, timeouts,
+//! body limit, the platform's error envelope) is shared by every Infobip API client, so the SMV
+//! client today and a 2FA or SIM-swap client tomorrow are siblings over it.
+//!
+//! - [`types`]: Infobip's JSON, field for field. Only the adapters read it.
+//! - [`transport`]: one HTTP exchange with Infobip.
+//! - [`smv`]: `POST /mi/verification/1/verify` and the result callback.
+//! - [`error_codes`]: the documented Mobile Identity error codes.
 
-mod client;
 mod error_codes;
-mod types;
+mod smv;
+mod transport;
+pub mod types;
 
-pub use client::{Accepted, ApiKey, InfobipClient, InfobipError};
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::device::DeviceAddress;
+use crate::phone::PhoneNumber;
+use crate::token::Token;
+use crate::verification::ErrorInfo;
+
 pub use error_codes::known_error;
-pub use types::{
-    CallbackBody, CallbackResult, ErrorDto, VerifyRequest, VerifyResponse, VerifyStatus,
-};
+pub use smv::{parse_callback, SmvClient};
+pub use transport::{Transport, MAX_ANSWER_BYTES};
+
+/// Asks Infobip to verify that a number belongs to the device at an address.
+#[async_trait]
+pub trait SilentVerifier: Send + Sync {
+    /// One attempt: the request is not idempotent and every accepted one is billed, so retrying
+    /// is the app's decision.
+    async fn verify(&self, order: &VerifyOrder<'_>) -> Result<Accepted, InfobipError>;
+}
+
+/// What a start asks Infobip for.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOrder<'a> {
+    pub phone: &'a PhoneNumber,
+    /// Where Infobip sends the result: it carries the verification's callback secret.
+    pub callback_url: &'a Url,
+    pub device: DeviceAddress,
+}
+
+/// Infobip took the request: the result will come by callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub token: Token,
+    /// `Some` for REDIRECT; `None` for OK (Brazil), where there is nothing for the device to open.
+    pub device_redirect_url: Option<Url>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InfobipError {
+    /// Infobip answered with its ERROR body: the verification failed for a reason it names.
+    #[error("Infobip refused the verification (HTTP {http_status}, error {})", error.id)]
+    Refused {
+        http_status: u16,
+        token: Option<Token>,
+        error: ErrorInfo,
+    },
+    /// 401/403: our API key is wrong or lacks the API's scope (`mobile-identity:manage`).
+    #[error("Infobip refused our credentials (HTTP {http_status}, messageId {message_id:?})")]
+    Unauthorized {
+        http_status: u16,
+        message_id: Option<String>,
+    },
+    #[error("Infobip is rate limiting us")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Infobip is unavailable (HTTP {http_status})")]
+    Unavailable { http_status: u16 },
+    #[error("Infobip did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not reach Infobip")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("Infobip's answer (HTTP {http_status}) broke the contract: {detail}")]
+    UnexpectedAnswer { http_status: u16, detail: String },
+}
+
+/// Infobip's API key. Held as a secret so that it cannot reach a log by accident.
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+impl ApiKey {
+    pub fn new(key: String) -> Option<Self> {
+        let key = key.trim();
+        let printable = !key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic());
+        printable.then(|| Self(SecretString::from(key.to_owned())))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_is_redacted_and_must_be_printable() {
+        let key = ApiKey::new("  secret-key  ".into()).unwrap();
+        assert!(!format!("{key:?}").contains("secret"));
+        assert_eq!(key.expose(), "secret-key");
+        assert!(ApiKey::new(String::new()).is_none());
+        assert!(ApiKey::new("bad\nkey".into()).is_none());
+    }
+}

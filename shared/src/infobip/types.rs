@@ -1,5 +1,6 @@
 //! Infobip's JSON, field for field (`SmvVerifyRequestDto`, the verify answers, the result
-//! callback). Nothing here decides anything; the client and the service interpret these.
+//! callback, the platform's error envelope). Nothing here decides anything; `smv` and
+//! `transport` interpret these (and the local simulator speaks them).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,20 +24,20 @@ pub struct VerifyRequest {
 
 /// Any of the three documented answers to a verify request (REDIRECT, OK, ERROR). Every field is
 /// optional here because the client must survive answers that break the contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResponse {
     #[serde(default)]
     pub status: Option<VerifyStatus>,
     #[serde(default)]
     pub token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub device_redirect_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error: Option<ErrorDto>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyStatus {
     /// The device must open `deviceRedirectUrl` over cellular data.
@@ -47,7 +48,7 @@ pub enum VerifyStatus {
 }
 
 /// Infobip's error object, in verify answers and in callbacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ErrorDto {
     pub id: i32,
     #[serde(default)]
@@ -57,7 +58,7 @@ pub struct ErrorDto {
 }
 
 /// The result Infobip POSTs to our callback URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CallbackBody {
     /// Optional in Infobip's schema; a callback without it is refused rather than guessed at.
     #[serde(default)]
@@ -67,7 +68,7 @@ pub struct CallbackBody {
     pub error: Option<ErrorDto>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CallbackResult {
     Valid,
@@ -78,19 +79,19 @@ pub enum CallbackResult {
 /// 401/403 body. Only `messageId` is ever logged; `text` never reaches an app.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PlatformErrorResponse {
+pub(super) struct PlatformErrorResponse {
     pub request_error: Option<RequestError>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct RequestError {
+pub(super) struct RequestError {
     pub service_exception: Option<ServiceException>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ServiceException {
+pub(super) struct ServiceException {
     pub message_id: Option<String>,
 }
 

@@ -3,8 +3,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Store, StoreError};
-use crate::idempotency::{IdempotencyRecord, StoredResponse};
+use super::{
+    Counters, IdempotencyRecord, IdempotencyRecords, ParkedCallbacks, StoreError, StoredResponse,
+    Verifications,
+};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{ParkedCallback, State, Verification, VerificationResult};
@@ -34,7 +36,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl Verifications for MemoryStore {
     async fn create(&self, verification: &Verification) -> Result<(), StoreError> {
         let mut map = lock(&self.verifications);
         // DynamoDB's condition sees an expired-but-undeleted item as present; so do we.
@@ -73,7 +75,10 @@ impl Store for MemoryStore {
             _ => Ok(None),
         }
     }
+}
 
+#[async_trait]
+impl ParkedCallbacks for MemoryStore {
     async fn park(&self, callback: &ParkedCallback) -> Result<(), StoreError> {
         let mut map = lock(&self.parked);
         let key = (callback.secret_hash.clone(), callback.token.clone());
@@ -98,7 +103,10 @@ impl Store for MemoryStore {
             .filter(|p| now < p.expires_at)
             .cloned())
     }
+}
 
+#[async_trait]
+impl Counters for MemoryStore {
     async fn increment(
         &self,
         key: &str,
@@ -113,7 +121,10 @@ impl Store for MemoryStore {
         entry.0 += 1;
         Ok(entry.0)
     }
+}
 
+#[async_trait]
+impl IdempotencyRecords for MemoryStore {
     async fn claim_idempotent(
         &self,
         key: &str,

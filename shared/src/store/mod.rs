@@ -1,36 +1,43 @@
-//! Where verifications live. The service sees only [`Store`]; [`DynamoDbStore`] is the product's
-//! adapter and [`MemoryStore`] serves unit tests and the local server with the same semantics:
-//! conditional writes, and records past their lifetime treated as absent.
+//! Where state lives, as four ports a handler can take one at a time: [`Verifications`],
+//! [`ParkedCallbacks`], [`Counters`] and [`IdempotencyRecords`]. [`DynamoDbStore`] is the
+//! product's adapter for all four (one table) and [`MemoryStore`] serves unit tests and the local
+//! server with the same semantics: conditional writes, and records past their lifetime treated as
+//! absent. `tests/it/store_contract.rs` holds both adapters to the same contract.
 
 mod dynamodb;
 mod memory;
 
-pub use dynamodb::{
-    aws_http_client, aws_retries, aws_timeouts, client_from_env, DynamoDbStore, AWS_VARIABLES,
-    TABLE_KEY, TTL_ATTRIBUTE,
-};
+pub use dynamodb::{client as dynamodb_client, DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
 pub use memory::MemoryStore;
 
 use async_trait::async_trait;
 
-use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{ParkedCallback, Verification, VerificationResult};
+
+type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a record with this key already exists")]
     AlreadyExists,
     /// Throttling, timeouts, service errors: the write did not happen and may be retried.
-    #[error("storage is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the call did not succeed")]
+    Unavailable(#[source] Cause),
     #[error("a stored record is not in the expected shape: {0}")]
     Corrupt(String),
 }
 
+impl StoreError {
+    pub fn unavailable(cause: impl Into<Cause>) -> Self {
+        Self::Unavailable(cause.into())
+    }
+}
+
+/// Verifications by token, and the one transition a callback may make.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Verifications: Send + Sync {
     /// Writes a new verification; [`StoreError::AlreadyExists`] if the token is taken.
     async fn create(&self, verification: &Verification) -> Result<(), StoreError>;
 
@@ -48,9 +55,12 @@ pub trait Store: Send + Sync {
         result: &VerificationResult,
         now: Timestamp,
     ) -> Result<Option<Verification>, StoreError>;
+}
 
-    /// Keeps a callback that arrived before its verification; the first one for a
-    /// (secret, token) pair wins, later ones change nothing.
+/// Callbacks that arrived before their verification was stored (the Brazil race).
+#[async_trait]
+pub trait ParkedCallbacks: Send + Sync {
+    /// Keeps a callback; the first one for a (secret, token) pair wins, later ones change nothing.
     async fn park(&self, callback: &ParkedCallback) -> Result<(), StoreError>;
 
     async fn find_parked(
@@ -59,7 +69,11 @@ pub trait Store: Send + Sync {
         token: &Token,
         now: Timestamp,
     ) -> Result<Option<ParkedCallback>, StoreError>;
+}
 
+/// Fixed-window counters for rate limits.
+#[async_trait]
+pub trait Counters: Send + Sync {
     /// Adds one to the counter named `key` and returns its new value, atomically across
     /// processes. A counter that reaches `expires_at` is gone: the next increment starts at 1.
     async fn increment(
@@ -68,10 +82,30 @@ pub trait Store: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<u64, StoreError>;
+}
 
-    /// Claims an idempotency record for the caller until `lease_until`, unless a live one exists:
-    /// `None` if the caller now holds it, else the record as it stands. At most one caller holds
-    /// a record at a time.
+/// The answer given to the first request with an `Idempotency-Key`, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    /// `None` while the first request is still running.
+    pub response: Option<StoredResponse>,
+}
+
+/// `Idempotency-Key` records: claimed by one request, then holding its answer for replays.
+#[async_trait]
+pub trait IdempotencyRecords: Send + Sync {
+    /// Claims a record for the caller until `lease_until`, unless a live one exists: `None` if
+    /// the caller now holds it, else the record as it stands. At most one caller holds a record
+    /// at a time.
     async fn claim_idempotent(
         &self,
         key: &str,
@@ -93,3 +127,9 @@ pub trait Store: Send + Sync {
     /// A record that already holds an answer is left alone.
     async fn release_idempotent(&self, key: &str) -> Result<(), StoreError>;
 }
+
+/// All four ports at once: what an adapter for a whole deployment provides. Each function's
+/// context keeps only the ports it uses.
+pub trait Store: Verifications + ParkedCallbacks + Counters + IdempotencyRecords {}
+
+impl<T: Verifications + ParkedCallbacks + Counters + IdempotencyRecords> Store for T {}

@@ -1,20 +1,17 @@
 //! One contract, both adapters: the in-memory store must behave as the DynamoDB store does
 //! against a real DynamoDB-protocol server (moto, started by `scripts/test`).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use smv_shared::idempotency::{IdempotencyRecord, StoredResponse};
-use smv_shared::store::{MemoryStore, Store, StoreError};
+use smv_shared::store::{IdempotencyRecord, MemoryStore, Store, StoreError, StoredResponse};
 use smv_shared::time::Timestamp;
 use smv_shared::token::{CallbackSecret, SecretHash, Token};
 use smv_shared::verification::{
     ErrorInfo, Lifetimes, ParkedCallback, Status, Verification, VerificationResult,
 };
 
-const NOW: Timestamp = common::START_TIME;
+const NOW: Timestamp = crate::helpers::START_TIME;
 const LIFETIMES: Lifetimes = Lifetimes {
     pending_timeout: Duration::from_secs(300),
     record_lifetime: Duration::from_secs(3600),
@@ -47,18 +44,21 @@ fn device_timeout() -> VerificationResult {
 }
 
 async fn created_verification_reads_back_whole(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
     store.create(&v).await.unwrap();
     assert_eq!(store.find(&t, NOW).await.unwrap(), Some(v));
     assert_eq!(
-        store.find(&token(common::OTHER_TOKEN), NOW).await.unwrap(),
+        store
+            .find(&token(crate::helpers::OTHER_TOKEN), NOW)
+            .await
+            .unwrap(),
         None
     );
 }
 
 async fn creating_an_existing_token_fails_and_keeps_the_first(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let first = pending(&t, &CallbackSecret::generate().unwrap().hash());
     store.create(&first).await.unwrap();
     let second = pending(&t, &CallbackSecret::generate().unwrap().hash());
@@ -70,7 +70,7 @@ async fn creating_an_existing_token_fails_and_keeps_the_first(store: Arc<dyn Sto
 }
 
 async fn a_record_past_its_ttl_is_absent_though_still_stored(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     store
         .create(&pending(&t, &CallbackSecret::generate().unwrap().hash()))
         .await
@@ -80,7 +80,7 @@ async fn a_record_past_its_ttl_is_absent_though_still_stored(store: Arc<dyn Stor
 }
 
 async fn the_first_result_wins(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     assert!(store
@@ -99,7 +99,7 @@ async fn the_first_result_wins(store: Arc<dyn Store>) {
 }
 
 async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
     store.create(&v).await.unwrap();
     let forged = CallbackSecret::generate().unwrap().hash();
@@ -112,7 +112,7 @@ async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
 }
 
 async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     assert!(store
@@ -132,7 +132,7 @@ async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
 }
 
 async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, NOW)
@@ -143,7 +143,7 @@ async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
 }
 
 async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     let error = ErrorInfo {
         id: 100,
@@ -168,7 +168,7 @@ async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
 }
 
 async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     let parked = ParkedCallback {
         token: t.clone(),
@@ -199,7 +199,7 @@ async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dy
     );
     assert_eq!(
         store
-            .find_parked(&hash, &token(common::OTHER_TOKEN), later(2))
+            .find_parked(&hash, &token(crate::helpers::OTHER_TOKEN), later(2))
             .await
             .unwrap(),
         None
@@ -230,7 +230,7 @@ async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dy
 }
 
 async fn of_many_concurrent_results_exactly_one_wins(store: Arc<dyn Store>) {
-    let t = token(common::TOKEN);
+    let t = token(crate::helpers::TOKEN);
     let hash = CallbackSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     let attempts = (0..24).map(|i| {
@@ -299,7 +299,7 @@ fn stored_response(body: &str) -> StoredResponse {
     StoredResponse {
         status: 201,
         content_type: "application/json".into(),
-        location: Some(format!("/verifications/{}", common::TOKEN)),
+        location: Some(format!("/verifications/{}", crate::helpers::TOKEN)),
         body: body.into(),
     }
 }
@@ -421,7 +421,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
-                    super::$case(super::common::dynamodb_store().await).await
+                    super::$case(crate::helpers::dynamodb_store().await).await
                 }
             )*
         }

@@ -2,9 +2,7 @@
 //! id, route, token, outcome, Infobip's error id and latency. (Alone in its test binary: tracing's
 //! per-thread subscribers and parallel tests do not mix.)
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 
 fn request_events(captured: &LogCapture) -> Vec<Value> {

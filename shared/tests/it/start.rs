@@ -1,11 +1,9 @@
 //! Starting a verification: what Infobip receives and what the app gets, for every documented
 //! Infobip answer and every way the call can fail.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

@@ -1,12 +1,10 @@
 //! What keeps starts from costing more than they should: rate limits per phone number and device
 //! address, checked before Infobip is called, and `Idempotency-Key` replays.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 use smv_shared::store::MemoryStore;
 use wiremock::matchers::{method, path};

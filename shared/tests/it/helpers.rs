@@ -1,21 +1,24 @@
-//! Test helpers: an [`App`] on the in-memory store with a fake Infobip on loopback, and requests
-//! built from real API Gateway event JSON parsed by lambda_http itself.
-#![allow(dead_code)] // each test binary uses its own subset
-
-pub mod dynamodb_faults;
+//! Test helpers: all three functions on one store (in-memory, or moto through the DynamoDB
+//! protocol) with a fake Infobip on loopback, and requests built as API Gateway events and parsed
+//! by lambda_http itself.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use smv_shared::config::Config;
-use smv_shared::idempotency::{IdempotencyRecord, StoredResponse};
-use smv_shared::store::{MemoryStore, Store, StoreError};
+use smv_shared::app::Runtime;
+use smv_shared::config::StartConfig;
+use smv_shared::http::event::{HeaderMap, HttpRequest, Method};
+use smv_shared::store::{
+    Counters, IdempotencyRecord, IdempotencyRecords, MemoryStore, ParkedCallbacks, Store,
+    StoreError, StoredResponse, Verifications,
+};
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::token::{SecretHash, Token};
 use smv_shared::verification::{ParkedCallback, Verification, VerificationResult};
-use smv_shared::{handle, App, Function};
+use smv_shared::{handle, handle_any, Backend, Function};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -30,7 +33,7 @@ pub const REDIRECT_URL: &str = "https://mno.example.net/smv/check?id=42";
 pub const START_TIME: Timestamp = Timestamp::from_millis(1_795_000_000_000);
 
 pub struct TestApp {
-    pub app: App,
+    pub backend: Backend,
     pub clock: Arc<ManualClock>,
     pub infobip: MockServer,
     /// Every EMF document the app emitted.
@@ -55,18 +58,19 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         env.push((name.to_string(), value.to_string()));
     }
     env.retain(|(_, v)| !v.is_empty());
-    let config = Config::from_lookup(
-        |name| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
-        true,
-    )
+    let config = StartConfig::from_lookup(|name| {
+        env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    })
     .unwrap();
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
-    let mut app = App::new(config, store).unwrap();
-    app.clock = clock.clone();
     let metrics = Arc::new(smv_shared::metrics::Captured::default());
-    app.metrics = metrics.clone();
+    let runtime = Runtime {
+        store,
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+    };
     TestApp {
-        app,
+        backend: Backend::new(&config, &runtime).unwrap(),
         clock,
         infobip,
         metrics,
@@ -74,8 +78,18 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
 }
 
 impl TestApp {
+    /// As API Gateway routes it: to the function whose route the path is.
     pub async fn send(&self, request: Request) -> Response<Body> {
-        handle(&self.app, Function::All, request).await
+        handle_any(&self.backend, request).await
+    }
+
+    /// To `function` alone, as its Lambda binary receives whatever API Gateway sends it.
+    pub async fn send_to(&self, function: Function, request: Request) -> Response<Body> {
+        match function {
+            Function::StartVerify => handle(&self.backend.start, request).await,
+            Function::Callback => handle(&self.backend.callback, request).await,
+            Function::Poll => handle(&self.backend.poll, request).await,
+        }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -180,6 +194,7 @@ impl TestApp {
     }
 }
 
+/// The HTTP API event for a request from `source_ip`, as JSON (tests change fields of it).
 pub fn http_api_event(
     method: &str,
     path: &str,
@@ -187,31 +202,28 @@ pub fn http_api_event(
     body: Option<&str>,
     source_ip: &str,
 ) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "okhttp/4.12"},
-            "requestId": "req-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "27/Nov/2026:19:00:00 +0000",
-            "timeEpoch": 1795000000000i64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+    let mut header_map = HeaderMap::new();
+    for (name, value) in headers.as_object().unwrap() {
+        header_map.append(
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.as_str().unwrap().parse().unwrap(),
+        );
+    }
+    HttpRequest {
+        method: &Method::from_bytes(method.as_bytes()).unwrap(),
+        path,
+        query: "",
+        headers: &header_map,
+        body: body.unwrap_or_default().as_bytes(),
+        source_ip,
+        domain_name: "abc123.execute-api.eu-west-1.amazonaws.com",
+        request_id: "req-1",
+    }
+    .to_event()
 }
 
 pub fn parse_event(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses the event")
+    smv_shared::http::event::parse(event).expect("lambda_http parses the event")
 }
 
 pub fn get(path: &str) -> Request {
@@ -332,17 +344,7 @@ pub fn dynamodb_store_on(endpoint: &str, table: &str) -> Arc<smv_shared::store::
 }
 
 fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(smv_shared::store::aws_http_client())
-        .timeout_config(smv_shared::store::aws_timeouts())
-        .retry_config(smv_shared::store::aws_retries())
-        .endpoint_url(endpoint)
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    smv_shared::store::dynamodb_client::for_local_endpoint(endpoint)
 }
 
 /// A `tracing` writer that keeps everything written, for tests of what the logs contain.
@@ -405,13 +407,13 @@ impl FaultyStore {
         self.calls.lock().unwrap().clone()
     }
 
-    fn enter(&self, operation: &'static str) -> Result<(), smv_shared::store::StoreError> {
+    fn enter(&self, operation: &'static str) -> Result<(), StoreError> {
         self.calls.lock().unwrap().push(operation);
         let mut failures = self.failures.lock().unwrap();
         match failures.get_mut(operation) {
             Some(left) if *left > 0 => {
                 *left -= 1;
-                Err(smv_shared::store::StoreError::Unavailable(format!(
+                Err(StoreError::unavailable(format!(
                     "{operation}: ProvisionedThroughputExceededException (injected)"
                 )))
             }
@@ -420,8 +422,8 @@ impl FaultyStore {
     }
 }
 
-#[async_trait::async_trait]
-impl Store for FaultyStore {
+#[async_trait]
+impl Verifications for FaultyStore {
     async fn create(&self, v: &Verification) -> Result<(), StoreError> {
         self.enter("create")?;
         self.inner.create(v).await
@@ -440,6 +442,10 @@ impl Store for FaultyStore {
         self.enter("complete")?;
         self.inner.complete(t, h, r, now).await
     }
+}
+
+#[async_trait]
+impl ParkedCallbacks for FaultyStore {
     async fn park(&self, c: &ParkedCallback) -> Result<(), StoreError> {
         self.enter("park")?;
         self.inner.park(c).await
@@ -453,10 +459,18 @@ impl Store for FaultyStore {
         self.enter("find_parked")?;
         self.inner.find_parked(h, t, now).await
     }
+}
+
+#[async_trait]
+impl Counters for FaultyStore {
     async fn increment(&self, k: &str, at: Timestamp, now: Timestamp) -> Result<u64, StoreError> {
         self.enter("increment")?;
         self.inner.increment(k, at, now).await
     }
+}
+
+#[async_trait]
+impl IdempotencyRecords for FaultyStore {
     async fn claim_idempotent(
         &self,
         k: &str,

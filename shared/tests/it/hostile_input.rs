@@ -1,11 +1,9 @@
 //! Requests nobody should send: oversized, mistyped, binary, deeply nested, very long. Each is
 //! refused with problem+json before any storage call or Infobip call, and nothing panics.
 
-mod common;
-
+use crate::helpers::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::*;
 use lambda_http::Request;
 use serde_json::{json, Value};
 use smv_shared::store::MemoryStore;

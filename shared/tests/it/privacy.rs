@@ -1,9 +1,7 @@
 //! What the logs of a whole verification contain: never the API key, a callback secret or a
 //! full phone number.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 
 #[tokio::test(flavor = "current_thread")]

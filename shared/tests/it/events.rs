@@ -1,13 +1,13 @@
 //! Every file in `events/` (what `sam local invoke -e` would send) goes through lambda_http's own
 //! parsing and the real handler of the function it is named for.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
-use smv_shared::{handle, Function};
+use smv_shared::config::{CommonConfig, StartConfig};
+use smv_shared::http::all_routes;
+use smv_shared::Function;
 
 fn event_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
@@ -22,27 +22,21 @@ fn event_files() -> Vec<PathBuf> {
     files
 }
 
+/// Files are named `{binary}.{api}.{route}.json`.
 fn function_of(file: &Path) -> Function {
-    match file
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-    {
-        "start-verify" => Function::StartVerify,
-        "callback" => Function::Callback,
-        "poll" => Function::Poll,
-        other => panic!("event file for unknown function {other}"),
-    }
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let binary = name.split('.').next().unwrap();
+    Function::from_binary(binary).unwrap_or_else(|| panic!("{name}: no function named {binary}"))
 }
 
 #[tokio::test]
 async fn every_event_file_is_served_by_its_function() {
     let files = event_files();
-    assert_eq!(files.len(), 12, "REST and HTTP API forms of six routes");
+    assert_eq!(
+        files.len(),
+        2 * all_routes().len(),
+        "a REST and an HTTP API form of every route"
+    );
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
         let raw = std::fs::read_to_string(&file).unwrap();
@@ -57,7 +51,7 @@ async fn every_event_file_is_served_by_its_function() {
             t.infobip_redirects(TOKEN).await;
         }
 
-        let response = handle(&t.app, function, request).await;
+        let response = t.send_to(function, request).await;
 
         let body = body_json(&response);
         let expected = match name.rsplit('.').nth(1).unwrap() {
@@ -100,11 +94,12 @@ fn env_json_configures_every_function_with_what_it_reads() {
         let vars = env[function]
             .as_object()
             .unwrap_or_else(|| panic!("{function} missing"));
-        let config = smv_shared::config::Config::from_lookup(
-            |name| vars.get(name).and_then(Value::as_str).map(String::from),
-            needs_infobip,
-        );
-        assert!(config.is_ok(), "{function}: {:?}", config.err());
+        let lookup = |name: &str| vars.get(name).and_then(Value::as_str).map(String::from);
+        let read = match needs_infobip {
+            true => StartConfig::from_lookup(lookup).map(drop),
+            false => CommonConfig::from_lookup(lookup).map(drop),
+        };
+        assert!(read.is_ok(), "{function}: {:?}", read.err());
         assert_eq!(
             vars.contains_key("INFOBIP_API_KEY"),
             needs_infobip,

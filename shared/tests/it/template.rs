@@ -2,13 +2,11 @@
 //! function reads, the routes the router serves, the DynamoDB actions each function calls, the
 //! events in `events/` and `events/env.json`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::dynamodb_faults::FaultyDynamoDb;
-use common::{
+use crate::dynamodb_faults::FaultyDynamoDb;
+use crate::helpers::{
     assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, test_app_with,
     test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, TOKEN,
 };
@@ -16,7 +14,8 @@ use common::{
 use lambda_http::RequestExt;
 use serde_yaml::Value;
 use smv_shared::config::{COMMON_VARIABLES, STARTER_VARIABLES};
-use smv_shared::http::ROUTES;
+use smv_shared::http::routes::Params;
+use smv_shared::http::{all_routes, RouteInfo};
 use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
 use smv_shared::Function;
 
@@ -44,12 +43,8 @@ fn functions(template: &Value) -> BTreeMap<String, (String, Function)> {
                 .as_str()
                 .unwrap()
                 .to_owned();
-            let function = match binary.as_str() {
-                "start-verify" => Function::StartVerify,
-                "callback" => Function::Callback,
-                "poll" => Function::Poll,
-                other => panic!("no Lambda binary named {other}"),
-            };
+            let function = Function::from_binary(&binary)
+                .unwrap_or_else(|| panic!("no Lambda binary named {binary}"));
             (id.as_str().unwrap().to_owned(), (binary, function))
         })
         .collect()
@@ -151,28 +146,23 @@ fn template_routes_and_handler_routes_are_the_same() {
             ));
         }
     }
-    let served: BTreeSet<(String, String, String)> = ROUTES
+    let served: BTreeSet<(String, String, String)> = all_routes()
         .iter()
-        .map(|(m, p, f)| (m.to_string(), p.to_string(), format!("{f:?}")))
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.pattern.to_owned(),
+                format!("{:?}", r.function),
+            )
+        })
         .collect();
     assert_eq!(declared, served);
-}
-
-fn matches(template_path: &str, path: &str) -> bool {
-    let (t, p): (Vec<&str>, Vec<&str>) = (
-        template_path.split('/').collect(),
-        path.split('/').collect(),
-    );
-    t.len() == p.len()
-        && t.iter()
-            .zip(&p)
-            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
 }
 
 #[test]
 fn every_event_file_names_a_route_of_its_function() {
     let dir = root().join("events");
-    let mut checked = 0;
+    let mut covered: BTreeMap<String, usize> = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let file = entry.unwrap().path();
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
@@ -183,20 +173,23 @@ fn every_event_file_names_a_route_of_its_function() {
             lambda_http::request::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let path = request.raw_http_path().to_owned();
         let binary = name.split('.').next().unwrap();
-        let route = ROUTES
-            .iter()
-            .find(|(m, p, _)| *m == request.method().as_str() && matches(p, &path))
+        let route: RouteInfo = all_routes()
+            .into_iter()
+            .find(|r| {
+                r.method == request.method().as_str() && Params::of(r.pattern, &path).is_some()
+            })
             .unwrap_or_else(|| panic!("{name}: {} {path} is not a route", request.method()));
-        let expected = match binary {
-            "start-verify" => Function::StartVerify,
-            "callback" => Function::Callback,
-            "poll" => Function::Poll,
-            other => panic!("{name}: unknown function {other}"),
-        };
-        assert_eq!(route.2, expected, "{name}");
-        checked += 1;
+        assert_eq!(
+            Function::from_binary(binary),
+            Some(route.function),
+            "{name}"
+        );
+        *covered.entry(route.name()).or_default() += 1;
     }
-    assert_eq!(checked, 12);
+    // A REST API and an HTTP API event for every route.
+    let every_route_twice: BTreeMap<String, usize> =
+        all_routes().iter().map(|r| (r.name(), 2)).collect();
+    assert_eq!(covered, every_route_twice);
 }
 
 #[test]

@@ -1,11 +1,9 @@
 //! Whole verifications through the handlers with state in DynamoDB (moto, started by
 //! `scripts/test`), including the races DynamoDB's conditional writes must settle.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 
 async fn dynamodb_app() -> TestApp {

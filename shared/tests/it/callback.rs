@@ -1,11 +1,9 @@
 //! Infobip's result callback: authenticated by the per-verification secret, first result wins,
 //! malformed bodies change nothing, and the Brazil race loses nothing.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 
 const FORGED_PATH: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

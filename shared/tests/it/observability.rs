@@ -1,10 +1,8 @@
 //! Business metrics as CloudWatch EMF documents: well formed, and carrying the right values.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use smv_shared::metrics::check_emf;
 

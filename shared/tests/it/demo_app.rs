@@ -1,10 +1,8 @@
 //! The routes Infobip's demo app calls, in the exact shapes it reads.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 
 #[tokio::test]

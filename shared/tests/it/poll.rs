@@ -1,11 +1,9 @@
 //! Polling: strongly consistent, repeatable, EXPIRED after the pending timeout, absent after the
 //! record's lifetime.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 use smv_shared::Function;
 
@@ -101,18 +99,15 @@ async fn each_lambda_function_serves_only_its_own_routes() {
         (Function::Callback, poll_request()),
         (Function::Callback, start_request(PHONE)),
     ] {
-        assert_problem(&smv_shared::handle(&t.app, function, request).await, 404);
+        assert_problem(&t.send_to(function, request).await, 404);
     }
     assert_eq!(
-        smv_shared::handle(&t.app, Function::Callback, callback_request())
+        t.send_to(Function::Callback, callback_request())
             .await
             .status(),
         200
     );
-    assert_problem(
-        &smv_shared::handle(&t.app, Function::Poll, poll_request()).await,
-        404,
-    ); // known route, unknown token
+    assert_problem(&t.send_to(Function::Poll, poll_request()).await, 404); // known route, unknown token
 }
 
 const FORGED: &str = "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

@@ -4,12 +4,10 @@
 //! nothing is half-written and no result is lost. (Infobip timeouts, refused connections, 5xx,
 //! 429, HTML and truncated JSON are in `start.rs`.)
 
-mod common;
-
 use std::time::Duration;
 
-use common::dynamodb_faults::{Fault, FaultyDynamoDb};
-use common::*;
+use crate::dynamodb_faults::{Fault, FaultyDynamoDb};
+use crate::helpers::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

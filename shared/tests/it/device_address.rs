@@ -1,11 +1,9 @@
 //! Which address reaches Infobip as `deviceIp` / `devicePort`, for each way a request can arrive,
 //! and where the callback URL points.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use smv_shared::store::MemoryStore;
 

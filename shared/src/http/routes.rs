@@ -1,0 +1,366 @@
+//! Every route, declared once: method, path pattern, the function that serves it, how it reports
+//! errors, and its handler. Routing, the Lambda entry points, the local server, the template test
+//! and the events test all read these tables. Each function's table names only its own handlers,
+//! so a Lambda binary links only the code of its own routes.
+//!
+//! Adding a route: a row here, its handler, its event in `template.yaml`, its entry in
+//! `openapi.yaml` (and an event file in `events/`; the tests say when one is missing).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::{Body, Request, Response};
+
+use super::problem::ErrorStyle;
+use super::{callback, demo, verifications};
+use crate::app::{CallbackApp, PollApp, StartApp};
+use crate::error::AppError;
+
+/// The three Lambda functions, as `template.yaml` declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Function {
+    StartVerify,
+    Callback,
+    Poll,
+}
+
+pub type Served<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, AppError>> + Send + 'a>>;
+
+/// A handler: the function's context, the path's parameters, the request.
+pub type Handler<C> = for<'a> fn(&'a C, &'a Params, &'a Request) -> Served<'a>;
+
+pub struct Route<C: 'static> {
+    pub method: &'static str,
+    /// Literal segments and `{name}` parameters, each parameter one non-empty segment.
+    pub pattern: &'static str,
+    pub style: ErrorStyle,
+    pub handler: Handler<C>,
+}
+
+pub static START_VERIFY_ROUTES: &[Route<StartApp>] = &[
+    Route {
+        method: "POST",
+        pattern: "/verifications",
+        style: ErrorStyle::Problem,
+        handler: |app, _, request| Box::pin(verifications::start(app, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/verify/{msisdn}",
+        style: ErrorStyle::DemoApp,
+        handler: |app, params, request| Box::pin(demo::start(app, params, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/device-address",
+        style: ErrorStyle::DemoApp,
+        handler: |app, _, request| Box::pin(async move { demo::device_address(app, request) }),
+    },
+];
+
+pub static CALLBACK_ROUTES: &[Route<CallbackApp>] = &[Route {
+    method: "POST",
+    pattern: "/callbacks/infobip/{secret}",
+    style: ErrorStyle::Problem,
+    handler: |app, params, request| Box::pin(callback::receive(app, params, request)),
+}];
+
+pub static POLL_ROUTES: &[Route<PollApp>] = &[
+    Route {
+        method: "GET",
+        pattern: "/verifications/{token}",
+        style: ErrorStyle::Problem,
+        handler: |app, params, _| Box::pin(verifications::get(app, params)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/verify/result/{token}",
+        style: ErrorStyle::DemoApp,
+        handler: |app, params, _| Box::pin(demo::result(app, params)),
+    },
+];
+
+/// A function's context and its table.
+pub trait Routes: Sized + Sync + 'static {
+    const FUNCTION: Function;
+    fn routes() -> &'static [Route<Self>];
+}
+
+impl Routes for StartApp {
+    const FUNCTION: Function = Function::StartVerify;
+    fn routes() -> &'static [Route<Self>] {
+        START_VERIFY_ROUTES
+    }
+}
+
+impl Routes for CallbackApp {
+    const FUNCTION: Function = Function::Callback;
+    fn routes() -> &'static [Route<Self>] {
+        CALLBACK_ROUTES
+    }
+}
+
+impl Routes for PollApp {
+    const FUNCTION: Function = Function::Poll;
+    fn routes() -> &'static [Route<Self>] {
+        POLL_ROUTES
+    }
+}
+
+/// A route without its handler: what the tests and the local server need to know of every route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub pattern: &'static str,
+    pub function: Function,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [Function::StartVerify, Function::Callback, Function::Poll];
+
+    /// The Lambda binary (the package under `functions/`) that serves this function.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::StartVerify => "start-verify",
+            Function::Callback => "callback",
+            Function::Poll => "poll",
+        }
+    }
+
+    pub fn from_binary(binary: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.binary() == binary)
+    }
+
+    /// This function's routes.
+    pub fn routes(self) -> Vec<RouteInfo> {
+        fn info<C>(function: Function, routes: &[Route<C>]) -> Vec<RouteInfo> {
+            routes
+                .iter()
+                .map(|r| RouteInfo {
+                    method: r.method,
+                    pattern: r.pattern,
+                    function,
+                })
+                .collect()
+        }
+        match self {
+            Function::StartVerify => info(self, START_VERIFY_ROUTES),
+            Function::Callback => info(self, CALLBACK_ROUTES),
+            Function::Poll => info(self, POLL_ROUTES),
+        }
+    }
+
+    /// The function whose routes include `path`, whatever the method.
+    pub fn serving(path: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| {
+            f.routes()
+                .iter()
+                .any(|r| Params::of(r.pattern, path).is_some())
+        })
+    }
+}
+
+/// Every route of every function.
+pub fn all_routes() -> Vec<RouteInfo> {
+    Function::ALL
+        .into_iter()
+        .flat_map(Function::routes)
+        .collect()
+}
+
+impl RouteInfo {
+    /// A stable name for logs and metrics, without the token or secret in the path.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.method, self.pattern)
+    }
+}
+
+/// The values of a pattern's `{name}` segments in a path.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    /// `Some` when `path` has `pattern`'s shape.
+    pub fn of(pattern: &'static str, path: &str) -> Option<Self> {
+        let mut wanted = pattern.strip_prefix('/')?.split('/');
+        let mut given = path.strip_prefix('/')?.split('/');
+        let mut params = Vec::new();
+        loop {
+            match (wanted.next(), given.next()) {
+                (None, None) => return Some(Self(params)),
+                (Some(w), Some(g)) => match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    Some(_) if g.is_empty() => return None,
+                    Some(name) => params.push((name, g.to_owned())),
+                    None if w == g => {}
+                    None => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
+    /// The segment named `name` in the route's pattern.
+    pub fn get(&self, name: &str) -> Result<&str, AppError> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.as_str())
+            .ok_or_else(|| AppError::Internal(format!("the route has no {{{name}}} segment")))
+    }
+}
+
+/// The route of `C`'s table for this request, with its parameters.
+pub(super) fn find<C: Routes>(
+    method: &str,
+    path: &str,
+) -> Result<(&'static Route<C>, Params), AppError> {
+    let mut allowed = None;
+    for route in C::routes() {
+        if let Some(params) = Params::of(route.pattern, path) {
+            if route.method == method {
+                return Ok((route, params));
+            }
+            allowed = Some(route.method);
+        }
+    }
+    Err(match allowed {
+        Some(allow) => AppError::MethodNotAllowed { allow },
+        None => AppError::RouteNotFound,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(method: &str, path: &str) -> Result<(Function, String), AppError> {
+        let function = Function::serving(path).ok_or(AppError::RouteNotFound)?;
+        let pattern = match function {
+            Function::StartVerify => find::<StartApp>(method, path)?.0.pattern,
+            Function::Callback => find::<CallbackApp>(method, path)?.0.pattern,
+            Function::Poll => find::<PollApp>(method, path)?.0.pattern,
+        };
+        Ok((function, pattern.to_owned()))
+    }
+
+    #[test]
+    fn every_route_is_found_with_its_parameters() {
+        use Function::*;
+        for (method, path, function, pattern) in [
+            ("POST", "/verifications", StartVerify, "/verifications"),
+            ("GET", "/verifications/abc", Poll, "/verifications/{token}"),
+            (
+                "POST",
+                "/callbacks/infobip/s",
+                Callback,
+                "/callbacks/infobip/{secret}",
+            ),
+            (
+                "GET",
+                "/verify/447911123456",
+                StartVerify,
+                "/verify/{msisdn}",
+            ),
+            ("GET", "/verify/result/abc", Poll, "/verify/result/{token}"),
+            ("GET", "/device-address", StartVerify, "/device-address"),
+        ] {
+            assert_eq!(
+                owner(method, path).unwrap(),
+                (function, pattern.to_owned()),
+                "{method} {path}"
+            );
+        }
+        let params = Params::of("/verify/result/{token}", "/verify/result/abc").unwrap();
+        assert_eq!(params.get("token").unwrap(), "abc");
+        assert!(matches!(params.get("secret"), Err(AppError::Internal(_))));
+    }
+
+    #[test]
+    fn every_table_row_is_reachable_and_named_by_its_pattern() {
+        let routes = all_routes();
+        assert_eq!(routes.len(), 6);
+        for route in &routes {
+            let path = route
+                .pattern
+                .replace("{msisdn}", "447911123456")
+                .replace("{secret}", "s")
+                .replace("{token}", "t");
+            assert_eq!(Function::serving(&path), Some(route.function), "{path}");
+            assert_eq!(route.name(), format!("{} {}", route.method, route.pattern));
+            let (function, pattern) = owner(route.method, &path).unwrap();
+            assert_eq!(
+                (function, pattern.as_str()),
+                (route.function, route.pattern)
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_methods_name_the_allowed_one() {
+        assert!(matches!(
+            owner("GET", "/verifications"),
+            Err(AppError::MethodNotAllowed { allow: "POST" })
+        ));
+        assert!(matches!(
+            owner("DELETE", "/verifications/x"),
+            Err(AppError::MethodNotAllowed { allow: "GET" })
+        ));
+        assert!(matches!(
+            owner("GET", "/callbacks/infobip/x"),
+            Err(AppError::MethodNotAllowed { allow: "POST" })
+        ));
+    }
+
+    #[test]
+    fn unknown_and_near_miss_paths_are_not_found() {
+        for path in [
+            "",
+            "/",
+            "/verifications/",
+            "/verifications/a/b",
+            "/callbacks/infobip",
+            "/callbacks/infobip/",
+            "/verify/",
+            "/verify/result/",
+            "/device-address/x",
+            "verifications",
+        ] {
+            assert!(
+                matches!(owner("GET", path), Err(AppError::RouteNotFound)),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_function_serves_only_its_routes() {
+        assert!(find::<StartApp>("POST", "/verifications").is_ok());
+        assert!(find::<StartApp>("GET", "/device-address").is_ok());
+        assert!(matches!(
+            find::<StartApp>("POST", "/callbacks/infobip/s"),
+            Err(AppError::RouteNotFound)
+        ));
+        assert!(matches!(
+            find::<StartApp>("GET", "/verify/result/t"),
+            Err(AppError::RouteNotFound)
+        ));
+        assert!(find::<CallbackApp>("POST", "/callbacks/infobip/s").is_ok());
+        assert!(matches!(
+            find::<CallbackApp>("POST", "/verifications"),
+            Err(AppError::RouteNotFound)
+        ));
+        assert!(find::<PollApp>("GET", "/verify/result/t").is_ok());
+        assert!(matches!(
+            find::<PollApp>("POST", "/callbacks/infobip/s"),
+            Err(AppError::RouteNotFound)
+        ));
+    }
+
+    #[test]
+    fn binaries_name_their_functions() {
+        for function in Function::ALL {
+            assert_eq!(Function::from_binary(function.binary()), Some(function));
+        }
+        assert_eq!(Function::from_binary("smv-local"), None);
+    }
+}

@@ -1,0 +1,184 @@
+//! One HTTP exchange with Infobip, whatever the API: the base URL, the `App` key, timeouts, a
+//! limit on what we read, and the answers that mean the same for every API (the platform's
+//! `{requestError: {serviceException}}` on 401/403, and 429). What a 200, 4xx or 5xx body means is
+//! each API client's business.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde::Serialize;
+use url::Url;
+
+use super::types::PlatformErrorResponse;
+use super::{ApiKey, InfobipError};
+
+/// Infobip's answers are a few hundred bytes; a body this large is not one of them, and reading
+/// it whole would only spend the function's memory and time.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    base_url: Url,
+    authorization: HeaderValue,
+    timeout: Duration,
+}
+
+/// An answer that is the calling API's to interpret.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl Transport {
+    /// Build once per process: the connection pool and TLS roots are reused across invocations.
+    pub fn new(
+        base_url: &Url,
+        api_key: &ApiKey,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            // Infobip answers directly; a redirect would be a misconfigured base URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("smv-backend/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let mut authorization = HeaderValue::from_str(&format!("App {}", api_key.expose()))
+            .expect("ApiKey::new admits only visible ASCII");
+        authorization.set_sensitive(true);
+        Ok(Self {
+            http,
+            base_url: base_url.clone(),
+            authorization,
+            timeout,
+        })
+    }
+
+    /// The URL of an endpoint (`mi/verification/1/verify`), under the base URL's own path.
+    pub fn endpoint(&self, path: &str) -> Url {
+        crate::web::join(&self.base_url, path).expect("API paths are valid relative URLs")
+    }
+
+    pub async fn post_json(
+        &self,
+        url: &Url,
+        body: &impl Serialize,
+    ) -> Result<Answer, InfobipError> {
+        let mut response = self
+            .http
+            .post(url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let retry_after = crate::web::retry_after(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(InfobipError::UnexpectedAnswer {
+                    http_status: status.as_u16(),
+                    detail: format!("body is larger than {MAX_ANSWER_BYTES} bytes"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        match platform_error(status, retry_after, &body) {
+            Some(error) => Err(error),
+            None => Ok(Answer {
+                status,
+                body: body.into(),
+            }),
+        }
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> InfobipError {
+        if error.is_timeout() {
+            InfobipError::Timeout(self.timeout)
+        } else {
+            // reqwest's Display names the URL but never headers, so the key cannot leak here.
+            InfobipError::Unreachable(error.without_url())
+        }
+    }
+}
+
+/// The answers every Infobip API gives alike.
+fn platform_error(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Option<InfobipError> {
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        // Only `messageId` is kept; the `text` never reaches a log or an app.
+        let message_id = serde_json::from_slice::<PlatformErrorResponse>(body)
+            .ok()
+            .and_then(|b| b.request_error)
+            .and_then(|e| e.service_exception)
+            .and_then(|e| e.message_id);
+        return Some(InfobipError::Unauthorized {
+            http_status: status.as_u16(),
+            message_id,
+        });
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Some(InfobipError::RateLimited { retry_after });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn auth_failures_keep_only_the_message_id() {
+        let body = json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}});
+        match platform_error(StatusCode::UNAUTHORIZED, None, body.to_string().as_bytes()) {
+            Some(e @ InfobipError::Unauthorized { .. }) => {
+                assert!(!e.to_string().contains("Invalid login details"));
+                assert!(e.to_string().contains("UNAUTHORIZED"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            platform_error(StatusCode::FORBIDDEN, None, b"{}"),
+            Some(InfobipError::Unauthorized {
+                http_status: 403,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn rate_limit_carries_retry_after() {
+        let limited = platform_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(7)),
+            b"",
+        );
+        assert!(
+            matches!(limited, Some(InfobipError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn other_answers_are_the_api_clients_to_read() {
+        for status in [200, 400, 422, 500, 502] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert!(platform_error(status, None, b"{}").is_none(), "{status}");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Attribute values in and out of DynamoDB items, and the SDK errors every adapter asks about.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::store::StoreError;
+use crate::time::Timestamp;
+use crate::token::SecretHash;
+use crate::verification::{ErrorInfo, VerificationResult};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) const STATUS: &str = "status";
+pub(super) const SECRET_HASH: &str = "secretHash";
+pub(super) const CREATED_AT: &str = "createdAt";
+pub(super) const PENDING: &str = "PENDING";
+const ERROR_ID: &str = "errorId";
+const ERROR_NAME: &str = "errorName";
+const ERROR_DESCRIPTION: &str = "errorDescription";
+
+pub(super) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(super) fn ttl_secs(at: Timestamp) -> u64 {
+    at.as_secs_ceil()
+}
+
+/// `ttl > floor(now in seconds)` holds exactly when `now < ttl * 1000`: the domain's rule.
+pub(super) fn now_secs(now: Timestamp) -> AttributeValue {
+    n(now.as_millis() / 1000)
+}
+
+pub(super) fn get_s<'i>(item: &'i Item, name: &str) -> Result<&'i str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(StoreError::Corrupt(format!(
+            "{name} is missing or not a string"
+        ))),
+    }
+}
+
+pub(super) fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{name} is out of range"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "{name} is missing or not a number"
+        ))),
+    }
+}
+
+pub(super) fn get_timestamp_secs(item: &Item, name: &str) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp::from_millis(
+        get_n::<u64>(item, name)?.saturating_mul(1000),
+    ))
+}
+
+/// The attributes that record `result`, by name.
+pub(super) fn result_attributes(
+    result: &VerificationResult,
+) -> Vec<(&'static str, AttributeValue)> {
+    let mut attributes = vec![(STATUS, s(result.status().as_str()))];
+    if let Some(error) = result.error() {
+        attributes.push((ERROR_ID, n(error.id)));
+        attributes.push((ERROR_NAME, s(&error.name)));
+        attributes.push((ERROR_DESCRIPTION, s(&error.description)));
+    }
+    attributes
+}
+
+pub(super) fn put_result(item: &mut Item, result: &VerificationResult) {
+    for (name, value) in result_attributes(result) {
+        item.insert(name.into(), value);
+    }
+}
+
+pub(super) fn result_from_item(item: &Item) -> Result<Option<VerificationResult>, StoreError> {
+    let result = match get_s(item, STATUS)? {
+        PENDING => return Ok(None),
+        "VALID" => VerificationResult::Valid,
+        "INVALID" => VerificationResult::Invalid,
+        "ERROR" => VerificationResult::Error(match item.get(ERROR_ID) {
+            None => None,
+            Some(_) => Some(ErrorInfo {
+                id: get_n(item, ERROR_ID)?,
+                name: get_s(item, ERROR_NAME)?.to_owned(),
+                description: get_s(item, ERROR_DESCRIPTION)?.to_owned(),
+            }),
+        }),
+        other => return Err(StoreError::Corrupt(format!("unknown status {other:?}"))),
+    };
+    Ok(Some(result))
+}
+
+pub(super) fn secret_hash_from_item(item: &Item) -> Result<SecretHash, StoreError> {
+    SecretHash::from_stored(get_s(item, SECRET_HASH)?.to_owned())
+        .ok_or_else(|| StoreError::Corrupt("secretHash is not a SHA-256 hex digest".into()))
+}
+
+pub(super) fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ConditionalCheck,
+{
+    error
+        .as_service_error()
+        .is_some_and(ConditionalCheck::is_conditional_check_failed)
+}
+
+/// The SDK gives each operation its own error type; this is the one question we ask all of them.
+pub(super) trait ConditionalCheck {
+    fn is_conditional_check_failed(&self) -> bool;
+}
+
+macro_rules! conditional_check {
+    ($($error:ty),*) => {$(
+        impl ConditionalCheck for $error {
+            fn is_conditional_check_failed(&self) -> bool {
+                self.is_conditional_check_failed_exception()
+            }
+        }
+    )*};
+}
+
+conditional_check!(
+    aws_sdk_dynamodb::operation::put_item::PutItemError,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemError
+);
+
+pub(super) fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::unavailable(error)
+}

@@ -1,0 +1,92 @@
+//! The DynamoDB adapter of every store port. One table, partition key `token` (S), TTL on `ttl`
+//! (N, epoch seconds); each port keeps its items under its own keys (see each module), so the key
+//! spaces cannot meet and a poll only ever looks up a parsed UUID.
+
+pub mod client;
+mod counters;
+mod idempotency;
+mod item;
+mod parked;
+mod verifications;
+
+use aws_sdk_dynamodb::Client;
+
+use super::StoreError;
+use item::{s, unavailable, Item};
+
+pub const TABLE_KEY: &str = "token";
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as `template.yaml` declares it (key, on-demand billing, TTL). For local
+    /// DynamoDB servers and tests; a deployed stack gets its table from the template.
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let invalid = StoreError::unavailable;
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(TABLE_KEY)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(TABLE_KEY)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Strongly consistent: a poll right after a callback must see the callback's write.
+    async fn get_consistent(&self, key: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+}

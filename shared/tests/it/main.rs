@@ -1,0 +1,22 @@
+//! Every integration test of `smv-shared`, in one binary: each test file used to link the AWS SDK
+//! on its own (16 binaries, most of the test build's time and disk).
+
+mod dynamodb_faults;
+mod helpers;
+
+mod callback;
+mod demo_app;
+mod device_address;
+mod dynamodb_flows;
+mod events;
+mod faults;
+mod fuzz;
+mod hostile_input;
+mod limits;
+mod observability;
+mod poll;
+mod privacy;
+mod request_log;
+mod start;
+mod store_contract;
+mod template;
