@@ -76,7 +76,7 @@ pub enum InfobipError {
     #[error("Infobip did not answer within {0:?}")]
     Timeout(Duration),
     #[error("could not reach Infobip")]
-    Unreachable(#[source] reqwest::Error),
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("Infobip's answer (HTTP {http_status}) broke the contract: {detail}")]
     UnexpectedAnswer { http_status: u16, detail: String },
 }

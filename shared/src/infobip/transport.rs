@@ -109,7 +109,7 @@ impl Transport {
             InfobipError::Timeout(self.timeout)
         } else {
             // reqwest's Display names the URL but never headers, so the key cannot leak here.
-            InfobipError::Unreachable(error.without_url())
+            InfobipError::Unreachable(error.without_url().into())
         }
     }
 }

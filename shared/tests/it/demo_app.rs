@@ -51,25 +51,20 @@ async fn demo_start_failures_carry_error_description_and_token() {
 async fn demo_result_is_204_while_pending_then_200_with_the_result() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
-    let pending = t.send(get(&format!("/verify/result/{TOKEN}"))).await;
+    let pending = t.demo_result(TOKEN).await;
     assert_eq!(pending.status(), 204);
     assert!(pending.body().is_empty());
 
     t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
         .await;
-    let done = t.send(get(&format!("/verify/result/{TOKEN}"))).await;
+    let done = t.demo_result(TOKEN).await;
     assert_eq!(done.status(), 200);
     assert_eq!(
         body_json(&done),
         json!({"token": TOKEN, "result": "VALID", "errorDescription": null})
     );
     // Unlike Infobip's demo backend, reading does not delete: a lost response can be asked again.
-    assert_eq!(
-        t.send(get(&format!("/verify/result/{TOKEN}")))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(t.demo_result(TOKEN).await.status(), 200);
 }
 
 #[tokio::test]
@@ -77,7 +72,7 @@ async fn demo_result_reports_errors_with_infobips_description() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
     t.callback(&callback, json!({"result": "ERROR", "token": TOKEN, "error": {"id": 305, "name": "EC_MOBILE_DEVICE_TIMEOUT", "description": "Timeout occurred during a mobile device redirect."}})).await;
-    let body = body_json(&t.send(get(&format!("/verify/result/{TOKEN}"))).await);
+    let body = body_json(&t.demo_result(TOKEN).await);
     assert_eq!(
         body,
         json!({"token": TOKEN, "result": "ERROR", "errorDescription": "Timeout occurred during a mobile device redirect."})
@@ -89,7 +84,7 @@ async fn demo_result_reports_expiry_as_an_error_so_the_app_stops_waiting() {
     let t = test_app().await;
     t.start_pending(TOKEN).await;
     t.advance(Duration::from_secs(300));
-    let response = t.send(get(&format!("/verify/result/{TOKEN}"))).await;
+    let response = t.demo_result(TOKEN).await;
     assert_eq!(response.status(), 200);
     let body = body_json(&response);
     assert_eq!(body["result"], "ERROR");

@@ -21,12 +21,7 @@ async fn a_verification_runs_start_to_result_on_dynamodb() {
     assert_eq!(status, 200);
     assert_eq!(poll["status"], "ERROR");
     assert_eq!(poll["error"]["id"], 306);
-    assert_eq!(
-        t.send(get(&format!("/verify/result/{TOKEN}")))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(t.demo_result(TOKEN).await.status(), 200);
 }
 
 #[tokio::test]

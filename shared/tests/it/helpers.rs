@@ -189,6 +189,11 @@ impl TestApp {
         (response.status().as_u16(), body_json(&response))
     }
 
+    /// What Infobip's demo app sees when it polls `token`.
+    pub async fn demo_result(&self, token: &str) -> Response<Body> {
+        self.send(get(&format!("/verify/result/{token}"))).await
+    }
+
     pub async fn callback(&self, callback_path: &str, body: Value) -> Response<Body> {
         self.send(post(callback_path, &body.to_string())).await
     }

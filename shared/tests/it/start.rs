@@ -315,3 +315,33 @@ async fn storage_failure_after_infobip_accepted_is_503_not_a_phantom_verificatio
     store.fail("create", 0);
     assert_eq!(t.poll(TOKEN).await.0, 404);
 }
+
+#[tokio::test]
+async fn an_oversized_infobip_answer_is_not_read_whole_and_leaves_no_record() {
+    let t = test_app().await;
+    // A well-formed acceptance, padded past what any Infobip answer needs.
+    let padded = json!({
+        "status": "REDIRECT",
+        "token": TOKEN,
+        "deviceRedirectUrl": REDIRECT_URL,
+        "padding": "x".repeat(smv_shared::infobip::MAX_ANSWER_BYTES),
+    });
+    Mock::given(method("POST"))
+        .and(path("/mi/verification/1/verify"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(padded))
+        .expect(1)
+        .mount(&t.infobip)
+        .await;
+
+    let refused = assert_problem(&t.send(start_request(PHONE)).await, 503);
+
+    assert_eq!(
+        refused["type"],
+        "urn:smv:problem:verification-temporarily-unavailable"
+    );
+    assert_eq!(
+        t.poll(TOKEN).await.0,
+        404,
+        "nothing was stored for the token"
+    );
+}
