@@ -82,26 +82,22 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
 
 /// A function's context and its table.
 pub trait Routes: Sized + Sync + 'static {
-    const FUNCTION: Function;
     fn routes() -> &'static [Route<Self>];
 }
 
 impl Routes for StartApp {
-    const FUNCTION: Function = Function::StartVerify;
     fn routes() -> &'static [Route<Self>] {
         START_VERIFY_ROUTES
     }
 }
 
 impl Routes for CallbackApp {
-    const FUNCTION: Function = Function::Callback;
     fn routes() -> &'static [Route<Self>] {
         CALLBACK_ROUTES
     }
 }
 
 impl Routes for PollApp {
-    const FUNCTION: Function = Function::Poll;
     fn routes() -> &'static [Route<Self>] {
         POLL_ROUTES
     }
@@ -278,7 +274,6 @@ mod tests {
     #[test]
     fn every_table_row_is_reachable_and_named_by_its_pattern() {
         let routes = all_routes();
-        assert_eq!(routes.len(), 6);
         for route in &routes {
             let path = route
                 .pattern

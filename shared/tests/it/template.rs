@@ -311,3 +311,25 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_calls() {
         "template grants (left) and DynamoDB operations the functions called (right) differ"
     );
 }
+
+/// `openapi.yaml` describes every route of the table, with the same method, and nothing else.
+#[test]
+fn openapi_describes_exactly_the_routes_served() {
+    let raw = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let openapi: Value = serde_yaml::from_str(&raw).unwrap();
+    let mut described = BTreeSet::new();
+    for (path, operations) in openapi["paths"].as_mapping().unwrap() {
+        for (method, _) in operations.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if ["get", "post", "put", "patch", "delete", "head", "options"].contains(&method) {
+                let path = path.as_str().unwrap();
+                described.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let served: BTreeSet<String> = all_routes().iter().map(RouteInfo::name).collect();
+    assert_eq!(
+        described, served,
+        "openapi.yaml (left) and the route table (right)"
+    );
+}
