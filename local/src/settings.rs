@@ -24,7 +24,7 @@ pub enum SettingsError {
     #[error("could not create the DynamoDB table: {0}")]
     Table(String),
     #[error(transparent)]
-    Startup(#[from] smv_shared::app::StartupError),
+    Startup(#[from] smv_shared::startup::StartupError),
 }
 
 pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr, SettingsError> {

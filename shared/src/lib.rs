@@ -7,7 +7,7 @@
 //! - [`infobip`]: the Infobip port, its HTTP transport and the SMV client (wire types inside).
 //! - [`device_address`]: which IP and port a request honestly comes from.
 //! - [`http`]: the route table, handlers, the problem+json mapping, API Gateway events.
-//! - [`config`], [`app`]: start-up, and each function's context.
+//! - [`config`], [`app`], [`startup`]: settings, each function's context, and building it.
 //! - [`telemetry`], [`metrics`]: JSON logs, one event per request; metrics in CloudWatch EMF.
 //! - [`web`]: URL joining and `Retry-After`, for both sides of HTTP.
 
@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod phone;
 pub mod rate_limit;
 pub mod service;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod time;
