@@ -90,6 +90,13 @@ pub async fn build(
     let simulator = (!real_infobip)
         .then(|| Arc::new(Simulator::new(base_url).with_duplicate_callbacks(duplicate_callbacks)));
     let table = env("TABLE_NAME");
+    // A key for this run only: counters and Idempotency-Key records kept in a DynamoDB table are
+    // not recognised after a restart unless PHONE_HASH_KEY is set.
+    let phone_hash_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
 
     let defaults = |name: &str| -> Option<String> {
         match name {
@@ -99,6 +106,7 @@ pub async fn build(
             }
             "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
+            "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
             _ => env(name),
         }
     };

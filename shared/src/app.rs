@@ -10,6 +10,7 @@ use url::Url;
 use crate::device_address::AddressPolicy;
 use crate::infobip::SilentVerifier;
 use crate::metrics::MetricsSink;
+use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
 use crate::store::{Counters, IdempotencyRecords, ParkedCallbacks, Store, Verifications};
 use crate::time::Clock;
@@ -29,6 +30,7 @@ pub struct StartApp {
     pub callback_base_url: Option<Url>,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
+    pub phone_hash_key: PhoneHashKey,
 }
 
 /// The callback function: records the results Infobip sends.

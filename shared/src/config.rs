@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 use crate::infobip::ApiKey;
+use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::{Limit, RateLimits, DEFAULT_PER_IP, DEFAULT_PER_PHONE};
 use crate::verification::Lifetimes;
 
@@ -53,6 +54,8 @@ pub struct StartConfig {
     pub address_policy: AddressPolicy,
     pub infobip: InfobipConfig,
     pub rate_limits: RateLimits,
+    /// Names phone numbers in rate-limit counters and Idempotency-Key records.
+    pub phone_hash_key: PhoneHashKey,
 }
 
 /// The variables every function reads; [`STARTER_VARIABLES`] are read only by the function that
@@ -67,6 +70,7 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "INFOBIP_BASE_URL",
     "INFOBIP_TIMEOUT_MS",
     "INFOBIP_API_KEY",
+    "PHONE_HASH_KEY",
     "ALB_TRUSTED_PROXY_HOPS",
     "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
     "CLOUDFRONT_ORIGIN_SECRET_HEADER",
@@ -139,8 +143,14 @@ impl StartConfig {
             connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
             timeout,
         };
+        let phone_hash_key = PhoneHashKey::new(env.required("PHONE_HASH_KEY")?.into_bytes())
+            .map_err(|e| ConfigError {
+                name: "PHONE_HASH_KEY",
+                problem: e.to_string(),
+            })?;
         Ok(Self {
             common,
+            phone_hash_key,
             callback_base_url,
             address_policy: address_policy(&env)?,
             infobip,
@@ -318,6 +328,8 @@ impl Env<'_> {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    const HASH_KEY: &str = "0123456789abcdef0123456789abcdef";
     use std::collections::HashMap;
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -338,7 +350,12 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_the_required_settings_are_given() {
-        let c = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")]).unwrap();
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
+        ])
+        .unwrap();
         assert_eq!(c.infobip.base_url.as_str(), "https://api.infobip.com/");
         assert_eq!(c.infobip.timeout, DEFAULT_INFOBIP_TIMEOUT);
         assert_eq!(c.common.lifetimes.pending_timeout, DEFAULT_PENDING_TIMEOUT);
@@ -354,6 +371,7 @@ mod tests {
         let c = config(&[
             ("TABLE_NAME", "t"),
             ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
             ("RATE_LIMIT_PER_PHONE", "0"),
             ("RATE_LIMIT_PER_IP", "3"),
             ("RATE_LIMIT_PER_IP_WINDOW_SECONDS", "10"),
@@ -381,13 +399,20 @@ mod tests {
 
     #[test]
     fn each_malformed_setting_is_named() {
-        let base = [("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")];
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
+        ];
         let with = |extra: (&'static str, &'static str)| {
             let mut vars = base.to_vec();
             vars.push(extra);
             failing_name(&vars)
         };
-        assert_eq!(failing_name(&[("INFOBIP_API_KEY", "k")]), "TABLE_NAME");
+        assert_eq!(
+            failing_name(&[("INFOBIP_API_KEY", "k"), ("PHONE_HASH_KEY", HASH_KEY)]),
+            "TABLE_NAME"
+        );
         assert_eq!(
             with(("INFOBIP_BASE_URL", "xyz.api.infobip.com")),
             "INFOBIP_BASE_URL"
@@ -446,6 +471,7 @@ mod tests {
                 read.borrow_mut().push(name.to_owned());
                 match name {
                     "TABLE_NAME" | "INFOBIP_API_KEY" => Some("x".to_owned()),
+                    "PHONE_HASH_KEY" => Some(HASH_KEY.to_owned()),
                     "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
                     _ => None,
                 }
@@ -465,6 +491,7 @@ mod tests {
         let vars = [
             ("TABLE_NAME", "t"),
             ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
             ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
             ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify"),
         ];
@@ -490,5 +517,26 @@ mod tests {
             "{err}"
         );
         assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
+    }
+
+    #[test]
+    fn the_phone_hash_key_is_required_long_and_never_echoed() {
+        let without = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")]).unwrap_err();
+        assert_eq!(without.name, "PHONE_HASH_KEY");
+        let short = config(&[
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", "short-secret-31-bytes-long-xxxx"),
+        ])
+        .unwrap_err();
+        assert_eq!(short.name, "PHONE_HASH_KEY");
+        assert!(!short.to_string().contains("short-secret"), "{short}");
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
+        ])
+        .unwrap();
+        assert!(!format!("{:?}", c.phone_hash_key).contains("0123"));
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::device::Subscriber;
-use crate::phone::PhoneNumber;
+use crate::phone_hash::PhoneHash;
 use crate::store::{IdempotencyRecord, IdempotencyRecords, StoreError, StoredResponse};
 use crate::time::Timestamp;
 
@@ -52,10 +52,10 @@ impl IdempotencyKey {
     }
 }
 
-/// What makes two starts "the same request": the number they verify. Spelling (`+44 7911…` or
-/// `447911…`) and fields this backend ignores do not matter.
-pub fn fingerprint(phone: &PhoneNumber) -> String {
-    hex::encode(Sha256::digest(phone.international_digits().as_bytes()))
+/// What makes two starts "the same request": the number they verify, as its keyed hash.
+/// Spelling (`+44 7911…` or `447911…`) and fields this backend ignores do not matter.
+pub fn fingerprint(phone: &PhoneHash) -> String {
+    phone.as_str().to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Infobip Silent Mobile Verification backend: everything but the three Lambda `main`s.
 //!
-//! - [`phone`], [`token`], [`verification`], [`device`], [`time`]: the domain.
+//! - [`phone`], [`phone_hash`], [`token`], [`verification`], [`device`], [`time`]: the domain.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod infobip;
 pub mod metrics;
 pub mod phone;
+pub mod phone_hash;
 pub mod rate_limit;
 pub mod service;
 pub mod startup;

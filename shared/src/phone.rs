@@ -100,6 +100,11 @@ impl PhoneNumber {
         &self.digits
     }
 
+    /// E.164: `+` and the digits.
+    pub fn e164(&self) -> String {
+        format!("+{}", self.digits)
+    }
+
     /// For logs and storage: country code and the last three digits, e.g. `+44*******456`.
     pub fn masked(&self) -> String {
         let cc = self.country_code.to_string();

@@ -42,7 +42,7 @@ pub async fn start(
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.rate_limits,
-        phone,
+        &app.phone_hash_key.hash(phone),
         &device.subscriber(),
         app.clock.now(),
     )

@@ -65,6 +65,7 @@ impl StartApp {
             callback_base_url: config.callback_base_url.clone(),
             address_policy: config.address_policy.clone(),
             rate_limits: config.rate_limits,
+            phone_hash_key: config.phone_hash_key.clone(),
         })
     }
 }

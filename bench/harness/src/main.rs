@@ -508,6 +508,7 @@ async fn main() {
             env: with(&[
                 ("INFOBIP_BASE_URL", infobip_url.as_str()),
                 ("INFOBIP_API_KEY", "bench-key"),
+                ("PHONE_HASH_KEY", "bench-phone-hash-key-0123456789abcdef"),
                 // High enough never to refuse the benchmark's thousand starts of one number, so
                 // each start still pays for its two counter updates as it does deployed.
                 ("RATE_LIMIT_PER_PHONE", "1000000"),

@@ -93,7 +93,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     };
 
     let record_key = key.record_key(&device.subscriber());
-    let fingerprint = idempotency::fingerprint(&phone);
+    let fingerprint = idempotency::fingerprint(&app.phone_hash_key.hash(&phone));
     let now = app.clock.now();
     match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
         Decision::Proceed => {}

@@ -23,6 +23,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const API_KEY: &str = "test-api-key-5f2b";
+pub const PHONE_HASH_KEY: &str = "test-phone-hash-key-7d41c0e2a9b35f86";
 pub const PHONE: &str = "+447911123456";
 pub const PHONE_DIGITS: &str = "447911123456";
 pub const TOKEN: &str = "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f";
@@ -52,6 +53,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         ("INFOBIP_BASE_URL".to_owned(), infobip.uri()),
         ("INFOBIP_TIMEOUT_MS".to_owned(), "500".to_owned()),
         ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
+        ("PHONE_HASH_KEY".to_owned(), PHONE_HASH_KEY.to_owned()),
     ];
     for (name, value) in extra_env {
         env.retain(|(n, _)| n != name);

@@ -1,8 +1,9 @@
-//! What the logs of a whole verification contain: never the API key, a callback secret or a
-//! full phone number.
+//! What the logs and the table of a whole verification contain: never the API key, a callback
+//! secret or a full phone number.
 
 use crate::helpers::*;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
@@ -35,5 +36,46 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     let secret = callback.rsplit('/').next().unwrap();
     for leak in [PHONE_DIGITS, API_KEY, secret] {
         assert!(!logs.contains(leak), "{leak} leaked into: {logs}");
+    }
+}
+
+/// Everything a start writes (the verification, both rate-limit counters, an Idempotency-Key
+/// record) names the number only by its mask or its keyed hash: a scan of the whole table finds
+/// neither the number nor a bare SHA-256 of it, which anyone could compute for every number.
+#[tokio::test]
+async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
+    let endpoint = test_dynamodb_endpoint();
+    let table = dynamodb_table_at(&endpoint).await;
+    let t = test_app_with(&[], dynamodb_store_on(&endpoint, &table)).await;
+    t.infobip_redirects(TOKEN).await;
+    let started = t.send(keyed_start("k-1", PHONE)).await;
+    assert_eq!(started.status(), 201, "{}", body_text(&started));
+
+    let items = smv_shared::store::dynamodb_client::for_local_endpoint(&endpoint)
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let keys: Vec<String> = items
+        .iter()
+        .map(|item| format!("{:?}", item["token"]))
+        .collect();
+    for prefix in ["limit#PhoneNumber#", "limit#DeviceIp#", "idem#"] {
+        assert!(
+            keys.iter().any(|k| k.contains(prefix)),
+            "a {prefix} item was written: {keys:?}"
+        );
+    }
+    let national = &PHONE_DIGITS[2..];
+    let bare_digests = [PHONE_DIGITS, PHONE].map(|n| hex::encode(Sha256::digest(n.as_bytes())));
+    for item in &items {
+        let text = format!("{item:?}");
+        assert!(!text.contains(national), "the number in {text}");
+        for digest in &bare_digests {
+            assert!(!text.contains(digest.as_str()), "a bare digest in {text}");
+        }
     }
 }

@@ -105,24 +105,26 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
 }
 
 #[test]
-fn only_the_start_function_holds_the_infobip_key_and_it_comes_from_secrets_manager() {
+fn only_the_start_function_holds_the_secrets_and_they_come_from_secrets_manager() {
     let template = template();
-    for (id, (_, function)) in functions(&template) {
-        let key = &resources(&template)[id.as_str()]["Properties"]["Environment"]["Variables"]
-            ["INFOBIP_API_KEY"];
-        if function == Function::StartVerify {
-            let serde_yaml::Value::Tagged(sub) = key else {
-                panic!("INFOBIP_API_KEY must be a !Sub dynamic reference")
-            };
-            assert!(
-                sub.value
-                    .as_str()
-                    .unwrap()
-                    .starts_with("{{resolve:secretsmanager:"),
-                "{key:?}"
-            );
-        } else {
-            assert!(key.is_null(), "{id} must not hold the API key");
+    for secret in ["INFOBIP_API_KEY", "PHONE_HASH_KEY"] {
+        for (id, (_, function)) in functions(&template) {
+            let value = &resources(&template)[id.as_str()]["Properties"]["Environment"]
+                ["Variables"][secret];
+            if function == Function::StartVerify {
+                let serde_yaml::Value::Tagged(sub) = value else {
+                    panic!("{secret} must be a !Sub dynamic reference")
+                };
+                assert!(
+                    sub.value
+                        .as_str()
+                        .unwrap()
+                        .starts_with("{{resolve:secretsmanager:"),
+                    "{secret}: {value:?}"
+                );
+            } else {
+                assert!(value.is_null(), "{id} must not hold {secret}");
+            }
         }
     }
 }
