@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use smv_shared::app::Runtime;
 use smv_shared::config::{ConfigError, StartConfig};
-use smv_shared::store::{dynamodb_client, DynamoDbStore, MemoryStore, Store};
+use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
 use url::Url;
 
@@ -125,7 +125,7 @@ pub async fn build(
             // A laptop's AWS credentials come from anywhere aws-config looks (profiles, SSO);
             // the client itself is the functions' own.
             let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(dynamodb_client::http_client())
+                .http_client(smv_shared::aws::http_client())
                 .load()
                 .await;
             let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL"));
@@ -137,7 +137,13 @@ pub async fn build(
                     problem: "and AWS credentials must be available for a DynamoDB table".into(),
                 });
             };
-            let client = dynamodb_client::client(region, credentials, endpoint.as_deref());
+            let client = smv_shared::aws::Account {
+                region,
+                credentials,
+                dynamodb_endpoint: endpoint.clone(),
+                kms_endpoint: None,
+            }
+            .dynamodb();
             if endpoint.is_some() {
                 ensure_table(&client, table).await?;
             }

@@ -34,7 +34,7 @@ pub enum AppError {
     #[error(transparent)]
     InvalidToken(#[from] InvalidToken),
     #[error(transparent)]
-    InvalidCallbackSecret(#[from] InvalidSecret),
+    InvalidUrlSecret(#[from] InvalidSecret),
     #[error(transparent)]
     DeviceAddress(#[from] AddressError),
     #[error(transparent)]

@@ -1,6 +1,8 @@
 //! Infobip Silent Mobile Verification backend: everything but the three Lambda `main`s.
 //!
 //! - [`phone`], [`phone_hash`], [`token`], [`verification`], [`device`], [`time`]: the domain.
+//! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
+//!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
@@ -12,9 +14,13 @@
 //! - [`web`]: URL joining and `Retry-After`, for both sides of HTTP.
 
 pub mod app;
+pub mod assertion;
+pub mod aws;
+pub mod binding;
 pub mod config;
 pub mod device;
 pub mod device_address;
+pub mod device_return;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -39,10 +39,23 @@ impl PhoneHashKey {
     }
 
     pub fn hash(&self, phone: &PhoneNumber) -> PhoneHash {
-        PhoneHash(hmac_sha256_hex(
-            self.0.expose_secret(),
-            phone.e164().as_bytes(),
-        ))
+        PhoneHash(hex::encode(self.hmac(&[phone.e164().as_bytes()])))
+    }
+
+    /// The same key serves other purposes (return URLs, device codes), each under its own label:
+    /// `label`, a newline, then `data`. An E.164 number has no newline, so no labelled input can
+    /// equal a phone number's.
+    pub(crate) fn labelled(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        self.hmac(&[label.as_bytes(), b"\n", data])
+    }
+
+    fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC takes a key of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -63,11 +76,6 @@ impl PhoneHash {
     }
 }
 
-fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(message);
-    hex::encode(mac.finalize().into_bytes())
-}
 
 #[cfg(test)]
 mod tests {
@@ -76,11 +84,9 @@ mod tests {
     #[test]
     fn hmac_sha256_matches_rfc_4231() {
         // Test case 6: a key longer than the block size.
+        let key = PhoneHashKey::new(vec![0xaa; 131]).unwrap();
         assert_eq!(
-            hmac_sha256_hex(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            ),
+            hex::encode(key.hmac(&[b"Test Using Larger Than Block-Size Key - Hash Key First"])),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }

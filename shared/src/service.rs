@@ -13,7 +13,7 @@ use crate::phone::PhoneNumber;
 use crate::rate_limit::{self, LimitError};
 use crate::telemetry;
 use crate::time::Timestamp;
-use crate::token::{CallbackSecret, Token};
+use crate::token::{UrlSecret, Token};
 use crate::verification::{
     ErrorInfo, ParkedCallback, State, Status, Verification, VerificationResult,
 };
@@ -53,7 +53,7 @@ pub async fn start(
         info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
     }
     admitted?;
-    let secret = CallbackSecret::generate()?;
+    let secret = UrlSecret::generate()?;
     let callback_url = callback_url(callback_base_url, &secret)?;
     let order = VerifyOrder {
         phone,
@@ -118,7 +118,7 @@ pub async fn start(
     })
 }
 
-fn callback_url(base: &Url, secret: &CallbackSecret) -> Result<Url, AppError> {
+fn callback_url(base: &Url, secret: &UrlSecret) -> Result<Url, AppError> {
     crate::web::join(base, &format!("{CALLBACK_PATH_PREFIX}{}", secret.expose()))
         .map_err(|e| AppError::Internal(format!("the callback URL cannot be built: {e}")))
 }
@@ -128,7 +128,7 @@ fn callback_url(base: &Url, secret: &CallbackSecret) -> Result<Url, AppError> {
 async fn record_refusal(
     app: &StartApp,
     token: Token,
-    secret: &CallbackSecret,
+    secret: &UrlSecret,
     phone: &PhoneNumber,
     error: ErrorInfo,
     now: Timestamp,
@@ -189,7 +189,7 @@ pub enum CallbackOutcome {
 /// Records a result Infobip sent to the callback URL carrying `secret`.
 pub async fn receive_callback(
     app: &CallbackApp,
-    secret: &CallbackSecret,
+    secret: &UrlSecret,
     token: Token,
     result: VerificationResult,
 ) -> Result<CallbackOutcome, AppError> {

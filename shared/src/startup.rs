@@ -7,7 +7,8 @@ use crate::app::{Backend, CallbackApp, PollApp, Runtime, StartApp};
 use crate::config::{CommonConfig, StartConfig};
 use crate::infobip::{SmvClient, Transport};
 use crate::metrics::EmfStdout;
-use crate::store::{dynamodb_client, DynamoDbStore, Store};
+use crate::aws::Account;
+use crate::store::{DynamoDbStore, Store};
 use crate::time::SystemClock;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ impl Runtime {
 
     /// For a Lambda function: the DynamoDB table `config` names, reached as the environment says.
     fn from_env(config: &CommonConfig) -> Result<Self, StartupError> {
-        let client = dynamodb_client::from_env(|name| std::env::var(name).ok())?;
+        let client = Account::from_env(|name| std::env::var(name).ok())?.dynamodb();
         let table = DynamoDbStore::new(client, config.table_name.clone());
         Ok(Self::new(Arc::new(table)))
     }

@@ -1,5 +1,6 @@
-//! The two identifiers of a verification: Infobip's token (public, names the verification) and our
-//! callback secret (private, proves that a callback comes from whoever we gave the URL to).
+//! The identifiers of a verification: Infobip's token (public, names the verification) and our
+//! URL secrets (private: the callback URL's proves that a callback comes from whoever we gave the
+//! URL to; the return URL's, that a device came back from the carrier step).
 
 use std::fmt;
 
@@ -48,21 +49,21 @@ impl fmt::Debug for Token {
 const SECRET_BYTES: usize = 32;
 const SECRET_CHARS: usize = 43; // base64url of 32 bytes, no padding
 
-/// The per-verification secret carried in the callback URL. Infobip signs nothing, so knowing
-/// this value is the only proof that a callback is genuine. It is never stored or logged: only
-/// its [`SecretHash`] is.
+/// A per-verification secret carried in a URL we hand out (the callback URL, the return URL):
+/// 256 bits, never stored or logged, only its [`SecretHash`]. Infobip signs nothing, so knowing
+/// the callback URL's is the only proof that a callback is genuine.
 #[derive(Clone)]
-pub struct CallbackSecret(SecretString);
+pub struct UrlSecret(SecretString);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the callback path does not carry a well-formed secret")]
+#[error("the path does not carry a well-formed secret")]
 pub struct InvalidSecret;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random number generator failed: {0}")]
-pub struct RandomnessUnavailable(String);
+pub struct RandomnessUnavailable(pub String);
 
-impl CallbackSecret {
+impl UrlSecret {
     /// 256 bits from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, RandomnessUnavailable> {
         let mut bytes = [0u8; SECRET_BYTES];
@@ -90,9 +91,9 @@ impl CallbackSecret {
     }
 }
 
-impl fmt::Debug for CallbackSecret {
+impl fmt::Debug for UrlSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CallbackSecret(<redacted>)")
+        f.write_str("UrlSecret(<redacted>)")
     }
 }
 
@@ -157,11 +158,11 @@ mod tests {
 
     #[test]
     fn generated_secrets_are_distinct_and_parse_back() {
-        let a = CallbackSecret::generate().unwrap();
-        let b = CallbackSecret::generate().unwrap();
+        let a = UrlSecret::generate().unwrap();
+        let b = UrlSecret::generate().unwrap();
         assert_ne!(a.expose(), b.expose());
         assert_eq!(
-            CallbackSecret::parse(a.expose()).unwrap().expose(),
+            UrlSecret::parse(a.expose()).unwrap().expose(),
             a.expose()
         );
         assert_eq!(a.expose().len(), SECRET_CHARS);
@@ -169,23 +170,23 @@ mod tests {
 
     #[test]
     fn secret_rejects_wrong_length_and_alphabet() {
-        let good = CallbackSecret::generate().unwrap();
+        let good = UrlSecret::generate().unwrap();
         let short = &good.expose()[..42];
         let bad_char = format!("{}+", &good.expose()[..42]);
-        assert!(CallbackSecret::parse(short).is_err());
-        assert!(CallbackSecret::parse(&bad_char).is_err());
-        assert!(CallbackSecret::parse("").is_err());
+        assert!(UrlSecret::parse(short).is_err());
+        assert!(UrlSecret::parse(&bad_char).is_err());
+        assert!(UrlSecret::parse("").is_err());
     }
 
     #[test]
     fn secret_never_shows_in_debug_output() {
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         assert!(!format!("{secret:?}").contains(secret.expose()));
     }
 
     #[test]
     fn hash_is_sha256_hex_and_round_trips_from_storage() {
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         let hash = secret.hash();
         assert_eq!(hash.as_str().len(), 64);
         assert_eq!(

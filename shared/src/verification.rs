@@ -178,7 +178,7 @@ pub struct ParkedCallback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::CallbackSecret;
+    use crate::token::UrlSecret;
 
     const LIFETIMES: Lifetimes = Lifetimes {
         pending_timeout: Duration::from_secs(300),
@@ -189,7 +189,7 @@ mod tests {
         Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap()
     }
 
-    fn pending_at(now: Timestamp, secret: &CallbackSecret) -> Verification {
+    fn pending_at(now: Timestamp, secret: &UrlSecret) -> Verification {
         Verification::pending(
             token(),
             secret.hash(),
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn pending_becomes_expired_when_the_pending_timeout_passes() {
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         let start = Timestamp::from_millis(1_000_000);
         let v = pending_at(start, &secret);
         assert_eq!(
@@ -216,8 +216,8 @@ mod tests {
 
     #[test]
     fn only_the_matching_secret_before_expiry_may_complete() {
-        let secret = CallbackSecret::generate().unwrap();
-        let other = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
+        let other = UrlSecret::generate().unwrap();
         let start = Timestamp::from_millis(1_000_000);
         let v = pending_at(start, &secret);
         assert!(v.accepts_result_from(&secret.hash(), start));
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_completed_verification_accepts_nothing_more() {
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         let start = Timestamp::from_millis(1_000_000);
         let mut v = pending_at(start, &secret);
         v.state = State::Completed {
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn record_stops_existing_at_its_lifetime() {
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         let start = Timestamp::from_millis(1_000_000);
         let v = pending_at(start, &secret);
         assert!(v.exists_at(start.plus(Duration::from_secs(3599))));

@@ -8,7 +8,7 @@ use lambda_http::{service_fn, Body, Error, Request, Response};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(smv_shared::store::dynamodb_client::http_client())
+        .http_client(smv_shared::aws::http_client())
         .load()
         .await;
     let client = aws_sdk_dynamodb::Client::new(&aws);

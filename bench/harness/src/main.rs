@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use smv_shared::store::{DynamoDbStore, Verifications};
 use smv_shared::time::{Clock, SystemClock};
-use smv_shared::token::{CallbackSecret, Token};
+use smv_shared::token::{UrlSecret, Token};
 use smv_shared::verification::{Lifetimes, Verification};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -413,7 +413,7 @@ async fn main() {
 
     // DynamoDB: a table, and verifications for the callback and poll functions to find.
     let table = format!("smv-bench-{}", uuid::Uuid::new_v4().simple());
-    let client = smv_shared::store::dynamodb_client::for_local_endpoint(&endpoint);
+    let client = smv_shared::aws::Account::local(&endpoint).dynamodb();
     DynamoDbStore::create_table(&client, &table)
         .await
         .expect("table created");
@@ -427,7 +427,7 @@ async fn main() {
     let mut verifications = Vec::with_capacity(total);
     for _ in 0..total {
         let token = Token::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
-        let secret = CallbackSecret::generate().unwrap();
+        let secret = UrlSecret::generate().unwrap();
         let v = Verification::pending(
             token.clone(),
             secret.hash(),

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::infobip::{self, types::CallbackBody};
 use crate::metrics::{Metric, RefusalReason};
 use crate::service::{self, CallbackOutcome};
-use crate::token::{CallbackSecret, Token};
+use crate::token::{UrlSecret, Token};
 use crate::verification::VerificationResult;
 
 #[derive(Serialize)]
@@ -25,7 +25,7 @@ pub async fn receive(
     params: &Params,
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
-    let secret = CallbackSecret::parse(params.get("secret")?)?;
+    let secret = UrlSecret::parse(params.get("secret")?)?;
     let (token, result) = parse(request).inspect_err(|_| {
         app.metrics
             .emit(&Metric::CallbackRefused(RefusalReason::Malformed));

@@ -99,7 +99,7 @@ fn describe(error: &AppError) -> Problem {
             e.to_string(),
         ),
         // A malformed callback secret is answered like an unknown route: its shape is nobody's business.
-        InvalidCallbackSecret(_) => problem(
+        InvalidUrlSecret(_) => problem(
             StatusCode::NOT_FOUND,
             "not-found",
             "Not Found",

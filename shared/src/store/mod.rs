@@ -7,7 +7,7 @@
 mod dynamodb;
 mod memory;
 
-pub use dynamodb::{client as dynamodb_client, DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
+pub use dynamodb::{DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
 pub use memory::MemoryStore;
 
 use async_trait::async_trait;

@@ -351,7 +351,7 @@ pub fn dynamodb_store_on(endpoint: &str, table: &str) -> Arc<smv_shared::store::
 }
 
 fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    smv_shared::store::dynamodb_client::for_local_endpoint(endpoint)
+    smv_shared::aws::Account::local(endpoint).dynamodb()
 }
 
 /// A `tracing` writer that keeps everything written, for tests of what the logs contain.

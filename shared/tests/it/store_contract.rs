@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use smv_shared::store::{IdempotencyRecord, MemoryStore, Store, StoreError, StoredResponse};
 use smv_shared::time::Timestamp;
-use smv_shared::token::{CallbackSecret, SecretHash, Token};
+use smv_shared::token::{UrlSecret, SecretHash, Token};
 use smv_shared::verification::{
     ErrorInfo, Lifetimes, ParkedCallback, Status, Verification, VerificationResult,
 };
@@ -45,7 +45,7 @@ fn device_timeout() -> VerificationResult {
 
 async fn created_verification_reads_back_whole(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    let v = pending(&t, &UrlSecret::generate().unwrap().hash());
     store.create(&v).await.unwrap();
     assert_eq!(store.find(&t, NOW).await.unwrap(), Some(v));
     assert_eq!(
@@ -59,9 +59,9 @@ async fn created_verification_reads_back_whole(store: Arc<dyn Store>) {
 
 async fn creating_an_existing_token_fails_and_keeps_the_first(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let first = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    let first = pending(&t, &UrlSecret::generate().unwrap().hash());
     store.create(&first).await.unwrap();
-    let second = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    let second = pending(&t, &UrlSecret::generate().unwrap().hash());
     assert!(matches!(
         store.create(&second).await,
         Err(StoreError::AlreadyExists)
@@ -72,7 +72,7 @@ async fn creating_an_existing_token_fails_and_keeps_the_first(store: Arc<dyn Sto
 async fn a_record_past_its_ttl_is_absent_though_still_stored(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
     store
-        .create(&pending(&t, &CallbackSecret::generate().unwrap().hash()))
+        .create(&pending(&t, &UrlSecret::generate().unwrap().hash()))
         .await
         .unwrap();
     assert!(store.find(&t, later(3599)).await.unwrap().is_some());
@@ -81,7 +81,7 @@ async fn a_record_past_its_ttl_is_absent_though_still_stored(store: Arc<dyn Stor
 
 async fn the_first_result_wins(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     assert!(store
         .complete(&t, &hash, &device_timeout(), later(10))
@@ -100,9 +100,9 @@ async fn the_first_result_wins(store: Arc<dyn Store>) {
 
 async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let v = pending(&t, &CallbackSecret::generate().unwrap().hash());
+    let v = pending(&t, &UrlSecret::generate().unwrap().hash());
     store.create(&v).await.unwrap();
-    let forged = CallbackSecret::generate().unwrap().hash();
+    let forged = UrlSecret::generate().unwrap().hash();
     assert!(store
         .complete(&t, &forged, &VerificationResult::Valid, later(1))
         .await
@@ -113,7 +113,7 @@ async fn a_wrong_secret_changes_nothing(store: Arc<dyn Store>) {
 
 async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, later(300))
@@ -133,7 +133,7 @@ async fn no_result_applies_after_the_pending_timeout(store: Arc<dyn Store>) {
 
 async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     assert!(store
         .complete(&t, &hash, &VerificationResult::Valid, NOW)
         .await
@@ -144,7 +144,7 @@ async fn completing_an_unknown_token_creates_nothing(store: Arc<dyn Store>) {
 
 async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     let error = ErrorInfo {
         id: 100,
         name: "EC_NO_COVERAGE".into(),
@@ -169,7 +169,7 @@ async fn a_refused_verification_is_final_from_the_start(store: Arc<dyn Store>) {
 
 async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     let parked = ParkedCallback {
         token: t.clone(),
         secret_hash: hash.clone(),
@@ -192,7 +192,7 @@ async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dy
         store.find_parked(&hash, &t, later(2)).await.unwrap(),
         Some(parked.clone())
     );
-    let other_hash = CallbackSecret::generate().unwrap().hash();
+    let other_hash = UrlSecret::generate().unwrap().hash();
     assert_eq!(
         store.find_parked(&other_hash, &t, later(2)).await.unwrap(),
         None
@@ -231,7 +231,7 @@ async fn parked_callbacks_are_found_only_by_their_secret_and_token(store: Arc<dy
 
 async fn of_many_concurrent_results_exactly_one_wins(store: Arc<dyn Store>) {
     let t = token(crate::helpers::TOKEN);
-    let hash = CallbackSecret::generate().unwrap().hash();
+    let hash = UrlSecret::generate().unwrap().hash();
     store.create(&pending(&t, &hash)).await.unwrap();
     let attempts = (0..24).map(|i| {
         let (store, t, hash) = (store.clone(), t.clone(), hash.clone());

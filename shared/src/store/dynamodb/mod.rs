@@ -2,7 +2,6 @@
 //! (N, epoch seconds); each port keeps its items under its own keys (see each module), so the key
 //! spaces cannot meet and a poll only ever looks up a parsed UUID.
 
-pub mod client;
 mod counters;
 mod idempotency;
 mod item;

@@ -144,7 +144,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::token::CallbackSecret;
+    use crate::token::UrlSecret;
     use crate::verification::{ErrorInfo, Lifetimes};
 
     #[test]
@@ -155,7 +155,7 @@ mod tests {
             record_lifetime: Duration::from_secs(3600),
         };
         let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
-        let hash = CallbackSecret::generate().unwrap().hash();
+        let hash = UrlSecret::generate().unwrap().hash();
         let pending = Verification::pending(
             token.clone(),
             hash.clone(),

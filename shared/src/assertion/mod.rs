@@ -1,0 +1,137 @@
+//! The signed assertion a relying party can check with any JWT library: a compact JWS, ES256,
+//! `typ` `smv+jwt`, carrying the verified number (see `trusted-result` in the README).
+//!
+//! - [`jwk`]: public keys as JWKs, with their RFC 7638 thumbprints as `kid`s.
+//! - [`der`]: ECDSA signatures from DER (KMS) to the JWS form, R‖S.
+//! - [`local`], [`kms`]: the two signers: a P-256 key in the process (`smv-local`), or AWS KMS.
+
+pub mod der;
+pub mod jwk;
+pub mod kms;
+pub mod local;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+use crate::binding::Nonce;
+use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
+pub use jwk::Jwk;
+
+/// The JWS `typ` of our assertions (RFC 8725 §3.11: explicit typing).
+pub const TYP: &str = "smv+jwt";
+/// RFC 8176 registers no `amr` value for network-based silent verification; this one is ours.
+pub const AMR: &str = "smv";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("the signing key could not be used")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the signing key is not an ES256 key: {0}")]
+    WrongKey(String),
+}
+
+/// Something that holds an ES256 key and signs with it.
+#[async_trait]
+pub trait Signer: Send + Sync {
+    /// Every key relying parties should accept, the signing key first (a rotation publishes the
+    /// next key before it signs, and the last one until tokens signed with it have expired).
+    async fn keys(&self) -> Result<Vec<Jwk>, SignError>;
+
+    /// R‖S, 64 bytes, of SHA-256 over `input` with the signing key.
+    async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError>;
+}
+
+/// What an assertion says, before it is signed.
+pub struct Claims<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub phone: &'a PhoneNumber,
+    pub nonce: Option<&'a Nonce>,
+    pub issued_at: Timestamp,
+    pub lifetime: Duration,
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    phone_number: &'a str,
+    phone_number_verified: bool,
+    iat: u64,
+    exp: u64,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    amr: [&'static str; 1],
+}
+
+/// A signed assertion and when it stops being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assertion {
+    pub jws: String,
+    pub expires_at: Timestamp,
+}
+
+/// Signs `claims` with `signer`'s current key. `jti` is 128 random bits, never the Infobip
+/// token (a bearer value).
+pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion, SignError> {
+    let keys = signer.keys().await?;
+    let key = keys
+        .first()
+        .ok_or_else(|| SignError::WrongKey("no signing key".into()))?;
+    let mut jti = [0u8; 16];
+    getrandom::fill(&mut jti).map_err(|e| SignError::Unavailable(e.to_string().into()))?;
+    let e164 = claims.phone.e164();
+    let issued = claims.issued_at.as_millis() / 1000;
+    let expires_at = Timestamp::from_millis((issued + claims.lifetime.as_secs()) * 1000);
+    let header = Header {
+        alg: "ES256",
+        typ: TYP,
+        kid: &key.kid(),
+    };
+    let body = Body {
+        iss: claims.issuer,
+        aud: claims.audience,
+        sub: &e164,
+        phone_number: &e164,
+        phone_number_verified: true,
+        iat: issued,
+        exp: expires_at.as_millis() / 1000,
+        jti: &URL_SAFE_NO_PAD.encode(jti),
+        nonce: claims.nonce.map(Nonce::as_str),
+        amr: [AMR],
+    };
+    let encode = |value: &dyn erased::Json| URL_SAFE_NO_PAD.encode(value.json());
+    let signing_input = format!("{}.{}", encode(&header), encode(&body));
+    let signature = signer.sign(signing_input.as_bytes()).await?;
+    Ok(Assertion {
+        jws: format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)),
+        expires_at,
+    })
+}
+
+mod erased {
+    /// Serializes either part of the JWS without a generic closure.
+    pub trait Json {
+        fn json(&self) -> Vec<u8>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).expect("plain structs of strings and numbers serialize")
+        }
+    }
+}
