@@ -107,6 +107,7 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
     println!("smv-local listening on {base}");
     println!("  store:   {}", running.store_description);
     println!("  infobip: {}", running.infobip_description);
+    println!("  assertions: signed with {}", running.signer_description);
     println!();
     println!("Try a first verification (or run: cargo run -p smv-local -- demo):");
     println!("  curl -s -X POST {base}/verifications -H 'content-type: application/json' -d '{{\"phoneNumber\": \"+447911000001\"}}'");

@@ -6,7 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use smv_shared::app::Runtime;
-use smv_shared::config::{ConfigError, StartConfig};
+use smv_shared::assertion::kms::KmsSigner;
+use smv_shared::assertion::local::LocalSigner;
+use smv_shared::assertion::Signer;
+use smv_shared::config::{ConfigError, PollConfig, StartConfig};
 use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
 use url::Url;
@@ -14,6 +17,9 @@ use url::Url;
 use crate::simulator::{self, Simulator};
 
 pub const DEFAULT_PORT: u16 = 3000;
+/// The `aud` of assertions when `ASSERTION_AUDIENCE` is not set: a relying party checking
+/// assertions from `smv-local` expects this value.
+pub const LOCAL_AUDIENCE: &str = "smv-local";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -25,6 +31,55 @@ pub enum SettingsError {
     Table(String),
     #[error(transparent)]
     Startup(#[from] smv_shared::startup::StartupError),
+    #[error("the assertion signing key cannot be used: {0}")]
+    Signer(#[from] smv_shared::assertion::SignError),
+}
+
+/// The KMS key `ASSERTION_KEY_ID` names (e.g. on moto through `AWS_ENDPOINT_URL_KMS`), else the
+/// PKCS#8 PEM key in `ASSERTION_SIGNING_KEY_FILE`, else a key generated for this run.
+async fn signer(
+    env: &impl Fn(&str) -> Option<String>,
+    config: &PollConfig,
+) -> Result<(Arc<dyn Signer>, String), SettingsError> {
+    if let Some(key_id) = &config.assertions.key_id {
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(smv_shared::aws::http_client())
+            .load()
+            .await;
+        let (Some(region), Some(credentials)) = (aws.region().cloned(), aws.credentials_provider())
+        else {
+            return Err(SettingsError::Invalid {
+                name: "AWS_REGION",
+                problem: "and AWS credentials must be available for ASSERTION_KEY_ID".into(),
+            });
+        };
+        let account = smv_shared::aws::Account {
+            region,
+            credentials,
+            dynamodb_endpoint: None,
+            kms_endpoint: env("AWS_ENDPOINT_URL_KMS").or_else(|| env("AWS_ENDPOINT_URL")),
+        };
+        let signer = KmsSigner::new(
+            account.kms(),
+            key_id.clone(),
+            config.assertions.published_key_ids.clone(),
+        );
+        // Fail at start, not at the first redeem, if the key cannot be read.
+        signer.keys().await?;
+        return Ok((Arc::new(signer), format!("KMS key {key_id}")));
+    }
+    if let Some(path) = env("ASSERTION_SIGNING_KEY_FILE") {
+        let pem = std::fs::read_to_string(&path).map_err(|e| SettingsError::Invalid {
+            name: "ASSERTION_SIGNING_KEY_FILE",
+            problem: format!("cannot be read ({e})"),
+        })?;
+        let signer = LocalSigner::from_pkcs8_pem(&pem)?;
+        return Ok((Arc::new(signer), format!("P-256 key from {path}")));
+    }
+    Ok((
+        Arc::new(LocalSigner::generate()?),
+        "a P-256 key generated for this run (ASSERTION_SIGNING_KEY_FILE or ASSERTION_KEY_ID to keep one)".into(),
+    ))
 }
 
 pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr, SettingsError> {
@@ -52,6 +107,7 @@ pub struct Running {
     pub simulator: Option<Arc<Simulator>>,
     pub store_description: String,
     pub infobip_description: String,
+    pub signer_description: String,
 }
 
 /// Builds the application for a server listening at `base_url`.
@@ -107,10 +163,13 @@ pub async fn build(
             "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
+            "ASSERTION_AUDIENCE" => env(name).or_else(|| Some(LOCAL_AUDIENCE.into())),
             _ => env(name),
         }
     };
-    let config = StartConfig::from_lookup(defaults)?;
+    let config = StartConfig::from_lookup(&defaults)?;
+    let poll_config = PollConfig::from_lookup(&defaults)?;
+    let (signer, signer_description) = signer(&env, &poll_config).await?;
     let infobip_description = match &simulator {
         Some(s) => format!("built-in simulator at {}", s.base_url()),
         None => format!("{} (real account)", config.infobip.base_url),
@@ -164,7 +223,7 @@ pub async fn build(
     let mut runtime = Runtime::new(store);
     // stdout is for the person running the server, not for CloudWatch.
     runtime.metrics = Arc::new(smv_shared::metrics::Discard);
-    let backend = Backend::new(&config, &runtime)?;
+    let backend = Backend::new(&config, &poll_config, &runtime, signer)?;
     let concurrency = match env("LOCAL_CONCURRENCY") {
         None => None,
         Some(raw) => match raw.parse::<usize>() {
@@ -183,6 +242,7 @@ pub async fn build(
         simulator,
         store_description,
         infobip_description,
+        signer_description,
     })
 }
 

@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::assertion::Signer;
 use crate::device_address::AddressPolicy;
 use crate::infobip::SilentVerifier;
 use crate::metrics::MetricsSink;
 use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
-use crate::store::{Counters, IdempotencyRecords, ParkedCallbacks, Store, Verifications};
+use crate::store::{
+    Counters, DeviceReturns, IdempotencyRecords, ParkedCallbacks, Store, Verifications,
+};
 use crate::time::Clock;
 use crate::verification::Lifetimes;
 
@@ -43,11 +46,26 @@ pub struct CallbackApp {
     pub lifetimes: Lifetimes,
 }
 
-/// The poll function: reports results.
+/// The poll function: reports results, shows a returning device its code, and redeems VALID
+/// verifications for signed assertions.
 #[derive(Clone)]
 pub struct PollApp {
     pub verifications: Arc<dyn Verifications>,
+    pub returns: Arc<dyn DeviceReturns>,
     pub clock: Arc<dyn Clock>,
+    pub lifetimes: Lifetimes,
+    pub phone_hash_key: PhoneHashKey,
+    pub signer: Arc<dyn Signer>,
+    pub assertions: AssertionSettings,
+}
+
+/// What goes into every assertion besides the number.
+#[derive(Debug, Clone)]
+pub struct AssertionSettings {
+    /// `None`: the public base URL the request came to.
+    pub issuer: Option<String>,
+    pub audience: String,
+    pub lifetime: std::time::Duration,
 }
 
 /// The process-wide parts every context shares.

@@ -6,6 +6,14 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// What the starter binds the verification to (PKCE and the relying party's nonce). Without it
+/// a verification can never yield an assertion.
+#[derive(Debug, Clone)]
+pub struct StartBinding {
+    pub challenge: CodeChallenge,
+    pub nonce: Option<Nonce>,
+}
+
 /// BASE64URL(SHA-256(verifier)), without padding: 43 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeChallenge(String);

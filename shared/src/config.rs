@@ -58,8 +58,36 @@ pub struct StartConfig {
     pub phone_hash_key: PhoneHashKey,
 }
 
+/// What the poll function reads besides: it redeems VALID verifications for signed assertions.
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub common: CommonConfig,
+    /// Compares the number a redeem names with the one verified; checks return URLs.
+    pub phone_hash_key: PhoneHashKey,
+    pub assertions: AssertionConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssertionConfig {
+    /// `iss`; derived from the API Gateway request (like the callback base) when `None`.
+    pub issuer: Option<String>,
+    /// `aud`: the relying party the assertions are for.
+    pub audience: String,
+    pub lifetime: Duration,
+    /// The KMS key (its ARN) that signs; the Lambda function requires it, `smv-local` may sign
+    /// with a key of its own instead.
+    pub key_id: Option<String>,
+    /// Keys published in the JWKS beside the signing key, for a rotation.
+    pub published_key_ids: Vec<String>,
+}
+
+/// RFC 8725 and OIDC practice: a few minutes is enough to carry an assertion to the relying
+/// party, and little for anyone who intercepts it.
+pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+
 /// The variables every function reads; [`STARTER_VARIABLES`] are read only by the function that
-/// starts verifications. `template.yaml` sets exactly these on each function (a test holds it to it).
+/// starts verifications, [`POLL_VARIABLES`] by the poll function. `template.yaml` sets exactly
+/// these on each function (a test holds it to it).
 pub const COMMON_VARIABLES: &[&str] = &[
     "TABLE_NAME",
     "PENDING_TIMEOUT_SECONDS",
@@ -79,6 +107,14 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
     "RATE_LIMIT_PER_IP",
     "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
+];
+pub const POLL_VARIABLES: &[&str] = &[
+    "PHONE_HASH_KEY",
+    "ASSERTION_ISSUER",
+    "ASSERTION_AUDIENCE",
+    "ASSERTION_TTL_SECONDS",
+    "ASSERTION_KEY_ID",
+    "ASSERTION_PUBLISHED_KEY_IDS",
 ];
 
 impl CommonConfig {
@@ -143,11 +179,7 @@ impl StartConfig {
             connect_timeout: timeout.min(INFOBIP_CONNECT_TIMEOUT),
             timeout,
         };
-        let phone_hash_key = PhoneHashKey::new(env.required("PHONE_HASH_KEY")?.into_bytes())
-            .map_err(|e| ConfigError {
-                name: "PHONE_HASH_KEY",
-                problem: e.to_string(),
-            })?;
+        let phone_hash_key = phone_hash_key(&env)?;
         Ok(Self {
             common,
             phone_hash_key,
@@ -171,6 +203,48 @@ impl StartConfig {
             },
         })
     }
+}
+
+impl PollConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let common = CommonConfig::read(&env)?;
+        Ok(Self {
+            common,
+            phone_hash_key: phone_hash_key(&env)?,
+            assertions: AssertionConfig {
+                issuer: env.optional("ASSERTION_ISSUER"),
+                audience: env.required("ASSERTION_AUDIENCE")?,
+                lifetime: env.seconds(
+                    "ASSERTION_TTL_SECONDS",
+                    DEFAULT_ASSERTION_LIFETIME,
+                    10..=600,
+                )?,
+                key_id: env.optional("ASSERTION_KEY_ID"),
+                published_key_ids: env
+                    .optional("ASSERTION_PUBLISHED_KEY_IDS")
+                    .map(|ids| {
+                        ids.split(',')
+                            .map(str::trim)
+                            .filter(|id| !id.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+        })
+    }
+}
+
+fn phone_hash_key(env: &Env<'_>) -> Result<PhoneHashKey, ConfigError> {
+    PhoneHashKey::new(env.required("PHONE_HASH_KEY")?.into_bytes()).map_err(|e| ConfigError {
+        name: "PHONE_HASH_KEY",
+        problem: e.to_string(),
+    })
 }
 
 /// `name` starts per `window_name` seconds; a count of 0 turns the limit off.
@@ -455,22 +529,21 @@ mod tests {
     #[test]
     fn each_role_reads_exactly_its_declared_variables() {
         use std::cell::RefCell;
-        for (starts, expected) in [
-            (false, COMMON_VARIABLES.to_vec()),
-            (true, [COMMON_VARIABLES, STARTER_VARIABLES].concat()),
+        for (role, expected) in [
+            ("common", COMMON_VARIABLES.to_vec()),
+            ("start", [COMMON_VARIABLES, STARTER_VARIABLES].concat()),
+            ("poll", [COMMON_VARIABLES, POLL_VARIABLES].concat()),
         ] {
-            let read_by = |lookup: &dyn Fn(&str) -> Option<String>| {
-                if starts {
-                    StartConfig::from_lookup(lookup).map(drop)
-                } else {
-                    CommonConfig::from_lookup(lookup).map(drop)
-                }
+            let read_by = |lookup: &dyn Fn(&str) -> Option<String>| match role {
+                "start" => StartConfig::from_lookup(lookup).map(drop),
+                "poll" => PollConfig::from_lookup(lookup).map(drop),
+                _ => CommonConfig::from_lookup(lookup).map(drop),
             };
             let read = RefCell::new(Vec::new());
             let lookup = |name: &str| {
                 read.borrow_mut().push(name.to_owned());
                 match name {
-                    "TABLE_NAME" | "INFOBIP_API_KEY" => Some("x".to_owned()),
+                    "TABLE_NAME" | "INFOBIP_API_KEY" | "ASSERTION_AUDIENCE" => Some("x".to_owned()),
                     "PHONE_HASH_KEY" => Some(HASH_KEY.to_owned()),
                     "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
                     _ => None,
@@ -482,7 +555,7 @@ mod tests {
             read.dedup();
             let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
             expected.sort();
-            assert_eq!(read, expected, "starts_verifications: {starts}");
+            assert_eq!(read, expected, "{role}");
         }
     }
 

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::assertion::SignError;
+use crate::binding::InvalidBinding;
 use crate::device_address::AddressError;
 use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
@@ -10,7 +12,7 @@ use crate::phone::InvalidPhoneNumber;
 use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
 use crate::token::{InvalidSecret, InvalidToken, RandomnessUnavailable, Token};
-use crate::verification::ErrorInfo;
+use crate::verification::{ErrorInfo, Status};
 
 /// How long a client should wait before retrying after a temporary failure on our side.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -47,6 +49,23 @@ pub enum AppError {
     RateLimited { scope: Scope, retry_after: Duration },
     #[error("no verification with this token")]
     VerificationNotFound,
+    #[error(transparent)]
+    InvalidBinding(#[from] InvalidBinding),
+    /// Only a VALID verification can be redeemed.
+    #[error("the verification is {}, not VALID", .0.as_str())]
+    NotRedeemable(Status),
+    /// A wrong verifier, device code or number, or a verification started without a challenge:
+    /// one answer for all, so that a caller learns nothing about which part was wrong.
+    #[error("the redeem request does not match the verification")]
+    RedeemRefused,
+    #[error("an assertion was already issued for this verification")]
+    AssertionAlreadyIssued,
+    #[error("too many wrong redeem attempts")]
+    RedeemLocked,
+    #[error("this return URL has already shown its code")]
+    DeviceCodeAlreadyShown,
+    #[error("the assertion could not be signed")]
+    Signing(#[source] SignError),
     #[error("callback secret does not match the verification")]
     ForgedCallback,
     #[error("Infobip refused the verification with error {}", error.id)]
@@ -118,6 +137,12 @@ impl From<InfobipError> for AppError {
                 cause: error,
             },
         }
+    }
+}
+
+impl From<SignError> for AppError {
+    fn from(error: SignError) -> Self {
+        Self::Signing(error)
     }
 }
 

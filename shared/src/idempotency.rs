@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::binding::StartBinding;
 use crate::device::Subscriber;
 use crate::phone_hash::PhoneHash;
 use crate::store::{IdempotencyRecord, IdempotencyRecords, StoreError, StoredResponse};
@@ -52,10 +53,19 @@ impl IdempotencyKey {
     }
 }
 
-/// What makes two starts "the same request": the number they verify, as its keyed hash.
-/// Spelling (`+44 7911…` or `447911…`) and fields this backend ignores do not matter.
-pub fn fingerprint(phone: &PhoneHash) -> String {
-    phone.as_str().to_owned()
+/// What makes two starts "the same request": the number they verify (as its keyed hash) and
+/// what they bind it to (challenge, nonce). Spelling (`+44 7911…` or `447911…`) and fields this
+/// backend ignores do not matter.
+pub fn fingerprint(phone: &PhoneHash, binding: Option<&StartBinding>) -> String {
+    let mut digest = Sha256::new();
+    digest.update(phone.as_str().as_bytes());
+    if let Some(binding) = binding {
+        digest.update(b"\n");
+        digest.update(binding.challenge.as_str().as_bytes());
+        digest.update(b"\n");
+        digest.update(binding.nonce.as_ref().map_or("", |n| n.as_str()).as_bytes());
+    }
+    hex::encode(digest.finalize())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

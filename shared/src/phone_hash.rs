@@ -74,8 +74,21 @@ impl PhoneHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
 
+    pub fn from_stored(hex_digest: &str) -> Option<Self> {
+        let well_formed = hex_digest.len() == 64
+            && hex_digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        well_formed.then(|| Self(hex_digest.to_owned()))
+    }
+
+    /// In constant time.
+    pub fn matches(&self, other: &PhoneHash) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
 
 #[cfg(test)]
 mod tests {

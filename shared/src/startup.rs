@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::app::{Backend, CallbackApp, PollApp, Runtime, StartApp};
-use crate::config::{CommonConfig, StartConfig};
+use crate::app::{AssertionSettings, Backend, CallbackApp, PollApp, Runtime, StartApp};
+use crate::assertion::kms::KmsSigner;
+use crate::assertion::Signer;
+use crate::aws::Account;
+use crate::config::{CommonConfig, ConfigError, PollConfig, StartConfig};
 use crate::infobip::{SmvClient, Transport};
 use crate::metrics::EmfStdout;
-use crate::aws::Account;
 use crate::store::{DynamoDbStore, Store};
 use crate::time::SystemClock;
 
@@ -17,6 +19,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("could not build the Infobip HTTP client")]
     HttpClient(#[from] reqwest::Error),
+    #[error("the assertion signing key cannot be used")]
+    Signer(#[from] crate::assertion::SignError),
 }
 
 impl Runtime {
@@ -89,25 +93,56 @@ impl CallbackApp {
 }
 
 impl PollApp {
+    /// Signs with the KMS key `ASSERTION_KEY_ID` names.
     pub fn from_env() -> Result<Self, StartupError> {
-        let config = CommonConfig::from_env()?;
-        Ok(Self::new(&Runtime::from_env(&config)?))
+        let config = PollConfig::from_env()?;
+        let account = Account::from_env(|name| std::env::var(name).ok())?;
+        let key_id = config.assertions.key_id.clone().ok_or(ConfigError {
+            name: "ASSERTION_KEY_ID",
+            problem: "is not set (the ARN of the KMS key that signs assertions)".into(),
+        })?;
+        let signer = KmsSigner::new(
+            account.kms(),
+            key_id,
+            config.assertions.published_key_ids.clone(),
+        );
+        let table = DynamoDbStore::new(account.dynamodb(), config.common.table_name.clone());
+        Ok(Self::new(
+            &config,
+            &Runtime::new(Arc::new(table)),
+            Arc::new(signer),
+        ))
     }
 
-    pub fn new(runtime: &Runtime) -> Self {
+    pub fn new(config: &PollConfig, runtime: &Runtime, signer: Arc<dyn Signer>) -> Self {
+        let assertions = &config.assertions;
         Self {
             verifications: runtime.store.clone(),
+            returns: runtime.store.clone(),
             clock: runtime.clock.clone(),
+            lifetimes: config.common.lifetimes,
+            phone_hash_key: config.phone_hash_key.clone(),
+            signer,
+            assertions: AssertionSettings {
+                issuer: assertions.issuer.clone(),
+                audience: assertions.audience.clone(),
+                lifetime: assertions.lifetime,
+            },
         }
     }
 }
 
 impl Backend {
-    pub fn new(config: &StartConfig, runtime: &Runtime) -> Result<Self, StartupError> {
+    pub fn new(
+        start: &StartConfig,
+        poll: &PollConfig,
+        runtime: &Runtime,
+        signer: Arc<dyn Signer>,
+    ) -> Result<Self, StartupError> {
         Ok(Self {
-            start: StartApp::new(config, runtime)?,
-            callback: CallbackApp::new(&config.common, runtime),
-            poll: PollApp::new(runtime),
+            start: StartApp::new(start, runtime)?,
+            callback: CallbackApp::new(&start.common, runtime),
+            poll: PollApp::new(poll, runtime, signer),
         })
     }
 }

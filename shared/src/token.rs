@@ -161,10 +161,7 @@ mod tests {
         let a = UrlSecret::generate().unwrap();
         let b = UrlSecret::generate().unwrap();
         assert_ne!(a.expose(), b.expose());
-        assert_eq!(
-            UrlSecret::parse(a.expose()).unwrap().expose(),
-            a.expose()
-        );
+        assert_eq!(UrlSecret::parse(a.expose()).unwrap().expose(), a.expose());
         assert_eq!(a.expose().len(), SECRET_CHARS);
     }
 

@@ -4,12 +4,20 @@
 //! PENDING ──callback VALID / INVALID / ERROR──▶ final (first result wins)
 //!    └──────── pending timeout passes ───────▶ EXPIRED (derived on read; no later result applies)
 //! ```
+//! A VALID verification bound to its starter (a PKCE challenge) can be redeemed for one assertion,
+//! and refuses redemption after [`MAX_REDEEM_FAILURES`] wrong attempts.
 //! A record whose lifetime (DynamoDB TTL) has passed does not exist, whatever storage still holds.
 
 use std::time::Duration;
 
+use crate::binding::{CodeChallenge, Nonce};
+use crate::phone_hash::PhoneHash;
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
+
+/// Wrong redeem attempts (verifier, device code or number) after which a verification can no
+/// longer be redeemed: enough for a typo, far too few to guess a device code.
+pub const MAX_REDEEM_FAILURES: u32 = 5;
 
 /// Infobip's error object as we keep and show it (the adapter fills in a missing name or
 /// description from the documented code list).
@@ -89,6 +97,46 @@ pub struct Verification {
     /// After this the record does not exist (the DynamoDB TTL).
     pub expires_at: Timestamp,
     pub state: State,
+    /// `None`: started without a PKCE challenge, so it can never yield an assertion.
+    pub binding: Option<Binding>,
+    pub redemption: Redemption,
+}
+
+/// What a start bound the verification to; the redeem step must present all of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub challenge: CodeChallenge,
+    pub nonce: Option<Nonce>,
+    /// The keyed hash of the number being verified (the number itself is never stored).
+    pub phone_hash: PhoneHash,
+    /// The return URL secret's hash, when the device must show the code it was given there
+    /// (the REDIRECT flow). `None` in the Brazil OK flow: no redirect, Infobip binds the address.
+    pub return_hash: Option<SecretHash>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Redemption {
+    pub failures: u32,
+    pub redeemed_at: Option<Timestamp>,
+}
+
+/// What a poll says of the assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionState {
+    /// VALID, bound, not yet redeemed, not locked by wrong attempts.
+    Available,
+    Redeemed,
+    Unavailable,
+}
+
+impl AssertionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Redeemed => "redeemed",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// How long verifications wait and live; validated in configuration.
@@ -114,6 +162,15 @@ impl Verification {
             pending_until: now.plus(lifetimes.pending_timeout),
             expires_at: now.plus(lifetimes.record_lifetime),
             state: State::Pending,
+            binding: None,
+            redemption: Redemption::default(),
+        }
+    }
+
+    pub fn bound_to(self, binding: Binding) -> Self {
+        Self {
+            binding: Some(binding),
+            ..self
         }
     }
 
@@ -153,6 +210,25 @@ impl Verification {
         self.exists_at(now)
             && self.status(now) == Status::Pending
             && &self.secret_hash == secret_hash
+    }
+
+    /// The one transition a redeem may make (the DynamoDB adapter states it as a condition).
+    pub fn accepts_redemption(&self, now: Timestamp) -> bool {
+        self.exists_at(now)
+            && self.binding.is_some()
+            && self.status(now) == Status::Valid
+            && self.redemption.redeemed_at.is_none()
+            && self.redemption.failures < MAX_REDEEM_FAILURES
+    }
+
+    pub fn assertion_state(&self, now: Timestamp) -> AssertionState {
+        if self.redemption.redeemed_at.is_some() {
+            AssertionState::Redeemed
+        } else if self.accepts_redemption(now) {
+            AssertionState::Available
+        } else {
+            AssertionState::Unavailable
+        }
     }
 
     pub fn result(&self) -> Option<&VerificationResult> {

@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use smv_shared::store::{DynamoDbStore, Verifications};
 use smv_shared::time::{Clock, SystemClock};
-use smv_shared::token::{UrlSecret, Token};
+use smv_shared::token::{Token, UrlSecret};
 use smv_shared::verification::{Lifetimes, Verification};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};

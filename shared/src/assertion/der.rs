@@ -93,10 +93,10 @@ mod tests {
             &trailing[..],
             &wrong_tag[..],
             &good[..good.len() - 1],
-            &der(&[0x80; 32], &[0x01])[..],         // negative r
-            &der(&[0, 0x01], &[0x01])[..],          // non-minimal zero
-            &der(&[0x01; 33], &[0x01])[..],         // too long
-            &der(&[], &[0x01])[..],                 // empty
+            &der(&[0x80; 32], &[0x01])[..], // negative r
+            &der(&[0, 0x01], &[0x01])[..],  // non-minimal zero
+            &der(&[0x01; 33], &[0x01])[..], // too long
+            &der(&[], &[0x01])[..],         // empty
             &[][..],
         ] {
             assert_eq!(to_fixed(bad), None, "{bad:02x?}");

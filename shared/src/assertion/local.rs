@@ -81,9 +81,8 @@ mod tests {
     fn der_signatures_of_every_length_convert_to_verifying_r_s() {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key.public_key().as_ref());
         let mut lengths = std::collections::BTreeSet::new();
         for i in 0..400u32 {
@@ -93,7 +92,10 @@ mod tests {
             let fixed = der::to_fixed(signature.as_ref()).expect("ring's DER parses");
             public.verify(&message, &fixed).expect("R‖S verifies");
         }
-        assert!(lengths.contains(&70) && lengths.contains(&71), "{lengths:?}");
+        assert!(
+            lengths.contains(&70) && lengths.contains(&71),
+            "{lengths:?}"
+        );
     }
 
     #[tokio::test]

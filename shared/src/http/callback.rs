@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::infobip::{self, types::CallbackBody};
 use crate::metrics::{Metric, RefusalReason};
 use crate::service::{self, CallbackOutcome};
-use crate::token::{UrlSecret, Token};
+use crate::token::{Token, UrlSecret};
 use crate::verification::VerificationResult;
 
 #[derive(Serialize)]

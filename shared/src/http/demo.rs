@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use super::request::{callback_base_url, json_response};
+use super::request::{json_response, public_base_url};
 use super::routes::Params;
 use crate::app::{PollApp, StartApp};
 use crate::device_address;
@@ -51,8 +51,9 @@ pub async fn start(
         })?;
     let phone = PhoneNumber::parse(&msisdn)?;
     let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = callback_base_url(app.callback_base_url.as_ref(), request)?;
-    let started = service::start(app, &phone, device, &callback_base).await?;
+    let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
+    // The demo app knows no PKCE: its verifications never yield assertions.
+    let started = service::start(app, &phone, device, &callback_base, None).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
         StatusCode::OK,

@@ -2,6 +2,7 @@
 //! async functions over `lambda_http::Request` and their function's context ([`crate::app`]), so
 //! the Lambda functions, the local server and the tests run exactly the same code.
 
+mod assertions;
 mod callback;
 mod demo;
 pub mod event;

@@ -153,6 +153,54 @@ fn describe(error: &AppError) -> Problem {
             "Verification not found",
             "No verification with this token exists, or it has expired.",
         ),
+        InvalidBinding(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            e.to_string(),
+        ),
+        NotRedeemable(status) => problem(
+            StatusCode::CONFLICT,
+            "verification-not-valid",
+            "Verification not valid",
+            format!(
+                "Only a VALID verification can be redeemed; this one is {}.",
+                status.as_str()
+            ),
+        ),
+        RedeemRefused => problem(
+            StatusCode::FORBIDDEN,
+            "assertion-refused",
+            "Assertion refused",
+            "The code verifier, device code or phone number does not match this verification.",
+        ),
+        AssertionAlreadyIssued => problem(
+            StatusCode::GONE,
+            "assertion-already-issued",
+            "Assertion already issued",
+            "An assertion was already issued for this verification; start a new one.",
+        ),
+        RedeemLocked => problem(
+            StatusCode::GONE,
+            "assertion-locked",
+            "Assertion no longer available",
+            "Too many wrong attempts: this verification can no longer be redeemed; start a new one.",
+        ),
+        DeviceCodeAlreadyShown => problem(
+            StatusCode::GONE,
+            "device-code-already-shown",
+            "Code already shown",
+            "This link has already shown its code. Return to the app; if the code was lost, start again.",
+        ),
+        Signing(crate::assertion::SignError::Unavailable(_)) => Problem {
+            retry_after: Some(DEFAULT_RETRY_AFTER),
+            ..problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily-unavailable",
+                "Temporarily unavailable",
+                "The service is temporarily unavailable; try again shortly.",
+            )
+        },
         ForgedCallback => problem(
             StatusCode::FORBIDDEN,
             "callback-rejected",
@@ -226,7 +274,7 @@ fn describe(error: &AppError) -> Problem {
                 "The request did not finish in time; try again shortly.",
             )
         },
-        Internal(_) | StorageFailed(_) | Randomness(_) => problem(
+        Internal(_) | StorageFailed(_) | Randomness(_) | Signing(_) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",
             "Internal error",
@@ -242,7 +290,13 @@ fn log(error: &AppError) {
             cause,
             "Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"
         ),
-        AppError::Internal(_) | AppError::StorageFailed(_) | AppError::Randomness(_) => {
+        AppError::Signing(crate::assertion::SignError::Unavailable(_)) => {
+            warn!(cause, "temporary failure")
+        }
+        AppError::Internal(_)
+        | AppError::StorageFailed(_)
+        | AppError::Randomness(_)
+        | AppError::Signing(_) => {
             error!(cause, "internal error")
         }
         AppError::InfobipUnavailable { .. }

@@ -79,10 +79,11 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
         .map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
 }
 
-/// Where Infobip should call us back. Configured, or derived from what API Gateway (not the
-/// client) says about the API: a `Host` header is the client's word, and a callback URL pointing
-/// at an attacker's host would hand them the secret to report any result they like.
-pub fn callback_base_url(configured: Option<&Url>, request: &Request) -> Result<Url, AppError> {
+/// Our public base URL: where Infobip calls back, where devices return, the assertions' issuer.
+/// Configured, or derived from what API Gateway (not the client) says about the API: a `Host`
+/// header is the client's word, and a callback URL pointing at an attacker's host would hand them
+/// the secret to report any result they like.
+pub fn public_base_url(configured: Option<&Url>, request: &Request) -> Result<Url, AppError> {
     if let Some(url) = configured {
         return Ok(url.clone());
     }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use lambda_http::{Body, Request, Response};
 
 use super::problem::ErrorStyle;
-use super::{callback, demo, verifications};
+use super::{assertions, callback, demo, verifications};
 use crate::app::{CallbackApp, PollApp, StartApp};
 use crate::error::AppError;
 
@@ -77,6 +77,24 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
         pattern: "/verify/result/{token}",
         style: ErrorStyle::DemoApp,
         handler: |app, params, _| Box::pin(demo::result(app, params)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/return/{secret}",
+        style: ErrorStyle::Problem,
+        handler: |app, params, request| Box::pin(assertions::device_return(app, params, request)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/verifications/{token}/assertion",
+        style: ErrorStyle::Problem,
+        handler: |app, params, request| Box::pin(assertions::redeem(app, params, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/.well-known/jwks.json",
+        style: ErrorStyle::Problem,
+        handler: |app, _, _| Box::pin(assertions::jwks(app)),
     },
 ];
 

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::problem;
-use super::request::{callback_base_url, json_body, json_response};
+use super::request::{json_body, json_response, public_base_url};
 use super::routes::Params;
 use crate::app::{PollApp, StartApp};
+use crate::binding::{CodeChallenge, InvalidBinding, Nonce, StartBinding};
 use crate::device::DeviceAddress;
 use crate::device_address;
 use crate::error::AppError;
@@ -29,11 +30,29 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Unknown fields are ignored, so that apps can send more (a locale, a client version) without
-/// breaking; the one field we read is checked strictly.
+/// breaking; the fields we read are checked strictly.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StartBody {
     phone_number: String,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    nonce: Option<String>,
+}
+
+impl StartBody {
+    fn binding(&self) -> Result<Option<StartBinding>, InvalidBinding> {
+        let Some(challenge) = &self.code_challenge else {
+            if self.code_challenge_method.is_some() || self.nonce.is_some() {
+                return Err(InvalidBinding::WithoutChallenge);
+            }
+            return Ok(None);
+        };
+        Ok(Some(StartBinding {
+            challenge: CodeChallenge::parse(challenge, self.code_challenge_method.as_deref())?,
+            nonce: self.nonce.as_deref().map(Nonce::parse).transpose()?,
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -70,6 +89,8 @@ struct ReportBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody<'a>>,
     expires_at: String,
+    /// Whether an assertion can still be redeemed; never the number.
+    assertion: &'static str,
 }
 
 /// `None` without the header; two headers are refused rather than one picked.
@@ -86,14 +107,15 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
+    let binding = body.binding()?;
     let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = callback_base_url(app.callback_base_url.as_ref(), request)?;
+    let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
-        return start_once(app, &phone, device, &callback_base).await;
+        return start_once(app, &phone, device, &callback_base, binding).await;
     };
 
     let record_key = key.record_key(&device.subscriber());
-    let fingerprint = idempotency::fingerprint(&app.phone_hash_key.hash(&phone));
+    let fingerprint = idempotency::fingerprint(&app.phone_hash_key.hash(&phone), binding.as_ref());
     let now = app.clock.now();
     match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
         Decision::Proceed => {}
@@ -101,7 +123,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
         Decision::Reused => return Err(AppError::IdempotencyKeyReused),
         Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress),
     }
-    let outcome = start_once(app, &phone, device, &callback_base).await;
+    let outcome = start_once(app, &phone, device, &callback_base, binding).await;
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
@@ -132,9 +154,10 @@ async fn start_once(
     app: &StartApp,
     phone: &PhoneNumber,
     device: DeviceAddress,
-    callback_base: &url::Url,
+    public_base: &url::Url,
+    binding: Option<StartBinding>,
 ) -> Result<Response<Body>, AppError> {
-    let started = service::start(app, phone, device, callback_base).await?;
+    let started = service::start(app, phone, device, public_base, binding).await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(
@@ -194,6 +217,7 @@ pub async fn get(app: &PollApp, params: &Params) -> Result<Response<Body>, AppEr
             status: report.status.as_str(),
             error: report.error.as_ref().map(ErrorBody::from),
             expires_at: report.pending_until.to_rfc3339(),
+            assertion: report.assertion.as_str(),
         },
     );
     if report.status == Status::Pending {

@@ -43,6 +43,8 @@ pub struct VerifyOrder<'a> {
     pub phone: &'a PhoneNumber,
     /// Where Infobip sends the result: it carries the verification's callback secret.
     pub callback_url: &'a Url,
+    /// Where the device is sent when the carrier step is done: it carries the return secret.
+    pub return_url: &'a Url,
     pub device: DeviceAddress,
 }
 

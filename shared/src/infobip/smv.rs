@@ -39,7 +39,7 @@ impl SilentVerifier for SmvClient {
             phone_number: order.phone.international_digits().to_owned(),
             consent_granted: true,
             callback_url: order.callback_url.to_string(),
-            return_url: None,
+            return_url: Some(order.return_url.to_string()),
             device_ip: Some(order.device.ip.to_string()),
             device_port: order.device.port,
         };

@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Counters, IdempotencyRecord, IdempotencyRecords, ParkedCallbacks, StoreError, StoredResponse,
-    Verifications,
+    Counters, DeviceReturns, IdempotencyRecord, IdempotencyRecords, ParkedCallbacks, StoreError,
+    StoredResponse, Verifications,
 };
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
@@ -19,6 +19,7 @@ pub struct MemoryStore {
     parked: Mutex<HashMap<(SecretHash, Token), ParkedCallback>>,
     counters: Mutex<HashMap<String, (u64, Timestamp)>>,
     idempotent: Mutex<HashMap<String, (IdempotencyRecord, Timestamp)>>,
+    returns: Mutex<HashMap<SecretHash, Timestamp>>,
 }
 
 impl MemoryStore {
@@ -74,6 +75,44 @@ impl Verifications for MemoryStore {
             }
             _ => Ok(None),
         }
+    }
+
+    async fn redeem(&self, token: &Token, now: Timestamp) -> Result<bool, StoreError> {
+        let mut map = lock(&self.verifications);
+        match map.get_mut(token) {
+            Some(v) if v.accepts_redemption(now) => {
+                v.redemption.redeemed_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError> {
+        let mut map = lock(&self.verifications);
+        if let Some(v) = map.get_mut(token) {
+            if v.exists_at(now) && v.redemption.redeemed_at.is_none() {
+                v.redemption.failures += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeviceReturns for MemoryStore {
+    async fn first_return(
+        &self,
+        return_hash: &SecretHash,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut map = lock(&self.returns);
+        if map.get(return_hash).is_some_and(|until| now < *until) {
+            return Ok(false);
+        }
+        map.insert(return_hash.clone(), expires_at);
+        Ok(true)
     }
 }
 

@@ -1,6 +1,6 @@
-//! Where state lives, as four ports a handler can take one at a time: [`Verifications`],
-//! [`ParkedCallbacks`], [`Counters`] and [`IdempotencyRecords`]. [`DynamoDbStore`] is the
-//! product's adapter for all four (one table) and [`MemoryStore`] serves unit tests and the local
+//! Where state lives, as ports a handler can take one at a time: [`Verifications`],
+//! [`ParkedCallbacks`], [`Counters`], [`IdempotencyRecords`] and [`DeviceReturns`].
+//! [`DynamoDbStore`] is the product's adapter for all of them (one table) and [`MemoryStore`] serves unit tests and the local
 //! server with the same semantics: conditional writes, and records past their lifetime treated as
 //! absent. `tests/it/store_contract.rs` holds both adapters to the same contract.
 
@@ -55,6 +55,26 @@ pub trait Verifications: Send + Sync {
         result: &VerificationResult,
         now: Timestamp,
     ) -> Result<Option<Verification>, StoreError>;
+
+    /// Marks the verification redeemed in one conditional write, only when
+    /// [`Verification::accepts_redemption`] holds; `false` if it did not.
+    async fn redeem(&self, token: &Token, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Counts a wrong redeem attempt, unless the verification was already redeemed.
+    async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError>;
+}
+
+/// Return URLs a device has already come back to: each shows its device code once.
+#[async_trait]
+pub trait DeviceReturns: Send + Sync {
+    /// `true` for the first arrival with this return secret's hash (kept until `expires_at`),
+    /// `false` for every later one.
+    async fn first_return(
+        &self,
+        return_hash: &SecretHash,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Callbacks that arrived before their verification was stored (the Brazil race).
@@ -128,8 +148,14 @@ pub trait IdempotencyRecords: Send + Sync {
     async fn release_idempotent(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// All four ports at once: what an adapter for a whole deployment provides. Each function's
-/// context keeps only the ports it uses.
-pub trait Store: Verifications + ParkedCallbacks + Counters + IdempotencyRecords {}
+/// Every port at once: what an adapter for a whole deployment provides. Each function's context
+/// keeps only the ports it uses.
+pub trait Store:
+    Verifications + ParkedCallbacks + Counters + IdempotencyRecords + DeviceReturns
+{
+}
 
-impl<T: Verifications + ParkedCallbacks + Counters + IdempotencyRecords> Store for T {}
+impl<T> Store for T where
+    T: Verifications + ParkedCallbacks + Counters + IdempotencyRecords + DeviceReturns
+{
+}

@@ -29,7 +29,7 @@ pub enum Fault {
 struct Plan {
     /// Operation (`PutItem`, `UpdateItem`, ...) → fault and how many more requests get it.
     faults: HashMap<String, (Fault, u32)>,
-    /// Every operation that reached the proxy, in order.
+    /// Every action that reached the proxy (`dynamodb:PutItem`, `kms:Sign`), in order.
     seen: Vec<String>,
 }
 
@@ -89,16 +89,21 @@ async fn forward(
     client: reqwest::Client,
     upstream: String,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let operation = request
+    let target = request
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split('.').next_back())
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
+    let (service, operation) = target.split_once('.').unwrap_or_default();
+    let operation = operation.to_owned();
+    // As IAM names it: `dynamodb:PutItem`, `kms:Sign`.
+    let action = match service {
+        "TrentService" => format!("kms:{operation}"),
+        _ => format!("dynamodb:{operation}"),
+    };
     let fault = {
         let mut plan = plan.lock().unwrap();
-        plan.seen.push(operation.clone());
+        plan.seen.push(action);
         match plan.faults.get_mut(&operation) {
             Some((fault, left)) if *left > 0 => {
                 *left -= 1;

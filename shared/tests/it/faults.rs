@@ -20,7 +20,8 @@ async fn app_behind_faults() -> (TestApp, FaultyDynamoDb) {
 }
 
 fn attempts(proxy: &FaultyDynamoDb, operation: &str) -> usize {
-    proxy.seen().iter().filter(|o| *o == operation).count()
+    let action = format!("dynamodb:{operation}");
+    proxy.seen().iter().filter(|a| **a == action).count()
 }
 
 #[tokio::test]

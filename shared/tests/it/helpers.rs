@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use smv_shared::app::Runtime;
-use smv_shared::config::StartConfig;
+use smv_shared::assertion::kms::KmsSigner;
+use smv_shared::assertion::local::LocalSigner;
+use smv_shared::assertion::Signer;
+use smv_shared::config::{PollConfig, StartConfig};
 use smv_shared::http::event::{HeaderMap, HttpRequest, Method};
 use smv_shared::store::{
-    Counters, IdempotencyRecord, IdempotencyRecords, MemoryStore, ParkedCallbacks, Store,
-    StoreError, StoredResponse, Verifications,
+    Counters, DeviceReturns, IdempotencyRecord, IdempotencyRecords, MemoryStore, ParkedCallbacks,
+    Store, StoreError, StoredResponse, Verifications,
 };
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::token::{SecretHash, Token};
@@ -24,6 +27,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const API_KEY: &str = "test-api-key-5f2b";
 pub const PHONE_HASH_KEY: &str = "test-phone-hash-key-7d41c0e2a9b35f86";
+pub const AUDIENCE: &str = "https://rp.example.com";
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const NONCE: &str = "rp-session-7f3a";
+/// The issuer a request to the test API Gateway domain yields when ASSERTION_ISSUER is unset.
+pub const ISSUER: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com";
 pub const PHONE: &str = "+447911123456";
 pub const PHONE_DIGITS: &str = "447911123456";
 pub const TOKEN: &str = "3f1c2b9e-8a7d-4c6b-9e5f-1a2b3c4d5e6f";
@@ -54,16 +64,28 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         ("INFOBIP_TIMEOUT_MS".to_owned(), "500".to_owned()),
         ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
         ("PHONE_HASH_KEY".to_owned(), PHONE_HASH_KEY.to_owned()),
+        ("ASSERTION_AUDIENCE".to_owned(), AUDIENCE.to_owned()),
     ];
     for (name, value) in extra_env {
         env.retain(|(n, _)| n != name);
         env.push((name.to_string(), value.to_string()));
     }
     env.retain(|(_, v)| !v.is_empty());
-    let config = StartConfig::from_lookup(|name| {
-        env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-    })
-    .unwrap();
+    let lookup = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let config = StartConfig::from_lookup(lookup).unwrap();
+    let poll_config = PollConfig::from_lookup(lookup).unwrap();
+    // A KMS key on moto when the test names one, else a key of the process's own.
+    let signer: Arc<dyn Signer> = match &poll_config.assertions.key_id {
+        Some(key_id) => Arc::new(KmsSigner::new(
+            smv_shared::aws::Account::local(
+                &lookup("AWS_ENDPOINT_URL_KMS").unwrap_or_else(test_dynamodb_endpoint),
+            )
+            .kms(),
+            key_id.clone(),
+            poll_config.assertions.published_key_ids.clone(),
+        )),
+        None => Arc::new(LocalSigner::generate().unwrap()),
+    };
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
     let metrics = Arc::new(smv_shared::metrics::Captured::default());
     let runtime = Runtime {
@@ -72,7 +94,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         metrics: metrics.clone(),
     };
     TestApp {
-        backend: Backend::new(&config, &runtime).unwrap(),
+        backend: Backend::new(&config, &poll_config, &runtime, signer).unwrap(),
         clock,
         infobip,
         metrics,
@@ -138,6 +160,64 @@ impl TestApp {
         url.strip_prefix(CALLBACK_BASE)
             .expect("callback URL starts with CALLBACK_BASE_URL")
             .to_owned()
+    }
+
+    /// The return URL's path (after the base) that the last verify request carried.
+    pub async fn return_path(&self) -> String {
+        let requests = self.infobip_requests().await;
+        let url = requests.last().expect("Infobip was called")["returnUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        url.strip_prefix(CALLBACK_BASE)
+            .expect("return URL starts with the public base URL")
+            .to_owned()
+    }
+
+    /// Starts a verification of `phone` bound to [`VERIFIER`] and [`NONCE`], which Infobip
+    /// accepts with `answer` (REDIRECT or OK) under `token`; returns the callback and return paths.
+    pub async fn start_bound(&self, token: &str, phone: &str, answer: Value) -> (String, String) {
+        Mock::given(method("POST"))
+            .and(path("/mi/verification/1/verify"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .up_to_n_times(1)
+            .mount(&self.infobip)
+            .await;
+        let started = self.send(bound_start(phone)).await;
+        assert_eq!(started.status(), 201, "{}", body_text(&started));
+        assert_eq!(body_json(&started)["token"], token);
+        (self.callback_path().await, self.return_path().await)
+    }
+
+    /// A bound verification of [`PHONE`] that is VALID, and the code its device was shown.
+    pub async fn valid_bound(&self, token: &str) -> String {
+        let redirect =
+            json!({"status": "REDIRECT", "token": token, "deviceRedirectUrl": REDIRECT_URL});
+        let (callback, back) = self.start_bound(token, PHONE, redirect).await;
+        let recorded = self
+            .callback(&callback, json!({"result": "VALID", "token": token}))
+            .await;
+        assert_eq!(recorded.status(), 200, "{}", body_text(&recorded));
+        self.device_code(&back).await
+    }
+
+    /// What a device's web view reads at the return URL.
+    pub async fn device_code(&self, return_path: &str) -> String {
+        let shown = self.send(get(return_path)).await;
+        assert_eq!(shown.status(), 200, "{}", body_text(&shown));
+        body_json(&shown)["deviceCode"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn redeem(&self, token: &str, body: Value) -> Response<Body> {
+        let path = format!("/verifications/{token}/assertion");
+        self.send(post(&path, &body.to_string())).await
+    }
+
+    /// The key set relying parties fetch.
+    pub async fn jwks(&self) -> Value {
+        let keys = self.send(get("/.well-known/jwks.json")).await;
+        assert_eq!(keys.status(), 200, "{}", body_text(&keys));
+        body_json(&keys)
     }
 
     /// Starts a verification that Infobip accepts with REDIRECT and returns its callback path.
@@ -271,6 +351,12 @@ pub fn start_from(ip: &str, phone: &str, headers: Value) -> Request {
 /// A start of `phone` from the usual device address, with an `Idempotency-Key`.
 pub fn keyed_start(key: &str, phone: &str) -> Request {
     start_from(DEVICE_IP, phone, json!({"idempotency-key": key}))
+}
+
+/// A start bound to [`CHALLENGE`] (the RFC 7636 example) and [`NONCE`].
+pub fn bound_start(phone: &str) -> Request {
+    let body = json!({"phoneNumber": phone, "codeChallenge": CHALLENGE, "codeChallengeMethod": "S256", "nonce": NONCE});
+    post("/verifications", &body.to_string())
 }
 
 pub fn start_request(phone: &str) -> Request {
@@ -449,6 +535,27 @@ impl Verifications for FaultyStore {
         self.enter("complete")?;
         self.inner.complete(t, h, r, now).await
     }
+    async fn redeem(&self, t: &Token, now: Timestamp) -> Result<bool, StoreError> {
+        self.enter("redeem")?;
+        self.inner.redeem(t, now).await
+    }
+    async fn fail_redemption(&self, t: &Token, now: Timestamp) -> Result<(), StoreError> {
+        self.enter("fail_redemption")?;
+        self.inner.fail_redemption(t, now).await
+    }
+}
+
+#[async_trait]
+impl DeviceReturns for FaultyStore {
+    async fn first_return(
+        &self,
+        h: &SecretHash,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.enter("first_return")?;
+        self.inner.first_return(h, until, now).await
+    }
 }
 
 #[async_trait]
@@ -502,4 +609,46 @@ impl IdempotencyRecords for FaultyStore {
         self.enter("release_idempotent")?;
         self.inner.release_idempotent(k).await
     }
+}
+
+/// A new ECC_NIST_P256 signing key in the test server's KMS (moto); its ARN.
+pub async fn kms_key(endpoint: &str) -> String {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let created = smv_shared::aws::Account::local(endpoint)
+        .kms()
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    created.key_metadata.unwrap().arn.unwrap()
+}
+
+/// The claims of `assertion`, checked by an independent JWT library (jsonwebtoken) against the
+/// key set the app publishes: ES256 pinned, the key by `kid`, `typ`, `iss`, `aud`, `exp`.
+pub fn verify_assertion(assertion: &str, jwks: &Value, issuer: &str) -> Value {
+    use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+    let header = decode_header(assertion).unwrap();
+    assert_eq!(header.alg, Algorithm::ES256);
+    assert_eq!(header.typ.as_deref(), Some("smv+jwt"));
+    let kid = header.kid.expect("a kid");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("the kid is in the key set");
+    let decoding =
+        DecodingKey::from_ec_components(key["x"].as_str().unwrap(), key["y"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_issuer(&[issuer]);
+    // The tests run on a manual clock set in 2026; exp is checked against it below instead.
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    decode::<Value>(assertion, &decoding, &validation)
+        .expect("the assertion verifies")
+        .claims
 }

@@ -4,6 +4,7 @@
 mod dynamodb_faults;
 mod helpers;
 
+mod assertions;
 mod callback;
 mod demo_app;
 mod device_address;

@@ -51,7 +51,8 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
     let started = t.send(keyed_start("k-1", PHONE)).await;
     assert_eq!(started.status(), 201, "{}", body_text(&started));
 
-    let items = smv_shared::aws::Account::local(&endpoint).dynamodb()
+    let items = smv_shared::aws::Account::local(&endpoint)
+        .dynamodb()
         .scan()
         .table_name(&table)
         .send()

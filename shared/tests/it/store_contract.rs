@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use smv_shared::store::{IdempotencyRecord, MemoryStore, Store, StoreError, StoredResponse};
 use smv_shared::time::Timestamp;
-use smv_shared::token::{UrlSecret, SecretHash, Token};
+use smv_shared::token::{SecretHash, Token, UrlSecret};
 use smv_shared::verification::{
     ErrorInfo, Lifetimes, ParkedCallback, Status, Verification, VerificationResult,
 };

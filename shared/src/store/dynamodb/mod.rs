@@ -6,6 +6,7 @@ mod counters;
 mod idempotency;
 mod item;
 mod parked;
+mod returns;
 mod verifications;
 
 use aws_sdk_dynamodb::Client;

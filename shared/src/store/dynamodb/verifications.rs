@@ -4,14 +4,25 @@ use async_trait::async_trait;
 
 use super::item::*;
 use super::{DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
+use crate::binding::{CodeChallenge, Nonce};
+use crate::phone_hash::PhoneHash;
 use crate::store::{StoreError, Verifications};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
-use crate::verification::{State, Verification, VerificationResult};
+use crate::verification::{
+    Binding, Redemption, State, Verification, VerificationResult, MAX_REDEEM_FAILURES,
+};
 
 const PHONE: &str = "phone";
 const PENDING_UNTIL: &str = "pendingUntil";
 const COMPLETED_AT: &str = "completedAt";
+const CODE_CHALLENGE: &str = "codeChallenge";
+const NONCE: &str = "nonce";
+const PHONE_HASH: &str = "phoneHash";
+const RETURN_HASH: &str = "returnHash";
+const REDEEM_FAILURES: &str = "redeemFailures";
+const REDEEMED_AT: &str = "redeemedAt";
+const VALID: &str = "VALID";
 
 fn to_item(v: &Verification) -> Item {
     let mut item = Item::from([
@@ -31,7 +42,61 @@ fn to_item(v: &Verification) -> Item {
             item.insert(COMPLETED_AT.into(), n(at.as_millis()));
         }
     }
+    if let Some(binding) = &v.binding {
+        item.insert(CODE_CHALLENGE.into(), s(binding.challenge.as_str()));
+        item.insert(PHONE_HASH.into(), s(binding.phone_hash.as_str()));
+        if let Some(nonce) = &binding.nonce {
+            item.insert(NONCE.into(), s(nonce.as_str()));
+        }
+        if let Some(hash) = &binding.return_hash {
+            item.insert(RETURN_HASH.into(), s(hash.as_str()));
+        }
+    }
+    if v.redemption.failures > 0 {
+        item.insert(REDEEM_FAILURES.into(), n(v.redemption.failures));
+    }
+    if let Some(at) = v.redemption.redeemed_at {
+        item.insert(REDEEMED_AT.into(), n(at.as_millis()));
+    }
     item
+}
+
+fn optional_s<'i>(item: &'i Item, name: &str) -> Result<Option<&'i str>, StoreError> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(_) => get_s(item, name).map(Some),
+    }
+}
+
+fn binding_from_item(item: &Item) -> Result<Option<Binding>, StoreError> {
+    let Some(challenge) = optional_s(item, CODE_CHALLENGE)? else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} is malformed"));
+    Ok(Some(Binding {
+        challenge: CodeChallenge::from_stored(challenge).ok_or_else(|| corrupt(CODE_CHALLENGE))?,
+        nonce: optional_s(item, NONCE)?
+            .map(|raw| Nonce::parse(raw).map_err(|_| corrupt(NONCE)))
+            .transpose()?,
+        phone_hash: PhoneHash::from_stored(get_s(item, PHONE_HASH)?)
+            .ok_or_else(|| corrupt(PHONE_HASH))?,
+        return_hash: optional_s(item, RETURN_HASH)?
+            .map(|raw| SecretHash::from_stored(raw.to_owned()).ok_or_else(|| corrupt(RETURN_HASH)))
+            .transpose()?,
+    }))
+}
+
+fn redemption_from_item(item: &Item) -> Result<Redemption, StoreError> {
+    Ok(Redemption {
+        failures: match item.get(REDEEM_FAILURES) {
+            None => 0,
+            Some(_) => get_n(item, REDEEM_FAILURES)?,
+        },
+        redeemed_at: match item.get(REDEEMED_AT) {
+            None => None,
+            Some(_) => Some(Timestamp::from_millis(get_n(item, REDEEMED_AT)?)),
+        },
+    })
 }
 
 fn from_item(item: &Item) -> Result<Verification, StoreError> {
@@ -52,6 +117,8 @@ fn from_item(item: &Item) -> Result<Verification, StoreError> {
         pending_until: Timestamp::from_millis(get_n(item, PENDING_UNTIL)?),
         expires_at: get_timestamp_secs(item, TTL_ATTRIBUTE)?,
         state,
+        binding: binding_from_item(item)?,
+        redemption: redemption_from_item(item)?,
     })
 }
 
@@ -137,6 +204,58 @@ impl Verifications for DynamoDbStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    async fn redeem(&self, token: &Token, now: Timestamp) -> Result<bool, StoreError> {
+        // The condition is Verification::accepts_redemption, stated for DynamoDB.
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(token.as_str()))
+            .update_expression(format!("SET {REDEEMED_AT} = :now_ms"))
+            .condition_expression(format!(
+                "#status = :valid AND attribute_exists({CODE_CHALLENGE}) \
+                 AND attribute_not_exists({REDEEMED_AT}) \
+                 AND (attribute_not_exists({REDEEM_FAILURES}) OR {REDEEM_FAILURES} < :max) \
+                 AND #ttl > :now_s"
+            ))
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":valid", s(VALID))
+            .expression_attribute_values(":max", n(MAX_REDEEM_FAILURES))
+            .expression_attribute_values(":now_ms", n(now.as_millis()))
+            .expression_attribute_values(":now_s", now_secs(now))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError> {
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(token.as_str()))
+            .update_expression(format!("ADD {REDEEM_FAILURES} :one"))
+            .condition_expression(format!(
+                "attribute_exists(#key) AND attribute_not_exists({REDEEMED_AT}) AND #ttl > :now_s"
+            ))
+            .expression_attribute_names("#key", TABLE_KEY)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now_s", now_secs(now))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +289,20 @@ mod tests {
         };
         let refused =
             Verification::refused(token, hash, "+44*******456".into(), error, now, lifetimes);
-        for v in [pending, refused] {
+        let key = crate::phone_hash::PhoneHashKey::new(vec![3; 32]).unwrap();
+        let phone = crate::phone::PhoneNumber::parse("+447911123456").unwrap();
+        let mut bound = pending.clone().bound_to(Binding {
+            challenge: CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", None)
+                .unwrap(),
+            nonce: Some(Nonce::parse("n-0S6_WzA2Mj").unwrap()),
+            phone_hash: key.hash(&phone),
+            return_hash: Some(UrlSecret::generate().unwrap().hash()),
+        });
+        bound.redemption = Redemption {
+            failures: 2,
+            redeemed_at: Some(now),
+        };
+        for v in [pending, refused, bound] {
             assert_eq!(from_item(&to_item(&v)).unwrap(), v);
         }
     }

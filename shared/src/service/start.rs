@@ -1,26 +1,30 @@
-//! The three things this backend does (start, record a result, report a result), independent of
-//! HTTP so that the primary routes and the demo-app routes share them.
+//! Starting a verification: rate limits, one Infobip call, the record.
 
 use tracing::{info, warn};
 use url::Url;
 
-use crate::app::{CallbackApp, PollApp, StartApp};
+use super::record_result;
+use crate::app::StartApp;
+use crate::binding::StartBinding;
 use crate::device::DeviceAddress;
+use crate::device_return::ReturnSecret;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyOrder};
-use crate::metrics::{LimitedBy, Metric, MetricsSink, RefusalReason};
+use crate::metrics::{LimitedBy, Metric};
 use crate::phone::PhoneNumber;
 use crate::rate_limit::{self, LimitError};
 use crate::telemetry;
 use crate::time::Timestamp;
-use crate::token::{UrlSecret, Token};
-use crate::verification::{
-    ErrorInfo, ParkedCallback, State, Status, Verification, VerificationResult,
-};
+use crate::token::{Token, UrlSecret};
+use crate::verification::{Binding, ErrorInfo, Status, Verification};
 
 /// Where Infobip delivers a verification's result, under the callback base URL; the route table
 /// serves it as `POST /callbacks/infobip/{secret}`.
 pub const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
+
+/// Where the device comes back after the carrier step (Infobip's `returnUrl`), under the same
+/// base; the route table serves it as `GET /return/{secret}`.
+pub const RETURN_PATH_PREFIX: &str = "/return/";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -37,7 +41,8 @@ pub async fn start(
     app: &StartApp,
     phone: &PhoneNumber,
     device: DeviceAddress,
-    callback_base_url: &Url,
+    public_base_url: &Url,
+    binding: Option<StartBinding>,
 ) -> Result<Started, AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
@@ -54,10 +59,13 @@ pub async fn start(
     }
     admitted?;
     let secret = UrlSecret::generate()?;
-    let callback_url = callback_url(callback_base_url, &secret)?;
+    let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;
+    let return_secret = ReturnSecret::generate(&app.phone_hash_key)?;
+    let return_url = under(public_base_url, RETURN_PATH_PREFIX, return_secret.expose())?;
     let order = VerifyOrder {
         phone,
         callback_url: &callback_url,
+        return_url: &return_url,
         device,
     };
 
@@ -91,13 +99,25 @@ pub async fn start(
         }
     };
 
-    let verification = Verification::pending(
+    let mut verification = Verification::pending(
         accepted.token,
         secret.hash(),
         phone.masked(),
         now,
         app.lifetimes,
     );
+    if let Some(binding) = binding {
+        verification = verification.bound_to(Binding {
+            challenge: binding.challenge,
+            nonce: binding.nonce,
+            phone_hash: app.phone_hash_key.hash(phone),
+            // Only a device that was redirected can come back with a code.
+            return_hash: accepted
+                .device_redirect_url
+                .is_some()
+                .then(|| return_secret.hash()),
+        });
+    }
     telemetry::record_token(&verification.token);
     app.verifications.create(&verification).await?;
     app.metrics.emit(&Metric::VerificationStarted);
@@ -118,9 +138,9 @@ pub async fn start(
     })
 }
 
-fn callback_url(base: &Url, secret: &UrlSecret) -> Result<Url, AppError> {
-    crate::web::join(base, &format!("{CALLBACK_PATH_PREFIX}{}", secret.expose()))
-        .map_err(|e| AppError::Internal(format!("the callback URL cannot be built: {e}")))
+fn under(base: &Url, prefix: &str, secret: &str) -> Result<Url, AppError> {
+    crate::web::join(base, &format!("{prefix}{secret}"))
+        .map_err(|e| AppError::Internal(format!("a URL for Infobip cannot be built: {e}")))
 }
 
 /// Keeps Infobip's refusal so that a poll of its token tells the same story as the start did.
@@ -174,113 +194,4 @@ async fn apply_early_callback(
     }
     // Applied by us or, racing, by the callback's own retry: either way this is the result now.
     Ok(parked.result.status())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackOutcome {
-    /// The result is now the verification's final state.
-    Recorded,
-    /// The verification already had a final result or had expired; nothing changed.
-    Ignored,
-    /// No verification with this token yet: kept for `start` to pick up.
-    Parked,
-}
-
-/// Records a result Infobip sent to the callback URL carrying `secret`.
-pub async fn receive_callback(
-    app: &CallbackApp,
-    secret: &UrlSecret,
-    token: Token,
-    result: VerificationResult,
-) -> Result<CallbackOutcome, AppError> {
-    telemetry::record_token(&token);
-    let hash = secret.hash();
-    let now = app.clock.now();
-    if let Some(completed) = app
-        .verifications
-        .complete(&token, &hash, &result, now)
-        .await?
-    {
-        record_result(app.metrics.as_ref(), &completed);
-        return Ok(CallbackOutcome::Recorded);
-    }
-    match app.verifications.find(&token, now).await? {
-        Some(existing) if existing.secret_hash != hash => {
-            app.metrics
-                .emit(&Metric::CallbackRefused(RefusalReason::Forged));
-            Err(AppError::ForgedCallback)
-        }
-        Some(_) => Ok(CallbackOutcome::Ignored),
-        None => {
-            let parked = ParkedCallback {
-                token,
-                secret_hash: hash,
-                result,
-                received_at: now,
-                expires_at: now.plus(app.lifetimes.pending_timeout),
-            };
-            app.parked.park(&parked).await?;
-            // `start` may have stored the verification between our read and our park, and then
-            // looked for a parked callback too early to see ours: try once more.
-            let completed = app
-                .verifications
-                .complete(&parked.token, &parked.secret_hash, &parked.result, now)
-                .await?;
-            match completed {
-                Some(completed) => {
-                    record_result(app.metrics.as_ref(), &completed);
-                    Ok(CallbackOutcome::Recorded)
-                }
-                None => {
-                    app.metrics
-                        .emit(&Metric::CallbackRefused(RefusalReason::UnknownToken));
-                    Ok(CallbackOutcome::Parked)
-                }
-            }
-        }
-    }
-}
-
-/// Metrics and the request log for a result that has just become final.
-fn record_result(metrics: &dyn MetricsSink, completed: &Verification) {
-    let Some(result) = completed.result() else {
-        return;
-    };
-    let completed_at = match &completed.state {
-        State::Completed { at, .. } => *at,
-        State::Pending => return,
-    };
-    metrics.emit(&Metric::ResultRecorded {
-        status: result.status(),
-        time_to_result: completed_at.saturating_since(completed.created_at),
-    });
-    if let Some(error) = result.error() {
-        metrics.emit(&Metric::InfobipError { id: error.id });
-        telemetry::record_infobip_error(error.id);
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub token: Token,
-    pub status: Status,
-    pub error: Option<ErrorInfo>,
-    pub pending_until: Timestamp,
-}
-
-/// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
-pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
-    let now = app.clock.now();
-    telemetry::record_token(token);
-    let verification = app
-        .verifications
-        .find(token, now)
-        .await?
-        .ok_or(AppError::VerificationNotFound)?;
-    Ok(Report {
-        status: verification.status(now),
-        error: verification.result().and_then(|r| r.error()).cloned(),
-        token: verification.token,
-        pending_until: verification.pending_until,
-    })
 }

@@ -1,0 +1,153 @@
+//! The trusted result: `GET /return/{secret}` (the device back from the carrier step is shown its
+//! code), `POST /verifications/{token}/assertion` (the starter redeems), and
+//! `GET /.well-known/jwks.json` (the keys a relying party checks assertions with).
+
+use lambda_http::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::request::{json_body, json_response, public_base_url};
+use super::routes::Params;
+use crate::app::PollApp;
+use crate::binding::CodeVerifier;
+use crate::device_return::{DeviceCode, ReturnSecret};
+use crate::error::AppError;
+use crate::phone::PhoneNumber;
+use crate::service::{self, Redeem};
+use crate::token::{Token, UrlSecret};
+
+/// How long relying parties may cache the key set: a rotation publishes the next key for longer.
+const JWKS_MAX_AGE_SECONDS: u64 = 300;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceCodeBody<'a> {
+    device_code: &'a str,
+}
+
+/// `GET /return/{secret}`: JSON for an app's web view that asks for it, a small page otherwise.
+pub async fn device_return(
+    app: &PollApp,
+    params: &Params,
+    request: &Request,
+) -> Result<Response<Body>, AppError> {
+    let secret = UrlSecret::parse(params.get("secret")?)?;
+    // A return URL we never issued is answered like any unknown path, without a storage call.
+    let secret =
+        ReturnSecret::verify(secret, &app.phone_hash_key).ok_or(AppError::RouteNotFound)?;
+    let code = service::device_return(app, secret).await?;
+    if wants_json(request) {
+        return Ok(json_response(
+            StatusCode::OK,
+            &DeviceCodeBody {
+                device_code: code.as_str(),
+            },
+        ));
+    }
+    Ok(code_page(&code))
+}
+
+fn wants_json(request: &Request) -> bool {
+    request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+fn code_page(code: &DeviceCode) -> Response<Body> {
+    // The code is base64url: nothing in it needs escaping.
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Phone number checked</title>
+</head>
+<body>
+<main>
+<h1>Your phone number was checked</h1>
+<p>Go back to the app that asked. If it asks for a code, enter this one:</p>
+<p><strong><code id="device-code">{code}</code></strong></p>
+<p>Never give this code to anyone, and never type it on another site: whoever has it can use your check.</p>
+</main>
+</body>
+</html>
+"#,
+        code = code.as_str()
+    );
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(CACHE_CONTROL, "no-store")
+        .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        )
+        .body(Body::Text(html))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedeemBody {
+    code_verifier: String,
+    device_code: Option<String>,
+    phone_number: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssertionBody<'a> {
+    assertion: &'a str,
+    expires_at: String,
+}
+
+/// `POST /verifications/{token}/assertion`.
+pub async fn redeem(
+    app: &PollApp,
+    params: &Params,
+    request: &Request,
+) -> Result<Response<Body>, AppError> {
+    let token = Token::parse(params.get("token")?)?;
+    let body: RedeemBody = json_body(request)?;
+    let redeem = Redeem {
+        verifier: CodeVerifier::parse(&body.code_verifier)?,
+        device_code: body.device_code,
+        phone: PhoneNumber::parse(&body.phone_number)?,
+    };
+    let issuer = match &app.assertions.issuer {
+        Some(issuer) => issuer.clone(),
+        None => public_base_url(None, request)?
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned(),
+    };
+    let assertion = service::redeem(app, &token, &redeem, &issuer).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &AssertionBody {
+            assertion: &assertion.jws,
+            expires_at: assertion.expires_at.to_rfc3339(),
+        },
+    ))
+}
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(app: &PollApp) -> Result<Response<Body>, AppError> {
+    let keys = app.signer.keys().await?;
+    let body = json!({"keys": keys.iter().map(|k| k.to_json()).collect::<Vec<_>>()});
+    let mut response = json_response(StatusCode::OK, &body);
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        format!("public, max-age={JWKS_MAX_AGE_SECONDS}")
+            .parse()
+            .expect("a valid header value"),
+    );
+    Ok(response)
+}

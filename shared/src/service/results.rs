@@ -1,0 +1,126 @@
+//! What happens after a result: a poll reads it, a returning device is shown its code, and the
+//! starter redeems a VALID verification for a signed assertion.
+
+use crate::app::PollApp;
+use crate::assertion::{self, Assertion, Claims};
+use crate::binding::CodeVerifier;
+use crate::device_return::{DeviceCode, ReturnSecret};
+use crate::error::AppError;
+use crate::phone::PhoneNumber;
+use crate::telemetry;
+use crate::time::Timestamp;
+use crate::token::Token;
+use crate::verification::{AssertionState, ErrorInfo, Status, MAX_REDEEM_FAILURES};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub token: Token,
+    pub status: Status,
+    pub error: Option<ErrorInfo>,
+    pub pending_until: Timestamp,
+    pub assertion: AssertionState,
+}
+
+/// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
+pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
+    let now = app.clock.now();
+    telemetry::record_token(token);
+    let verification = app
+        .verifications
+        .find(token, now)
+        .await?
+        .ok_or(AppError::VerificationNotFound)?;
+    Ok(Report {
+        status: verification.status(now),
+        error: verification.result().and_then(|r| r.error()).cloned(),
+        assertion: verification.assertion_state(now),
+        token: verification.token,
+        pending_until: verification.pending_until,
+    })
+}
+
+/// A device arriving at its return URL is shown its code once. A return URL we never issued is
+/// refused without a storage call.
+pub async fn device_return(app: &PollApp, secret: ReturnSecret) -> Result<DeviceCode, AppError> {
+    let hash = secret.hash();
+    let now = app.clock.now();
+    let until = now.plus(app.lifetimes.record_lifetime);
+    if !app.returns.first_return(&hash, until, now).await? {
+        return Err(AppError::DeviceCodeAlreadyShown);
+    }
+    Ok(DeviceCode::for_return(&hash, &app.phone_hash_key))
+}
+
+/// What the starter presents to redeem a verification.
+pub struct Redeem {
+    pub verifier: CodeVerifier,
+    /// Required for a verification whose device was redirected (the REDIRECT flow).
+    pub device_code: Option<String>,
+    pub phone: PhoneNumber,
+}
+
+/// One read, one conditional write, one signature: the assertion for a VALID verification whose
+/// starter presents the verifier, the device's code and the number, once.
+pub async fn redeem(
+    app: &PollApp,
+    token: &Token,
+    redeem: &Redeem,
+    issuer: &str,
+) -> Result<Assertion, AppError> {
+    let now = app.clock.now();
+    telemetry::record_token(token);
+    let verification = app
+        .verifications
+        .find(token, now)
+        .await?
+        .ok_or(AppError::VerificationNotFound)?;
+    if verification.redemption.redeemed_at.is_some() {
+        return Err(AppError::AssertionAlreadyIssued);
+    }
+    if verification.redemption.failures >= MAX_REDEEM_FAILURES {
+        return Err(AppError::RedeemLocked);
+    }
+    let status = verification.status(now);
+    if status != Status::Valid {
+        return Err(AppError::NotRedeemable(status));
+    }
+    // Started without a challenge: nobody holds a verifier for it, so nothing to count.
+    let binding = verification
+        .binding
+        .as_ref()
+        .ok_or(AppError::RedeemRefused)?;
+    let key = &app.phone_hash_key;
+    // Every part is checked whatever the others gave, so timing says nothing of which failed.
+    let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
+    let device_ok = match &binding.return_hash {
+        None => true,
+        Some(return_hash) => redeem
+            .device_code
+            .as_deref()
+            .is_some_and(|given| DeviceCode::for_return(return_hash, key).matches(given)),
+    };
+    let phone_ok = key.hash(&redeem.phone).matches(&binding.phone_hash);
+    if !(verifier_ok & device_ok & phone_ok) {
+        app.verifications.fail_redemption(token, now).await?;
+        return Err(AppError::RedeemRefused);
+    }
+    // Signed before the write that spends the verification: a signing failure leaves it
+    // redeemable, and a lost race discards an assertion nobody received.
+    let assertion = assertion::issue(
+        app.signer.as_ref(),
+        &Claims {
+            issuer,
+            audience: &app.assertions.audience,
+            phone: &redeem.phone,
+            nonce: binding.nonce.as_ref(),
+            issued_at: now,
+            lifetime: app.assertions.lifetime,
+        },
+    )
+    .await?;
+    if !app.verifications.redeem(token, now).await? {
+        return Err(AppError::AssertionAlreadyIssued);
+    }
+    telemetry::record_outcome("ASSERTION_ISSUED");
+    Ok(assertion)
+}
