@@ -167,8 +167,8 @@ pub async fn build(
             _ => env(name),
         }
     };
-    let config = StartConfig::from_lookup(&defaults)?;
-    let poll_config = PollConfig::from_lookup(&defaults)?;
+    let config = StartConfig::from_lookup(defaults)?;
+    let poll_config = PollConfig::from_lookup(defaults)?;
     let (signer, signer_description) = signer(&env, &poll_config).await?;
     let infobip_description = match &simulator {
         Some(s) => format!("built-in simulator at {}", s.base_url()),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use smv_shared::config::{CommonConfig, StartConfig};
+use smv_shared::config::{CommonConfig, PollConfig, StartConfig};
 use smv_shared::http::all_routes;
 use smv_shared::Function;
 
@@ -60,6 +60,10 @@ async fn every_event_file_is_served_by_its_function() {
                 200
             }
             "get-verify-result" => 204,
+            // A return URL issued under env.json's key shows its code; the key set is public.
+            "get-return" | "get-jwks" => 200,
+            // The verification is still PENDING: nothing to redeem yet.
+            "post-assertion" => 409,
             other => panic!("no expectation for {other}"),
         };
         assert_eq!(response.status(), expected, "{name}: {body}");
@@ -91,13 +95,15 @@ fn env_json_configures_every_function_with_what_it_reads() {
         ("CallbackFunction", false),
         ("PollFunction", false),
     ] {
+        let poll = function == "PollFunction";
         let vars = env[function]
             .as_object()
             .unwrap_or_else(|| panic!("{function} missing"));
         let lookup = |name: &str| vars.get(name).and_then(Value::as_str).map(String::from);
-        let read = match needs_infobip {
-            true => StartConfig::from_lookup(lookup).map(drop),
-            false => CommonConfig::from_lookup(lookup).map(drop),
+        let read = match (needs_infobip, poll) {
+            (true, _) => StartConfig::from_lookup(lookup).map(drop),
+            (false, true) => PollConfig::from_lookup(lookup).map(drop),
+            (false, false) => CommonConfig::from_lookup(lookup).map(drop),
         };
         assert!(read.is_ok(), "{function}: {:?}", read.err());
         assert_eq!(

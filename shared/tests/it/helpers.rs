@@ -26,7 +26,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const API_KEY: &str = "test-api-key-5f2b";
-pub const PHONE_HASH_KEY: &str = "test-phone-hash-key-7d41c0e2a9b35f86";
+/// The key `events/env.json` gives the functions: the return URL in `events/` was issued under it.
+pub const PHONE_HASH_KEY: &str = "replace-with-at-least-32-random-bytes-of-your-own";
 pub const AUDIENCE: &str = "https://rp.example.com";
 /// RFC 7636 Appendix B.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -17,7 +17,7 @@ async fn pending_poll_says_when_to_ask_again() {
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     assert_eq!(
         body_json(&response),
-        json!({"token": TOKEN, "status": "PENDING", "expiresAt": "2026-11-18T11:11:40Z"})
+        json!({"token": TOKEN, "status": "PENDING", "expiresAt": "2026-11-18T11:11:40Z", "assertion": "unavailable"})
     );
 }
 

@@ -43,7 +43,13 @@ async fn start_sends_infobip_exactly_what_the_contract_asks() {
     let fields: Vec<&String> = sent.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
-        ["callbackUrl", "consentGranted", "deviceIp", "phoneNumber"]
+        [
+            "callbackUrl",
+            "consentGranted",
+            "deviceIp",
+            "phoneNumber",
+            "returnUrl"
+        ]
     );
     assert_eq!(sent["phoneNumber"], PHONE_DIGITS);
     assert_eq!(sent["consentGranted"], true);
@@ -53,6 +59,13 @@ async fn start_sends_infobip_exactly_what_the_contract_asks() {
         .strip_prefix(&format!("{CALLBACK_BASE}/callbacks/infobip/"))
         .unwrap();
     assert_eq!(secret.len(), 43, "256-bit base64url secret");
+    // Built from our configuration, never from the request, with a secret of its own.
+    let back = sent["returnUrl"].as_str().unwrap();
+    let return_secret = back
+        .strip_prefix(&format!("{CALLBACK_BASE}/return/"))
+        .unwrap();
+    assert_eq!(return_secret.len(), 43);
+    assert_ne!(return_secret, secret);
 }
 
 #[tokio::test]

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::dynamodb_faults::FaultyDynamoDb;
 use crate::helpers::{
-    assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, test_app_with,
-    test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, TOKEN,
+    assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, kms_key,
+    test_app_with, test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, REDIRECT_URL, TOKEN,
+    VERIFIER,
 };
 
 use lambda_http::RequestExt;
 use serde_yaml::Value;
-use smv_shared::config::{COMMON_VARIABLES, STARTER_VARIABLES};
+use smv_shared::config::{COMMON_VARIABLES, POLL_VARIABLES, STARTER_VARIABLES};
 use smv_shared::http::routes::Params;
 use smv_shared::http::{all_routes, RouteInfo};
 use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
@@ -51,11 +52,16 @@ fn functions(template: &Value) -> BTreeMap<String, (String, Function)> {
 }
 
 fn variables_read_by(function: Function) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = COMMON_VARIABLES.iter().map(|s| s.to_string()).collect();
-    if function == Function::StartVerify {
-        names.extend(STARTER_VARIABLES.iter().map(|s| s.to_string()));
-    }
-    names
+    let own = match function {
+        Function::StartVerify => STARTER_VARIABLES,
+        Function::Poll => POLL_VARIABLES,
+        Function::Callback => &[],
+    };
+    COMMON_VARIABLES
+        .iter()
+        .chain(own)
+        .map(|s| s.to_string())
+        .collect()
 }
 
 #[test]
@@ -104,16 +110,25 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
     }
 }
 
+/// The Infobip key reaches the start function only; the phone hash key the two functions that
+/// hash numbers (start: rate limits and Idempotency-Key records; poll: redeems). Both from
+/// Secrets Manager, never in the template's parameters.
 #[test]
-fn only_the_start_function_holds_the_secrets_and_they_come_from_secrets_manager() {
+fn secrets_reach_only_the_functions_that_use_them_from_secrets_manager() {
     let template = template();
-    for secret in ["INFOBIP_API_KEY", "PHONE_HASH_KEY"] {
+    for (secret, holders) in [
+        ("INFOBIP_API_KEY", &[Function::StartVerify][..]),
+        (
+            "PHONE_HASH_KEY",
+            &[Function::StartVerify, Function::Poll][..],
+        ),
+    ] {
         for (id, (_, function)) in functions(&template) {
             let value = &resources(&template)[id.as_str()]["Properties"]["Environment"]
                 ["Variables"][secret];
-            if function == Function::StartVerify {
+            if holders.contains(&function) {
                 let serde_yaml::Value::Tagged(sub) = value else {
-                    panic!("{secret} must be a !Sub dynamic reference")
+                    panic!("{id}: {secret} must be a !Sub dynamic reference")
                 };
                 assert!(
                     sub.value
@@ -213,9 +228,12 @@ fn env_json_names_the_template_functions_and_only_their_variables() {
     }
 }
 
-/// Logical function id → the DynamoDB actions its policies allow, on the table and nothing else.
-fn dynamodb_actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
+/// Logical function id → the actions its policies allow (`dynamodb:PutItem`, `kms:Sign`), each
+/// on the one resource it may touch: DynamoDB actions on the table, KMS actions on the assertion
+/// key, and `kms:Sign` only for ECDSA_SHA_256 over RAW messages.
+fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let table_arn: Value = serde_yaml::from_str("!GetAtt VerificationsTable.Arn").unwrap();
+    let key_arn: Value = serde_yaml::from_str("!GetAtt AssertionKey.Arn").unwrap();
     functions(template)
         .into_keys()
         .map(|id| {
@@ -227,16 +245,24 @@ fn dynamodb_actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<Strin
             let mut actions = BTreeSet::new();
             for statement in statements {
                 assert_eq!(statement["Effect"], "Allow", "{id}");
-                assert_eq!(
-                    statement["Resource"], table_arn,
-                    "{id} may act on the table only"
-                );
                 for action in statement["Action"].as_sequence().unwrap() {
                     let action = action.as_str().unwrap();
-                    let operation = action
-                        .strip_prefix("dynamodb:")
-                        .unwrap_or_else(|| panic!("{id}: {action} is not a DynamoDB action"));
-                    actions.insert(operation.to_owned());
+                    match action.split_once(':') {
+                        Some(("dynamodb", _)) => assert_eq!(
+                            statement["Resource"], table_arn,
+                            "{id}: {action} on the table only"
+                        ),
+                        Some(("kms", operation)) => {
+                            assert_eq!(statement["Resource"], key_arn, "{id}: {action}");
+                            if operation == "Sign" {
+                                let only = &statement["Condition"]["StringEquals"];
+                                assert_eq!(only["kms:SigningAlgorithm"], "ECDSA_SHA_256");
+                                assert_eq!(only["kms:MessageType"], "RAW");
+                            }
+                        }
+                        _ => panic!("{id}: {action} is not a DynamoDB or KMS action"),
+                    }
+                    actions.insert(action.to_owned());
                 }
             }
             (id, actions)
@@ -245,18 +271,25 @@ fn dynamodb_actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<Strin
 }
 
 /// Least privilege, held against the code: one app per template function, each reaching the same
-/// table through its own recording proxy, runs every path of that function (the rare ones too: an
-/// Idempotency-Key released after a failure, a result that arrives before its verification). A
-/// missing grant would be an AccessDenied in production, a surplus one a wider blast radius.
+/// table and KMS key through its own recording proxy, runs every path of that function (the rare
+/// ones too: an Idempotency-Key released after a failure, a result that arrives before its
+/// verification, a wrong redeem). A missing grant would be an AccessDenied in production, a
+/// surplus one a wider blast radius.
 #[tokio::test]
-async fn each_function_is_granted_exactly_the_dynamodb_actions_it_calls() {
+async fn each_function_is_granted_exactly_the_actions_it_calls() {
     let template = template();
     let table = dynamodb_table_at(&test_dynamodb_endpoint()).await;
+    let key = kms_key(&test_dynamodb_endpoint()).await;
     let mut deployed: Vec<(String, Function, TestApp, FaultyDynamoDb)> = Vec::new();
     for (id, (_, function)) in functions(&template) {
         let proxy = FaultyDynamoDb::start(test_dynamodb_endpoint()).await;
         let store = dynamodb_store_on(&proxy.endpoint, &table);
-        let app = test_app_with(&[("INFOBIP_TIMEOUT_MS", "5000")], store).await;
+        let env = [
+            ("INFOBIP_TIMEOUT_MS", "5000"),
+            ("ASSERTION_KEY_ID", key.as_str()),
+            ("AWS_ENDPOINT_URL_KMS", proxy.endpoint.as_str()),
+        ];
+        let app = test_app_with(&env, store).await;
         deployed.push((id, function, app, proxy));
     }
     let app = |f: Function| &deployed.iter().find(|d| d.1 == f).unwrap().2;
@@ -297,6 +330,22 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_calls() {
     let forged = callbacks.callback(&forged, valid).await;
     assert!(forged.status().is_client_error(), "{}", body_text(&forged));
 
+    // A bound verification: its device's return, a wrong redeem, the redeem, the key set.
+    starter.infobip.reset().await;
+    let bound = "5d2c8f4e-1b3a-4c5d-9e6f-7a8b9c0d1e2f";
+    let answer = serde_json::json!({"status": "REDIRECT", "token": bound, "deviceRedirectUrl": REDIRECT_URL});
+    let (callback, back) = starter.start_bound(bound, PHONE, answer).await;
+    let valid = serde_json::json!({"result": "VALID", "token": bound});
+    assert_eq!(callbacks.callback(&callback, valid).await.status(), 200);
+    let code = polls.device_code(&back).await;
+    let wrong = serde_json::json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": "+447911123457"});
+    assert_problem(&polls.redeem(bound, wrong).await, 403);
+    let right =
+        serde_json::json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE});
+    let redeemed = polls.redeem(bound, right).await;
+    assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+    polls.jwks().await;
+
     // Both settled tokens, and an unknown one.
     assert_eq!(polls.poll(TOKEN).await.1["status"], "VALID");
     assert_eq!(polls.poll(OTHER_TOKEN).await.1["status"], "VALID");
@@ -308,9 +357,9 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_calls() {
         .map(|(id, _, _, proxy)| (id.clone(), proxy.seen().into_iter().collect()))
         .collect();
     assert_eq!(
-        dynamodb_actions_granted(&template),
+        actions_granted(&template),
         called,
-        "template grants (left) and DynamoDB operations the functions called (right) differ"
+        "template grants (left) and the AWS operations the functions called (right) differ"
     );
 }
 
