@@ -1,11 +1,16 @@
 //! `smv-local demo`: plays the mobile app against a backend, local or deployed. It starts a
 //! verification, follows the operator's redirect chain by hand carrying cookies (as Infobip's
-//! demo app does: automatic redirects off), then polls until the result is final.
+//! demo app does: automatic redirects off), then polls until the result is final. With
+//! `--assertion` it also plays the relying party: it starts with a PKCE challenge and a nonce,
+//! takes the device code at the end of the redirects, redeems the VALID verification, and checks
+//! the assertion against the JWKS.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use url::Url;
@@ -23,6 +28,8 @@ pub struct DemoOptions {
     pub demo_app_routes: bool,
     /// Give up polling after this long.
     pub timeout: Duration,
+    /// Redeem a VALID verification for an assertion and check it.
+    pub assertion: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +39,8 @@ pub struct DemoOutcome {
     pub result: String,
     pub redirect_hops: usize,
     pub polls: usize,
+    /// The checked assertion's claims, with `--assertion` and a VALID result.
+    pub claims: Option<Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +69,23 @@ pub async fn run(
     let began = Instant::now();
     let mut log = |line: String| say(format!("[{:>6} ms] {line}", began.elapsed().as_millis()));
 
-    // 1. Start.
-    let (token, redirect) = start(&http, options, &mut log).await?;
+    // 1. Start (bound to a PKCE challenge and a nonce with --assertion).
+    let binding = options.assertion.then(Binding::generate).transpose()?;
+    let (token, redirect) = start(&http, options, binding.as_ref(), &mut log).await?;
 
-    // 2. The device opens the redirect over cellular data, following each hop by hand.
+    // 2. The device opens the redirect over cellular data, following each hop by hand, and ends
+    // at the backend's return URL, which shows it its code.
     let mut hops = 0;
+    let mut device_code = None;
     if let Some(url) = redirect {
-        hops = follow_redirects(&http, url, &mut log).await?;
+        let end;
+        (hops, end) = follow_redirects(&http, url, &mut log).await?;
+        device_code = end["deviceCode"].as_str().map(str::to_owned);
+        if let Some(code) = &device_code {
+            log(format!(
+                "  → device code {code} (the device keeps it for the app)"
+            ));
+        }
     } else {
         log("no deviceRedirectUrl (Brazilian OK flow): nothing for the device to open".into());
     }
@@ -79,11 +98,26 @@ pub async fn run(
         polls += 1;
         match poll(&http, options, &token, &mut log).await? {
             Some(result) => {
+                let claims = match &binding {
+                    Some(binding) if result == "VALID" => Some(
+                        redeem(
+                            &http,
+                            options,
+                            &token,
+                            binding,
+                            device_code.as_deref(),
+                            &mut log,
+                        )
+                        .await?,
+                    ),
+                    _ => None,
+                };
                 return Ok(DemoOutcome {
                     token,
                     result,
                     redirect_hops: hops,
                     polls,
+                    claims,
                 });
             }
             None if Instant::now() + interval > deadline => {
@@ -103,6 +137,7 @@ pub async fn run(
 async fn start(
     http: &reqwest::Client,
     options: &DemoOptions,
+    binding: Option<&Binding>,
     log: &mut impl FnMut(String),
 ) -> Result<(String, Option<Url>), DemoError> {
     let digits: String = options.phone.chars().filter(char::is_ascii_digit).collect();
@@ -112,13 +147,16 @@ async fn start(
         http.get(url).send().await
     } else {
         let url = join(&options.api, "verifications")?;
-        log(format!(
-            "POST {url} {{\"phoneNumber\": \"{}\"}}",
-            options.phone
-        ));
+        let mut body = json!({"phoneNumber": options.phone});
+        if let Some(binding) = binding {
+            body["codeChallenge"] = json!(binding.challenge);
+            body["codeChallengeMethod"] = json!("S256");
+            body["nonce"] = json!(binding.nonce);
+        }
+        log(format!("POST {url} {body}"));
         http.post(url)
             .header(CONTENT_TYPE, "application/json")
-            .json(&json!({"phoneNumber": options.phone}))
+            .json(&body)
             .send()
             .await
     }
@@ -156,14 +194,16 @@ async fn start(
 }
 
 /// Follows `Location` headers one by one, carrying every cookie set so far (as the demo app does).
+/// Returns the hops and the JSON the chain ended with (the device code at the return URL).
 pub async fn follow_redirects(
     http: &reqwest::Client,
     mut url: Url,
     log: &mut impl FnMut(String),
-) -> Result<usize, DemoError> {
+) -> Result<(usize, Value), DemoError> {
     let mut jar: BTreeMap<String, String> = BTreeMap::new();
     for hop in 0..=MAX_REDIRECTS {
-        let mut request = http.get(url.clone());
+        // As an app's web view asking for JSON: the return URL then answers its code as JSON.
+        let mut request = http.get(url.clone()).header(ACCEPT, "application/json");
         if !jar.is_empty() {
             let cookie = jar
                 .iter()
@@ -195,7 +235,8 @@ pub async fn follow_redirects(
                     format!("the chain ended with HTTP {status}"),
                 ));
             }
-            return Ok(hop);
+            let end = response.json().await.unwrap_or(Value::Null);
+            return Ok((hop, end));
         }
         let location = response
             .headers()
@@ -262,4 +303,125 @@ async fn poll(
 
 fn join(api: &Url, path: &str) -> Result<Url, DemoError> {
     smv_shared::web::join(api, path).map_err(|e| step_error("api", e))
+}
+
+/// The app's PKCE verifier and challenge, and the relying party's nonce.
+struct Binding {
+    verifier: String,
+    challenge: String,
+    nonce: String,
+}
+
+impl Binding {
+    fn generate() -> Result<Self, DemoError> {
+        let random = |len: usize| {
+            let mut bytes = vec![0u8; len];
+            getrandom::fill(&mut bytes).map_err(|e| step_error("pkce", e))?;
+            Ok::<_, DemoError>(URL_SAFE_NO_PAD.encode(bytes))
+        };
+        let verifier = random(32)?;
+        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            verifier.as_bytes(),
+        ));
+        Ok(Self {
+            verifier,
+            challenge,
+            nonce: random(12)?,
+        })
+    }
+}
+
+/// Redeems the VALID verification and checks the assertion as a relying party would: ES256 with
+/// a key from the JWKS picked by `kid`, `typ`, `nonce`, `phone_number`, `exp`. Returns its claims.
+async fn redeem(
+    http: &reqwest::Client,
+    options: &DemoOptions,
+    token: &str,
+    binding: &Binding,
+    device_code: Option<&str>,
+    log: &mut impl FnMut(String),
+) -> Result<Value, DemoError> {
+    let url = join(&options.api, &format!("verifications/{token}/assertion"))?;
+    let mut body = json!({"codeVerifier": binding.verifier, "phoneNumber": options.phone});
+    if let Some(code) = device_code {
+        body["deviceCode"] = json!(code);
+    }
+    log(format!("POST {url}"));
+    let response = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| step_error("redeem", e))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status != StatusCode::OK {
+        return Err(step_error("redeem", format!("HTTP {status}: {answer}")));
+    }
+    let jws = answer["assertion"]
+        .as_str()
+        .ok_or_else(|| step_error("redeem", "no assertion in the answer"))?;
+    log(format!("  → {status} assertion {} bytes", jws.len()));
+
+    let jwks_url = join(&options.api, ".well-known/jwks.json")?;
+    let jwks: Value = http
+        .get(jwks_url.clone())
+        .send()
+        .await
+        .map_err(|e| step_error("jwks", e))?
+        .json()
+        .await
+        .map_err(|e| step_error("jwks", e))?;
+    log(format!("GET {jwks_url}"));
+    let claims = check_assertion(jws, &jwks, binding, &options.phone)?;
+    log(format!(
+        "  → signature, typ, nonce and number check out: {claims}"
+    ));
+    Ok(claims)
+}
+
+fn check_assertion(
+    jws: &str,
+    jwks: &Value,
+    binding: &Binding,
+    phone: &str,
+) -> Result<Value, DemoError> {
+    let bad = |detail: &str| step_error("assertion", detail);
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| bad("not base64url"))
+    };
+    let parts: Vec<&str> = jws.split('.').collect();
+    let [header, payload, signature] = parts[..] else {
+        return Err(bad("not a compact JWS"));
+    };
+    let header: Value = serde_json::from_slice(&decode(header)?).map_err(|_| bad("header"))?;
+    if header["alg"] != "ES256" || header["typ"] != "smv+jwt" {
+        return Err(bad("alg must be ES256 and typ smv+jwt"));
+    }
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["kid"] == header["kid"]))
+        .ok_or_else(|| bad("the kid is not in the JWKS"))?;
+    let coordinate = |name: &str| decode(key[name].as_str().unwrap_or_default());
+    let point = [vec![0x04], coordinate("x")?, coordinate("y")?].concat();
+    let signing_input = &jws[..jws.len() - signature.len() - 1];
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+        .verify(signing_input.as_bytes(), &decode(signature)?)
+        .map_err(|_| bad("the signature does not verify"))?;
+    let claims: Value = serde_json::from_slice(&decode(payload)?).map_err(|_| bad("claims"))?;
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if claims["nonce"] != binding.nonce.as_str()
+        || claims["phone_number"] != format!("+{digits}").as_str()
+        || claims["phone_number_verified"] != true
+        || claims["exp"].as_u64().is_none_or(|exp| exp <= now)
+    {
+        return Err(bad("the claims are not the ones asked for"));
+    }
+    Ok(claims)
 }

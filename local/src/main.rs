@@ -15,7 +15,7 @@ use url::Url;
 
 const USAGE: &str = "\
 usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
-       smv-local demo [PHONE] [--api URL] [--demo-app-routes] [--timeout SECONDS]
+       smv-local demo [PHONE] [--api URL] [--demo-app-routes | --assertion] [--timeout SECONDS]
                                       play the mobile app against a backend (default: the local one)
        smv-local load [VERIFICATIONS] [--api URL] [--timeout SECONDS]
                                       that many apps at once (default 600) against a local server
@@ -168,10 +168,12 @@ async fn demo(args: &[String]) -> ExitCode {
         phone: "+447911000001".into(),
         demo_app_routes: false,
         timeout: parsed.timeout,
+        assertion: false,
     };
     for arg in parsed.rest {
         match arg {
             "--demo-app-routes" => options.demo_app_routes = true,
+            "--assertion" => options.assertion = true,
             phone if !phone.starts_with("--") => options.phone = phone.to_owned(),
             other => return usage_error(&format!("unknown option {other}")),
         }
@@ -186,6 +188,12 @@ async fn demo(args: &[String]) -> ExitCode {
                 "result: {} (token {}, {} redirect hops, {} polls)",
                 outcome.result, outcome.token, outcome.redirect_hops, outcome.polls
             );
+            if let Some(claims) = &outcome.claims {
+                println!("assertion claims: {claims:#}");
+            } else if options.assertion && outcome.result == "VALID" {
+                println!("failed: no assertion");
+                return ExitCode::FAILURE;
+            }
             if outcome.result == "VALID" {
                 ExitCode::SUCCESS
             } else {

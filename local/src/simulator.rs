@@ -127,6 +127,8 @@ pub fn scenario_for(digits: &str) -> Scenario {
 }
 
 struct Session {
+    /// Where the device goes once the operator is done (Infobip's `returnUrl`).
+    return_url: Option<String>,
     token: String,
     callback_url: String,
     scenario: Scenario,
@@ -224,14 +226,16 @@ impl Simulator {
         }
         let digits_only = !request.phone_number.is_empty()
             && request.phone_number.bytes().all(|b| b.is_ascii_digit());
-        let callback_ok =
-            Url::parse(&request.callback_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let absolute =
+            |raw: &str| Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let callback_ok = absolute(&request.callback_url);
+        let return_ok = request.return_url.as_deref().is_none_or(absolute);
         let device_ok = match (&request.device_ip, request.device_port) {
             (Some(ip), _) => ip.parse::<IpAddr>().is_ok(),
             (None, Some(_)) => false,
             (None, None) => true,
         };
-        if !digits_only || !callback_ok || !device_ok {
+        if !digits_only || !callback_ok || !return_ok || !device_ok {
             return refusal(StatusCode::BAD_REQUEST, 200);
         }
 
@@ -287,6 +291,7 @@ impl Simulator {
                 self.lock().insert(
                     session,
                     Session {
+                        return_url: request.return_url,
                         token: token.clone(),
                         callback_url: request.callback_url,
                         scenario,
@@ -359,10 +364,14 @@ impl Simulator {
                 .await;
             });
         }
-        text(
-            StatusCode::OK,
-            "Verification complete: you can return to the app.",
-        )
+        match &finished.return_url {
+            // As Infobip does: the device is sent back to the backend's return URL.
+            Some(return_url) => redirect(return_url, &format!("{SESSION_COOKIE}=; Max-Age=0")),
+            None => text(
+                StatusCode::OK,
+                "Verification complete: you can return to the app.",
+            ),
+        }
     }
 
     async fn deliver(&self, callback_url: &str, token: &str, scenario: Scenario) {

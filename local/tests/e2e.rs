@@ -59,6 +59,7 @@ async fn demo(
         phone: phone.into(),
         demo_app_routes,
         timeout: Duration::from_secs(30),
+        assertion: false,
     };
     device::run(&options, |_| {}).await
 }
@@ -130,8 +131,8 @@ async fn every_callback_outcome_reaches_the_app_through_both_route_families() {
     ];
     let outcomes = assert_outcomes(&server, &cases).await;
     for (outcome, (phone, _)) in outcomes.iter().zip(cases.iter().flat_map(|c| [c, c])) {
-        // Brazil has no redirect; elsewhere: device → operator hop → done.
-        let hops = if phone.starts_with("+55") { 0 } else { 2 };
+        // Brazil has no redirect; elsewhere: device → operator hop → done → our return URL.
+        let hops = if phone.starts_with("+55") { 0 } else { 3 };
         assert_eq!(outcome.redirect_hops, hops, "{phone}");
     }
 }
@@ -214,6 +215,7 @@ async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_co
             phone: "+447911000001".into(),
             demo_app_routes: true,
             timeout: Duration::from_secs(30),
+            assertion: false,
         },
         |_| {},
     )
@@ -401,4 +403,31 @@ async fn a_small_load_run_loses_nothing_with_duplicate_and_forged_callbacks() {
     let repeats = deliveries.get("ALREADY_FINAL").copied().unwrap_or(0);
     assert_eq!(recorded + accepted + repeats, 40, "{deliveries:?}");
     assert!(recorded >= 16 && repeats >= 16, "{deliveries:?}");
+}
+
+/// `smv-local demo --assertion`: the starter's challenge, the device's code from the return URL,
+/// the redeem, and the assertion checked against the JWKS, end to end over HTTP.
+#[tokio::test]
+async fn demo_with_assertion_redeems_and_checks_a_signed_assertion() {
+    let server = start_server(&[]);
+    let options = DemoOptions {
+        api: server.base.clone(),
+        phone: "+44 7911 000001".into(),
+        demo_app_routes: false,
+        timeout: Duration::from_secs(30),
+        assertion: true,
+    };
+    let outcome = device::run(&options, |_| {}).await.unwrap();
+    assert_eq!(outcome.result, "VALID");
+    let claims = outcome.claims.expect("an assertion");
+    assert_eq!(claims["phone_number"], "+447911000001");
+    assert_eq!(claims["aud"], "smv-local");
+    assert_eq!(claims["iss"], server.base.as_str().trim_end_matches('/'));
+    // The same verification cannot be redeemed twice, and its poll says so.
+    let report: Value = get(&server, &format!("verifications/{}", outcome.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["assertion"], "redeemed");
 }

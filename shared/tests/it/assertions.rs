@@ -288,3 +288,29 @@ async fn the_key_set_names_each_key_by_its_thumbprint_and_may_be_cached() {
     }
     assert_eq!(key["kid"].as_str().unwrap().len(), 43);
 }
+
+/// The redeem's budget: one read, one KMS signature, one conditional write (the key set is read
+/// from KMS once per process, here by the JWKS request before).
+#[tokio::test]
+async fn a_redeem_makes_one_read_one_signature_and_one_conditional_write() {
+    use crate::dynamodb_faults::FaultyDynamoDb;
+    let endpoint = test_dynamodb_endpoint();
+    let key = kms_key(&endpoint).await;
+    let proxy = FaultyDynamoDb::start(endpoint.clone()).await;
+    let store = dynamodb_store_on(&proxy.endpoint, &dynamodb_table_at(&endpoint).await);
+    let env = [
+        ("ASSERTION_KEY_ID", key.as_str()),
+        ("AWS_ENDPOINT_URL_KMS", proxy.endpoint.as_str()),
+    ];
+    let t = test_app_with(&env, store).await;
+    let code = t.valid_bound(TOKEN).await;
+    t.jwks().await;
+    let before = proxy.seen().len();
+
+    assertion_of(&t, TOKEN, Some(&code)).await;
+
+    assert_eq!(
+        proxy.seen()[before..],
+        ["dynamodb:GetItem", "kms:Sign", "dynamodb:UpdateItem"]
+    );
+}

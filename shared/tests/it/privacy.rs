@@ -20,6 +20,18 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     )
     .await;
     t.poll(TOKEN).await;
+    // A bound verification, its device's code, a wrong and a right redeem: the number is in
+    // their bodies, the code and the verifier are secrets.
+    t.infobip.reset().await;
+    let code = t.valid_bound(OTHER_TOKEN).await;
+    let wrong =
+        json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": "+447911123457"});
+    t.redeem(OTHER_TOKEN, wrong).await;
+    let right = json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE});
+    let assertion = body_json(&t.redeem(OTHER_TOKEN, right).await)["assertion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     t.infobip.reset().await;
     t.infobip_answers(401, json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}}), 1).await;
     t.send(start_request(PHONE)).await;
@@ -34,7 +46,17 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
         "the configuration problem is named: {logs}"
     );
     let secret = callback.rsplit('/').next().unwrap();
-    for leak in [PHONE_DIGITS, API_KEY, secret] {
+    let signature = assertion.rsplit('.').next().unwrap();
+    for leak in [
+        PHONE_DIGITS,
+        "447911123457",
+        API_KEY,
+        PHONE_HASH_KEY,
+        secret,
+        &code,
+        VERIFIER,
+        signature,
+    ] {
         assert!(!logs.contains(leak), "{leak} leaked into: {logs}");
     }
 }
@@ -50,6 +72,11 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
     t.infobip_redirects(TOKEN).await;
     let started = t.send(keyed_start("k-1", PHONE)).await;
     assert_eq!(started.status(), 201, "{}", body_text(&started));
+    // A bound verification, its device's return and a redeem write their own items.
+    t.infobip.reset().await;
+    let code = t.valid_bound(OTHER_TOKEN).await;
+    let redeem = json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE});
+    assert_eq!(t.redeem(OTHER_TOKEN, redeem).await.status(), 200);
 
     let items = smv_shared::aws::Account::local(&endpoint)
         .dynamodb()
@@ -64,7 +91,13 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
         .iter()
         .map(|item| format!("{:?}", item["token"]))
         .collect();
-    for prefix in ["limit#PhoneNumber#", "limit#DeviceIp#", "idem#"] {
+    for prefix in [
+        "limit#PhoneNumber#",
+        "limit#DeviceIp#",
+        "idem#",
+        "return#",
+        OTHER_TOKEN,
+    ] {
         assert!(
             keys.iter().any(|k| k.contains(prefix)),
             "a {prefix} item was written: {keys:?}"
