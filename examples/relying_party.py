@@ -1,0 +1,143 @@
+"""How a relying party (your login or sign-up service) checks an SMV assertion.
+
+`verify_assertion` is the part to copy: ES256 pinned, the key taken from the JWKS by `kid`, the
+`typ`, `iss`, `aud`, `exp` and `iat`, the nonce of the session that asked, the verified number, and
+a `jti` never accepted twice. Needs PyJWT with its crypto extra (`pip install "PyJWT[crypto]"`).
+
+Run as a script, it plays the whole flow against a backend with the Infobip simulator
+(`cargo run -p smv-local`): the app starts a verification bound to a PKCE challenge and a nonce,
+the device follows the redirects to the return URL and reads its code, the app redeems the
+verification, and the relying party checks the assertion, then refuses a replay of it and an
+assertion meant for another session.
+
+    python examples/relying_party.py http://127.0.0.1:3000 [AUDIENCE]
+"""
+
+import base64
+import hashlib
+import json
+import secrets
+import sys
+import time
+
+import jwt
+import requests
+
+EXPECTED_TYP = "smv+jwt"
+
+
+class AssertionRefused(Exception):
+    pass
+
+
+def verify_assertion(assertion, *, jwks_client, issuer, audience, nonce, seen_jtis):
+    """The verified E.164 number, or AssertionRefused.
+
+    `seen_jtis` maps each accepted `jti` to its `exp`; keep it (in your database) at least until
+    those times, so that no assertion is accepted twice.
+    """
+    try:
+        header = jwt.get_unverified_header(assertion)
+        if header.get("alg") != "ES256" or header.get("typ") != EXPECTED_TYP:
+            raise AssertionRefused(f"unexpected header {header}")
+        key = jwks_client.get_signing_key(header["kid"])  # by kid, from the configured URL only
+        claims = jwt.decode(
+            assertion,
+            key.key,
+            algorithms=["ES256"],  # pinned: never the header's choice
+            audience=audience,
+            issuer=issuer,
+            leeway=60,
+            options={"require": ["iss", "aud", "sub", "exp", "iat", "jti", "nonce"]},
+        )
+    except jwt.PyJWTError as e:
+        raise AssertionRefused(str(e)) from e
+    if claims["nonce"] != nonce:
+        raise AssertionRefused("the assertion belongs to another session")
+    if claims.get("phone_number_verified") is not True:
+        raise AssertionRefused("the number is not marked verified")
+    number = claims.get("phone_number", "")
+    if not (number.startswith("+") and number[1:].isdigit() and number == claims["sub"]):
+        raise AssertionRefused("the number is not E.164")
+    now = time.time()
+    for jti, expires in list(seen_jtis.items()):
+        if expires < now - 60:
+            del seen_jtis[jti]
+    if claims["jti"] in seen_jtis:
+        raise AssertionRefused("this assertion was already used")
+    seen_jtis[claims["jti"]] = claims["exp"]
+    return number
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def demo(api, audience):
+    phone = "+447911000077"  # the simulator verifies any number it has no other scenario for
+    verifier = b64url(secrets.token_bytes(32))
+    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+    nonce = b64url(secrets.token_bytes(12))
+
+    app = requests.Session()
+    started = app.post(
+        f"{api}/verifications",
+        json={"phoneNumber": phone, "codeChallenge": challenge, "codeChallengeMethod": "S256", "nonce": nonce},
+        timeout=10,
+    )
+    started.raise_for_status()
+    token = started.json()["token"]
+
+    # The device: the operator's redirects (with cookies), ending at the backend's return URL.
+    device = requests.Session()
+    back = device.get(started.json()["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
+    back.raise_for_status()
+    device_code = back.json()["deviceCode"]
+
+    for _ in range(50):
+        status = app.get(f"{api}/verifications/{token}", timeout=10).json()["status"]
+        if status != "PENDING":
+            break
+        time.sleep(0.2)
+    if status != "VALID":
+        raise SystemExit(f"the verification ended {status}")
+
+    redeemed = app.post(
+        f"{api}/verifications/{token}/assertion",
+        json={"codeVerifier": verifier, "deviceCode": device_code, "phoneNumber": phone},
+        timeout=10,
+    )
+    redeemed.raise_for_status()
+    assertion = redeemed.json()["assertion"]
+
+    jwks_client = jwt.PyJWKClient(f"{api}/.well-known/jwks.json")
+    seen = {}
+    number = verify_assertion(
+        assertion, jwks_client=jwks_client, issuer=api, audience=audience, nonce=nonce, seen_jtis=seen
+    )
+    assert number == phone, number
+    print(f"verified {number} for this session: {json.dumps(jwt.decode(assertion, options={'verify_signature': False}))}")
+
+    for what, attempt in [
+        ("a replay", dict(nonce=nonce, seen_jtis=seen)),
+        ("another session's assertion", dict(nonce="another-session", seen_jtis={})),
+    ]:
+        try:
+            verify_assertion(assertion, jwks_client=jwks_client, issuer=api, audience=audience, **attempt)
+        except AssertionRefused as e:
+            print(f"refused {what}: {e}")
+        else:
+            raise SystemExit(f"{what} was accepted")
+    tampered = assertion[:-4] + ("AAAA" if not assertion.endswith("AAAA") else "BBBB")
+    try:
+        verify_assertion(tampered, jwks_client=jwks_client, issuer=api, audience=audience, nonce=nonce, seen_jtis={})
+    except AssertionRefused as e:
+        print(f"refused a tampered signature: {e}")
+    else:
+        raise SystemExit("a tampered assertion was accepted")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        raise SystemExit(__doc__)
+    demo(sys.argv[1].rstrip("/"), sys.argv[2] if len(sys.argv) == 3 else "smv-local")
