@@ -23,10 +23,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use smv_shared::binding::CodeChallenge;
+use smv_shared::phone::PhoneNumber;
+use smv_shared::phone_hash::PhoneHashKey;
 use smv_shared::store::{DynamoDbStore, Verifications};
 use smv_shared::time::{Clock, SystemClock};
 use smv_shared::token::{Token, UrlSecret};
-use smv_shared::verification::{Lifetimes, Verification};
+use smv_shared::verification::{Binding, Lifetimes, State, Verification, VerificationResult};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -34,6 +37,11 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 const COLD_STARTS: usize = 31;
 /// Measured beside the floor, exempt from the budgets: what one DynamoDB call costs by itself.
 const REFERENCE: &str = "plain GetItem (reference)";
+const BENCH_PHONE: &str = "+447911123456";
+const BENCH_PHONE_HASH_KEY: &str = "bench-phone-hash-key-0123456789abcdef";
+/// RFC 7636 Appendix B.
+const RFC_7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const RFC_7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const BUDGET_INIT_RATIO: f64 = 1.5;
 const BUDGET_CPU_RATIO: f64 = 2.0;
 const BUDGET_RSS_MB: f64 = 16.0;
@@ -438,6 +446,48 @@ async fn main() {
         store.create(&v).await.expect("verification stored");
         verifications.push((token, secret));
     }
+    // VALID, bound to the RFC 7636 example challenge, in the Brazil OK flow (no device code):
+    // one per redeem.
+    let phone_hash_key = PhoneHashKey::new(BENCH_PHONE_HASH_KEY.as_bytes().to_vec()).unwrap();
+    let phone = PhoneNumber::parse(BENCH_PHONE).unwrap();
+    let mut redeemable = Vec::with_capacity(total);
+    for _ in 0..total {
+        let token = Token::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let mut v = Verification::pending(
+            token.clone(),
+            UrlSecret::generate().unwrap().hash(),
+            "+44*******456".into(),
+            SystemClock.now(),
+            lifetimes,
+        )
+        .bound_to(Binding {
+            challenge: CodeChallenge::parse(RFC_7636_CHALLENGE, None).unwrap(),
+            nonce: None,
+            phone_hash: phone_hash_key.hash(&phone),
+            return_hash: None,
+        });
+        v.state = State::Completed {
+            result: VerificationResult::Valid,
+            at: SystemClock.now(),
+        };
+        store.create(&v).await.expect("verification stored");
+        redeemable.push(token);
+    }
+    // The key that signs assertions, in moto's KMS.
+    let key_id = {
+        use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+        smv_shared::aws::Account::local(&endpoint)
+            .kms()
+            .create_key()
+            .key_spec(KeySpec::EccNistP256)
+            .key_usage(KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("KMS key created")
+            .key_metadata
+            .and_then(|m| m.arn)
+            .expect("the key's ARN")
+    };
     let verifications = Arc::new(verifications);
 
     let moto: SocketAddr = endpoint
@@ -464,6 +514,7 @@ async fn main() {
         ("AWS_SESSION_TOKEN", "bench"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_ENDPOINT_URL_DYNAMODB", proxied_endpoint.as_str()),
+        ("AWS_ENDPOINT_URL_KMS", proxied_endpoint.as_str()),
         ("AWS_LAMBDA_LOG_LEVEL", "info"),
         ("TABLE_NAME", table.as_str()),
     ]
@@ -476,6 +527,11 @@ async fn main() {
         env
     };
 
+    let poll_env = with(&[
+        ("PHONE_HASH_KEY", BENCH_PHONE_HASH_KEY),
+        ("ASSERTION_AUDIENCE", "https://rp.bench.example"),
+        ("ASSERTION_KEY_ID", key_id.as_str()),
+    ]);
     let (for_callback, for_poll, for_reference) = (
         Arc::clone(&verifications),
         Arc::clone(&verifications),
@@ -508,7 +564,7 @@ async fn main() {
             env: with(&[
                 ("INFOBIP_BASE_URL", infobip_url.as_str()),
                 ("INFOBIP_API_KEY", "bench-key"),
-                ("PHONE_HASH_KEY", "bench-phone-hash-key-0123456789abcdef"),
+                ("PHONE_HASH_KEY", BENCH_PHONE_HASH_KEY),
                 // High enough never to refuse the benchmark's thousand starts of one number, so
                 // each start still pays for its two counter updates as it does deployed.
                 ("RATE_LIMIT_PER_PHONE", "1000000"),
@@ -543,9 +599,23 @@ async fn main() {
         Subject {
             name: "poll",
             binary: bin_dir.join("poll"),
-            env: common.clone(),
+            env: poll_env.clone(),
             event: Box::new(move |i| {
                 http_api_event("GET", &format!("/verifications/{}", for_poll[i].0), None)
+            }),
+            expected_status: 200,
+        },
+        Subject {
+            name: "poll: redeem",
+            binary: bin_dir.join("poll"),
+            env: poll_env,
+            event: Box::new(move |i| {
+                let body = json!({"codeVerifier": RFC_7636_VERIFIER, "phoneNumber": BENCH_PHONE});
+                http_api_event(
+                    "POST",
+                    &format!("/verifications/{}/assertion", redeemable[i]),
+                    Some(&body.to_string()),
+                )
             }),
             expected_status: 200,
         },
