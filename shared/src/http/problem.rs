@@ -153,12 +153,7 @@ fn describe(error: &AppError) -> Problem {
             "Verification not found",
             "No verification with this token exists, or it has expired.",
         ),
-        InvalidBinding(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "Invalid request",
-            e.to_string(),
-        ),
+        InvalidBinding(e) => describe(&BadRequest(e.to_string())),
         NotRedeemable(status) => problem(
             StatusCode::CONFLICT,
             "verification-not-valid",
@@ -192,15 +187,6 @@ fn describe(error: &AppError) -> Problem {
             "Code already shown",
             "This link has already shown its code. Return to the app; if the code was lost, start again.",
         ),
-        Signing(crate::assertion::SignError::Unavailable(_)) => Problem {
-            retry_after: Some(DEFAULT_RETRY_AFTER),
-            ..problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily-unavailable",
-                "Temporarily unavailable",
-                "The service is temporarily unavailable; try again shortly.",
-            )
-        },
         ForgedCallback => problem(
             StatusCode::FORBIDDEN,
             "callback-rejected",
@@ -256,7 +242,7 @@ fn describe(error: &AppError) -> Problem {
                 "The verification service did not answer in time; try again shortly.",
             )
         },
-        StorageUnavailable(_) => Problem {
+        StorageUnavailable(_) | Signing(crate::assertion::SignError::Unavailable(_)) => Problem {
             retry_after: Some(DEFAULT_RETRY_AFTER),
             ..problem(
                 StatusCode::SERVICE_UNAVAILABLE,

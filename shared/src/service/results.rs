@@ -10,7 +10,7 @@ use crate::phone::PhoneNumber;
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::Token;
-use crate::verification::{AssertionState, ErrorInfo, Status, MAX_REDEEM_FAILURES};
+use crate::verification::{AssertionState, ErrorInfo, Status, Verification, MAX_REDEEM_FAILURES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -21,15 +21,18 @@ pub struct Report {
     pub assertion: AssertionState,
 }
 
+async fn find(app: &PollApp, token: &Token, now: Timestamp) -> Result<Verification, AppError> {
+    telemetry::record_token(token);
+    app.verifications
+        .find(token, now)
+        .await?
+        .ok_or(AppError::VerificationNotFound)
+}
+
 /// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
 pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
     let now = app.clock.now();
-    telemetry::record_token(token);
-    let verification = app
-        .verifications
-        .find(token, now)
-        .await?
-        .ok_or(AppError::VerificationNotFound)?;
+    let verification = find(app, token, now).await?;
     Ok(Report {
         status: verification.status(now),
         error: verification.result().and_then(|r| r.error()).cloned(),
@@ -68,12 +71,7 @@ pub async fn redeem(
     issuer: &str,
 ) -> Result<Assertion, AppError> {
     let now = app.clock.now();
-    telemetry::record_token(token);
-    let verification = app
-        .verifications
-        .find(token, now)
-        .await?
-        .ok_or(AppError::VerificationNotFound)?;
+    let verification = find(app, token, now).await?;
     if verification.redemption.redeemed_at.is_some() {
         return Err(AppError::AssertionAlreadyIssued);
     }

@@ -153,25 +153,23 @@ impl TestApp {
 
     /// The callback URL's path (after the base) that the last verify request carried.
     pub async fn callback_path(&self) -> String {
-        let requests = self.infobip_requests().await;
-        let url = requests.last().expect("Infobip was called")["callbackUrl"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        url.strip_prefix(CALLBACK_BASE)
-            .expect("callback URL starts with CALLBACK_BASE_URL")
-            .to_owned()
+        self.sent_path("callbackUrl").await
     }
 
     /// The return URL's path (after the base) that the last verify request carried.
     pub async fn return_path(&self) -> String {
+        self.sent_path("returnUrl").await
+    }
+
+    /// The path of URL field `field` of the last verify request: our public base is stripped.
+    async fn sent_path(&self, field: &str) -> String {
         let requests = self.infobip_requests().await;
-        let url = requests.last().expect("Infobip was called")["returnUrl"]
+        let url = requests.last().expect("Infobip was called")[field]
             .as_str()
             .unwrap()
             .to_owned();
         url.strip_prefix(CALLBACK_BASE)
-            .expect("return URL starts with the public base URL")
+            .expect("our URLs start with CALLBACK_BASE_URL")
             .to_owned()
     }
 
