@@ -93,7 +93,7 @@ pub fn public_base_url(configured: Option<&Url>, request: &Request) -> Result<Ur
         _ => (None, None),
     };
     let not_derivable = || {
-        AppError::Internal("CALLBACK_BASE_URL is not set and the request has no API Gateway domain to derive it from".into())
+        AppError::Internal("the public base URL (CALLBACK_BASE_URL, ASSERTION_ISSUER) is not set and the request has no API Gateway domain to derive it from".into())
     };
     let domain = domain.filter(|d| !d.is_empty()).ok_or_else(not_derivable)?;
     let mut url = Url::parse(&format!("https://{domain}/")).map_err(|_| not_derivable())?;
