@@ -452,7 +452,8 @@ async fn deliver_with(
                 attempt,
                 "simulator: callback refused"
             ),
-            Err(e) => warn!(token, error = %e, attempt, "simulator: callback failed"),
+            // Without the URL: it carries the verification's callback secret.
+            Err(e) => warn!(token, error = %e.without_url(), attempt, "simulator: callback failed"),
         }
         deliveries.count("RETRIED");
         // 0.25 s, 0.5 s, 1 s, ... up to 8 s: about 25 s of retries in all.

@@ -313,6 +313,16 @@ fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(problem("must be an http(s) URL with a host"));
     }
+    // In clear text the API key (Infobip) or the callback secrets (ours) would cross the network.
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(problem("must be https (http only for a loopback address)"));
+    }
     if url.query().is_some()
         || url.fragment().is_some()
         || !url.username().is_empty()
@@ -495,6 +505,24 @@ mod tests {
             with(("INFOBIP_BASE_URL", "ftp://x.example")),
             "INFOBIP_BASE_URL"
         );
+        assert_eq!(
+            with(("INFOBIP_BASE_URL", "http://xyz.api.infobip.com")),
+            "INFOBIP_BASE_URL"
+        );
+        assert_eq!(
+            with(("CALLBACK_BASE_URL", "http://smv.example.com")),
+            "CALLBACK_BASE_URL"
+        );
+        for loopback in [
+            "http://127.0.0.1:9",
+            "http://[::1]:9",
+            "http://localhost:3000",
+        ] {
+            let mut vars = base.to_vec();
+            vars.push(("INFOBIP_BASE_URL", loopback));
+            vars.push(("CALLBACK_BASE_URL", loopback));
+            assert!(config(&vars).is_ok(), "{loopback}");
+        }
         assert_eq!(
             with(("CALLBACK_BASE_URL", "https://x.example/?a=b")),
             "CALLBACK_BASE_URL"

@@ -89,8 +89,17 @@ pub fn resolve(request: &Request, policy: &AddressPolicy) -> Result<DeviceAddres
         }
         Some(RequestContext::ApiGatewayV2(context)) => parse_ip(context.http.source_ip.as_deref())?,
         Some(RequestContext::Alb(_)) => {
-            let chain = header(request, "x-forwarded-for").ok_or(AddressError::Missing)?;
-            from_forwarded_for(chain, policy.alb_trusted_hops)?
+            // Every X-Forwarded-For header, in order, is one chain: a proxy that adds a header of
+            // its own instead of appending still puts its entry after the client's.
+            let headers = request.headers().get_all("x-forwarded-for").iter();
+            let chain = headers
+                .map(|v| v.to_str().map_err(|_| AddressError::Malformed))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(",");
+            if chain.is_empty() {
+                return Err(AddressError::Missing);
+            }
+            from_forwarded_for(&chain, policy.alb_trusted_hops)?
         }
         _ => return Err(AddressError::Missing),
     };

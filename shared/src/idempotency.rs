@@ -19,12 +19,14 @@ pub const LEASE: Duration = Duration::from_secs(30);
 
 const MAX_KEY_LEN: usize = 255;
 
-/// A client's key: 1 to 255 visible ASCII characters (a UUID is the usual choice).
+/// A client's key: 1 to 255 visible ASCII characters but a comma (a UUID is the usual choice).
+/// API Gateway's HTTP API joins repeated headers with commas, so refusing commas is what makes
+/// two `Idempotency-Key` headers a refusal there too, rather than one key that nobody sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Idempotency-Key must be 1 to 255 visible ASCII characters, sent once")]
+#[error("Idempotency-Key must be 1 to 255 visible ASCII characters without a comma, sent once")]
 pub struct InvalidIdempotencyKey;
 
 impl IdempotencyKey {
@@ -34,7 +36,7 @@ impl IdempotencyKey {
             [b'"', inner @ .., b'"'] => inner,
             other => other,
         };
-        let visible = raw.iter().all(|b| (0x21..=0x7e).contains(b));
+        let visible = raw.iter().all(|b| (0x21..=0x7e).contains(b) && *b != b',');
         if raw.is_empty() || raw.len() > MAX_KEY_LEN || !visible {
             return Err(InvalidIdempotencyKey);
         }
@@ -116,6 +118,7 @@ mod tests {
             b"\"\"",
             b"two words",
             b"tab\there",
+            b"two,keys",
             &[0xff, 0xfe],
             &[b'a'; 256],
         ] {

@@ -79,8 +79,13 @@ pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, Ap
     });
     let (result, error_description) = match report.status {
         Status::Pending => {
+            // Like every answer about a verification: no cache on the way may keep it.
             let mut response = Response::new(Body::Empty);
             *response.status_mut() = StatusCode::NO_CONTENT;
+            response.headers_mut().insert(
+                lambda_http::http::header::CACHE_CONTROL,
+                lambda_http::http::HeaderValue::from_static("no-store"),
+            );
             return Ok(response);
         }
         Status::Valid => ("VALID", None),

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Body of `POST /mi/verification/1/verify`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Body of `POST /mi/verification/1/verify`. Its `Debug` shows neither the number nor the URLs,
+/// which carry our secrets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyRequest {
     /// International format, digits only, no `+`.
@@ -20,6 +21,22 @@ pub struct VerifyRequest {
     /// Only ever the device's own source port, and only together with `device_ip`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_port: Option<u16>,
+}
+
+impl std::fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyRequest")
+            .field("phone_number", &"<redacted>")
+            .field("consent_granted", &self.consent_granted)
+            .field("callback_url", &"<redacted>")
+            .field(
+                "return_url",
+                &self.return_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("device_ip", &self.device_ip)
+            .field("device_port", &self.device_port)
+            .finish()
+    }
 }
 
 /// Any of the three documented answers to a verify request (REDIRECT, OK, ERROR). Every field is
@@ -114,6 +131,23 @@ mod tests {
             serde_json::to_value(&request).unwrap(),
             json!({"phoneNumber": "447911123456", "consentGranted": true, "callbackUrl": "https://example.com/cb"})
         );
+    }
+
+    #[test]
+    fn debug_shows_no_number_and_no_secret() {
+        let request = VerifyRequest {
+            phone_number: "447911123456".into(),
+            consent_granted: true,
+            callback_url: "https://example.com/callbacks/infobip/s3cret".into(),
+            return_url: Some("https://example.com/return/r3turn".into()),
+            device_ip: Some("203.0.113.7".into()),
+            device_port: None,
+        };
+        let debug = format!("{request:?}");
+        for leak in ["447911123456", "s3cret", "r3turn"] {
+            assert!(!debug.contains(leak), "{debug}");
+        }
+        assert!(debug.contains("203.0.113.7"));
     }
 
     #[test]

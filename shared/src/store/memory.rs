@@ -12,7 +12,9 @@ use crate::token::{SecretHash, Token};
 use crate::verification::{ParkedCallback, State, Verification, VerificationResult};
 
 /// In-process storage with DynamoDB's semantics. Expired entries are filtered on read, like the
-/// DynamoDB adapter must (TTL deletion is lazy), and dropped when their key is written again.
+/// DynamoDB adapter must (TTL deletion is lazy), dropped when their key is written again, and
+/// swept out now and then (as DynamoDB's TTL does), so that a long `smv-local` run keeps only
+/// live entries.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     verifications: Mutex<HashMap<Token, Verification>>,
@@ -25,6 +27,16 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// Whenever a map reaches a power of two of at least [`SWEEP_FROM`] entries, its expired ones go:
+/// a linear pass each time the map doubles, so constant work per write on average.
+const SWEEP_FROM: usize = 1024;
+
+fn sweep<K, V>(map: &mut HashMap<K, V>, now: Timestamp, expires_at: impl Fn(&V) -> Timestamp) {
+    if map.len() >= SWEEP_FROM && map.len().is_power_of_two() {
+        map.retain(|_, value| now < expires_at(value));
     }
 }
 
@@ -45,6 +57,7 @@ impl Verifications for MemoryStore {
             return Err(StoreError::AlreadyExists);
         }
         map.insert(verification.token.clone(), verification.clone());
+        sweep(&mut map, verification.created_at, |v| v.expires_at);
         Ok(())
     }
 
@@ -112,6 +125,7 @@ impl DeviceReturns for MemoryStore {
             return Ok(false);
         }
         map.insert(return_hash.clone(), expires_at);
+        sweep(&mut map, now, |until| *until);
         Ok(true)
     }
 }
@@ -126,6 +140,7 @@ impl ParkedCallbacks for MemoryStore {
             .is_some_and(|p| callback.received_at < p.expires_at);
         if !live {
             map.insert(key, callback.clone());
+            sweep(&mut map, callback.received_at, |p| p.expires_at);
         }
         Ok(())
     }
@@ -158,7 +173,9 @@ impl Counters for MemoryStore {
             *entry = (0, expires_at);
         }
         entry.0 += 1;
-        Ok(entry.0)
+        let hits = entry.0;
+        sweep(&mut map, now, |(_, expires_at)| *expires_at);
+        Ok(hits)
     }
 }
 
@@ -180,6 +197,7 @@ impl IdempotencyRecords for MemoryStore {
                     response: None,
                 };
                 map.insert(key.to_owned(), (record, lease_until));
+                sweep(&mut map, now, |(_, expires_at)| *expires_at);
                 Ok(None)
             }
         }
@@ -206,5 +224,40 @@ impl IdempotencyRecords for MemoryStore {
             map.remove(key);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn expired_entries_are_swept_out_as_the_store_grows() {
+        let store = MemoryStore::new();
+        let start = Timestamp::from_millis(1_795_000_000_000);
+        let later = start.plus(Duration::from_secs(60));
+        for i in 0..1500 {
+            let key = format!("old-{i}");
+            store
+                .increment(&key, start.plus(Duration::from_secs(1)), start)
+                .await
+                .unwrap();
+        }
+        for i in 0..(2048 - 1500) {
+            let key = format!("new-{i}");
+            store
+                .increment(&key, later.plus(Duration::from_secs(1)), later)
+                .await
+                .unwrap();
+        }
+        let counters = lock(&store.counters);
+        assert_eq!(
+            counters.len(),
+            2048 - 1500,
+            "only the live counters are left"
+        );
+        assert!(counters.keys().all(|k| k.starts_with("new-")));
     }
 }

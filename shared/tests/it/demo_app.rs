@@ -106,3 +106,12 @@ async fn demo_result_for_an_unknown_token_is_404() {
     );
     assert!(problem["errorDescription"].is_string());
 }
+
+#[tokio::test]
+async fn a_pending_demo_result_is_not_cached_either() {
+    let t = test_app().await;
+    t.start_pending(TOKEN).await;
+    let pending = t.demo_result(TOKEN).await;
+    assert_eq!(pending.status(), 204);
+    assert_eq!(header(&pending, "cache-control"), Some("no-store"));
+}

@@ -220,3 +220,23 @@ async fn a_named_http_api_stage_in_the_raw_path_is_not_part_of_the_route() {
     event["requestContext"]["stage"] = json!("prod");
     assert_eq!(device_address(&t, event).await.0, 200);
 }
+
+/// With multi-value headers, a client's own X-Forwarded-For header comes first and the ALB's
+/// entry last: all of them are one chain, read from the right.
+#[tokio::test]
+async fn every_forwarded_for_header_behind_an_alb_is_one_chain() {
+    let t = test_app().await;
+    let event = json!({
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/smv/abc"}},
+        "httpMethod": "GET", "path": "/device-address",
+        "multiValueQueryStringParameters": {},
+        "multiValueHeaders": {
+            "x-forwarded-for": ["6.6.6.6", "10.9.9.9, 203.0.113.25"],
+            "host": ["smv.example.com"]
+        },
+        "body": "", "isBase64Encoded": false
+    });
+    let (status, body) = device_address(&t, event).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["address"], "203.0.113.25");
+}

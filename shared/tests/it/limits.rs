@@ -325,3 +325,34 @@ async fn idempotent_starts_work_the_same_on_dynamodb() {
     assert_problem(&t.send(keyed_start("d-3", PHONE)).await, 429);
     assert_eq!(t.infobip_requests().await.len(), 2);
 }
+
+/// HTTP API joins repeated headers with commas: two keys arrive as one value, which is refused
+/// because a key has no comma, rather than taken as a key nobody sent.
+#[tokio::test]
+async fn two_idempotency_keys_are_refused_even_when_api_gateway_joins_them() {
+    use smv_shared::http::event::{HeaderMap, HttpRequest, Method};
+    let t = test_app_with(&limited(&[]), Arc::new(MemoryStore::new())).await;
+    let mut headers = HeaderMap::new();
+    headers.append("content-type", "application/json".parse().unwrap());
+    headers.append("idempotency-key", "k-1".parse().unwrap());
+    headers.append("idempotency-key", "k-2".parse().unwrap());
+    let body = serde_json::json!({"phoneNumber": PHONE}).to_string();
+    let event = HttpRequest {
+        method: &Method::POST,
+        path: "/verifications",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+        source_ip: DEVICE_IP,
+        domain_name: "abc123.execute-api.eu-west-1.amazonaws.com",
+        request_id: "req-2",
+    }
+    .to_event();
+    assert_eq!(event["headers"]["idempotency-key"], "k-1,k-2");
+    let refused = t.send(parse_event(&event)).await;
+    assert_eq!(
+        assert_problem(&refused, 400)["type"],
+        "urn:smv:problem:invalid-idempotency-key"
+    );
+    assert!(t.infobip_requests().await.is_empty());
+}
