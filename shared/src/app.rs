@@ -51,8 +51,11 @@ pub struct CallbackApp {
 #[derive(Clone)]
 pub struct PollApp {
     pub verifications: Arc<dyn Verifications>,
+    /// A result the start could not pick up is applied by the next poll.
+    pub parked: Arc<dyn ParkedCallbacks>,
     pub returns: Arc<dyn DeviceReturns>,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricsSink>,
     pub lifetimes: Lifetimes,
     pub phone_hash_key: PhoneHashKey,
     pub signer: Arc<dyn Signer>,

@@ -118,8 +118,10 @@ impl PollApp {
         let assertions = &config.assertions;
         Self {
             verifications: runtime.store.clone(),
+            parked: runtime.store.clone(),
             returns: runtime.store.clone(),
             clock: runtime.clock.clone(),
+            metrics: runtime.metrics.clone(),
             lifetimes: config.common.lifetimes,
             phone_hash_key: config.phone_hash_key.clone(),
             signer,

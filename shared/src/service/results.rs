@@ -1,6 +1,9 @@
 //! What happens after a result: a poll reads it, a returning device is shown its code, and the
 //! starter redeems a VALID verification for a signed assertion.
 
+use tracing::warn;
+
+use super::record_result;
 use crate::app::PollApp;
 use crate::assertion::{self, Assertion, Claims};
 use crate::binding::CodeVerifier;
@@ -29,10 +32,23 @@ async fn find(app: &PollApp, token: &Token, now: Timestamp) -> Result<Verificati
         .ok_or(AppError::VerificationNotFound)
 }
 
-/// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again.
+/// What a poll sees. Reading changes nothing, so a lost response can simply be asked for again,
+/// with one exception: a PENDING verification whose result was parked (it arrived before the
+/// start stored the verification, and the start could not pick it up) gets that result now.
+/// Infobip was already told the result was received; it must not be lost.
 pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
     let now = app.clock.now();
-    let verification = find(app, token, now).await?;
+    let mut verification = find(app, token, now).await?;
+    if verification.status(now) == Status::Pending {
+        match apply_parked(app, &verification, now).await {
+            Ok(Some(completed)) => verification = completed,
+            Ok(None) => {}
+            // The poll still answers; the next one looks again.
+            Err(e) => {
+                warn!(token = %token, error = %crate::error::chain(&e), "could not look for a parked result")
+            }
+        }
+    }
     Ok(Report {
         status: verification.status(now),
         error: verification.result().and_then(|r| r.error()).cloned(),
@@ -40,6 +56,31 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
         token: verification.token,
         pending_until: verification.pending_until,
     })
+}
+
+/// The parked result for `verification`, applied; `None` if there is none.
+async fn apply_parked(
+    app: &PollApp,
+    verification: &Verification,
+    now: Timestamp,
+) -> Result<Option<Verification>, AppError> {
+    let token = &verification.token;
+    let hash = &verification.secret_hash;
+    let Some(parked) = app.parked.find_parked(hash, token, now).await? else {
+        return Ok(None);
+    };
+    match app
+        .verifications
+        .complete(token, hash, &parked.result, now)
+        .await?
+    {
+        Some(completed) => {
+            record_result(app.metrics.as_ref(), &completed);
+            Ok(Some(completed))
+        }
+        // Applied meanwhile by the start or the callback's retry: read what they wrote.
+        None => Ok(app.verifications.find(token, now).await?),
+    }
 }
 
 /// A device arriving at its return URL is shown its code once. A return URL we never issued is

@@ -183,3 +183,25 @@ async fn an_early_callback_to_a_forged_url_is_not_picked_up() {
     t.start_pending(TOKEN).await;
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }
+
+/// The Brazil race, and then the start cannot look for the early result (storage fails for that
+/// one read): Infobip was already told the result arrived, so the next poll applies it.
+#[tokio::test]
+async fn a_parked_result_the_start_could_not_pick_up_is_applied_by_the_next_poll() {
+    let store = FaultyStore::new(smv_shared::store::MemoryStore::new());
+    let t = test_app_with(&[], store.clone()).await;
+    store.fail("find_parked", 1);
+    let (started, callback, _) = t.brazil_race("VALID").await;
+    assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
+    assert_eq!(started.status(), 201);
+    assert_eq!(
+        body_json(&started)["status"],
+        "PENDING",
+        "the start could not see it"
+    );
+
+    let (status, report) = t.poll(TOKEN).await;
+
+    assert_eq!((status, report["status"].as_str()), (200, Some("VALID")));
+    assert_eq!(t.demo_result(TOKEN).await.status(), 200);
+}
