@@ -5,16 +5,24 @@
 //! learn (the token, the outcome, Infobip's error id), and `http::handle` writes one event per
 //! request, which carries the span's fields.
 
-use tracing::Span;
-use tracing_subscriber::filter::LevelFilter;
+use tracing::{Span, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The Lambda runtime logs every raw event at TRACE (callback secrets, phone numbers, device
+/// codes): its crates never log below DEBUG, whatever level is set.
+const RUNTIME_CRATES: &[&str] = &["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
 
 pub fn init() {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_default();
-    // try_init: a second initialisation (tests) is harmless.
-    let _ = json_subscriber(level_filter(&level), std::io::stdout).try_init();
+    // A second initialisation (tests) is harmless.
+    let _ = tracing::subscriber::set_global_default(json_subscriber(
+        level_filter(&level),
+        std::io::stdout,
+    ));
 }
 
 /// A level, not `EnvFilter`'s per-module directives: the directive parser brings a regex engine
@@ -30,18 +38,16 @@ pub fn level_filter(raw: &str) -> LevelFilter {
 }
 
 /// The subscriber `init` installs, writing to `writer`; tests use it to see the real format.
-pub fn json_subscriber<W>(
-    filter: LevelFilter,
-    writer: W,
-) -> tracing_subscriber::fmt::SubscriberBuilder<
-    tracing_subscriber::fmt::format::JsonFields,
-    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
-    LevelFilter,
-    W,
->
+pub fn json_subscriber<W>(filter: LevelFilter, writer: W) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    let runtime_cap = filter.min(LevelFilter::DEBUG);
+    let targets = RUNTIME_CRATES
+        .iter()
+        .fold(Targets::new().with_default(filter), |targets, krate| {
+            targets.with_target(*krate, runtime_cap)
+        });
     tracing_subscriber::fmt()
         .json()
         .with_max_level(filter)
@@ -50,6 +56,8 @@ where
         .with_target(false)
         .without_time() // CloudWatch timestamps every line
         .with_writer(writer)
+        .finish()
+        .with(targets)
 }
 
 pub fn record_token(token: &crate::token::Token) {

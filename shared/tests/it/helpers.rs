@@ -448,8 +448,7 @@ impl LogCapture {
     pub fn install(&self, level: &str) -> tracing::subscriber::DefaultGuard {
         let writer = self.clone();
         let subscriber =
-            smv_shared::telemetry::json_subscriber(level.parse().unwrap(), move || writer.clone())
-                .finish();
+            smv_shared::telemetry::json_subscriber(level.parse().unwrap(), move || writer.clone());
         tracing::subscriber::set_default(subscriber)
     }
 

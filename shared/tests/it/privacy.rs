@@ -113,3 +113,32 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
         }
     }
 }
+
+/// lambda_runtime logs every raw event at TRACE (the callback path with its secret, a redeem
+/// body with the number): even at TRACE, the functions' subscriber keeps the runtime's crates at
+/// DEBUG, while our own TRACE events still show.
+#[test]
+fn the_runtime_never_logs_raw_events_whatever_the_level() {
+    let captured = LogCapture::default();
+    let _guard = captured.install("trace");
+    let raw_event = format!(r#"{{"rawPath":"/callbacks/infobip/s3cret","body":"{PHONE}"}}"#);
+    tracing::trace!(
+        target: "lambda_runtime::layers::api_response",
+        body = raw_event.as_str(),
+        "raw JSON event received from Lambda"
+    );
+    tracing::trace!(target: "lambda_http::request", body = raw_event.as_str(), "request");
+    tracing::debug!(target: "lambda_runtime::runtime", "new event arrived");
+    tracing::trace!(target: "smv_shared::service", "our own trace event");
+
+    let logs = captured.text();
+    assert!(
+        !logs.contains("s3cret") && !logs.contains(PHONE_DIGITS),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("new event arrived"),
+        "the runtime's DEBUG stays: {logs}"
+    );
+    assert!(logs.contains("our own trace event"), "{logs}");
+}
