@@ -164,6 +164,8 @@ pub async fn build(
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
             "ASSERTION_AUDIENCE" => env(name).or_else(|| Some(LOCAL_AUDIENCE.into())),
+            // Locally, Infobip's demo app is the usual client.
+            "DEMO_APP_ROUTES" => env(name).or_else(|| Some("true".into())),
             "ASSERTION_ISSUER" => {
                 env(name).or_else(|| Some(base_url.as_str().trim_end_matches('/').to_owned()))
             }

@@ -34,6 +34,9 @@ pub struct StartApp {
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
     pub phone_hash_key: PhoneHashKey,
+    /// Origins whose pages may start verifications.
+    pub allowed_origins: Vec<String>,
+    pub demo_app_routes: bool,
 }
 
 /// The callback function: records the results Infobip sends.
@@ -60,6 +63,7 @@ pub struct PollApp {
     pub phone_hash_key: PhoneHashKey,
     pub signer: Arc<dyn Signer>,
     pub assertions: AssertionSettings,
+    pub demo_app_routes: bool,
 }
 
 /// What goes into every assertion besides the number.

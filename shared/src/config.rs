@@ -56,6 +56,11 @@ pub struct StartConfig {
     pub rate_limits: RateLimits,
     /// Names phone numbers in rate-limit counters and Idempotency-Key records.
     pub phone_hash_key: PhoneHashKey,
+    /// Origins (exact, `https://shop.example.com`) whose pages may start verifications.
+    pub allowed_origins: Vec<String>,
+    /// Serve Infobip's demo-app routes (`GET /verify/...`, `GET /device-address`): a GET that
+    /// starts a billed verification is off unless wanted.
+    pub demo_app_routes: bool,
 }
 
 /// What the poll function reads besides: it redeems VALID verifications for signed assertions.
@@ -65,6 +70,8 @@ pub struct PollConfig {
     /// Compares the number a redeem names with the one verified; checks return URLs.
     pub phone_hash_key: PhoneHashKey,
     pub assertions: AssertionConfig,
+    /// Serve `GET /verify/result/{token}` for Infobip's demo app.
+    pub demo_app_routes: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +106,8 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "INFOBIP_TIMEOUT_MS",
     "INFOBIP_API_KEY",
     "PHONE_HASH_KEY",
+    "CORS_ALLOWED_ORIGINS",
+    "DEMO_APP_ROUTES",
     "ALB_TRUSTED_PROXY_HOPS",
     "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
     "CLOUDFRONT_ORIGIN_SECRET_HEADER",
@@ -110,6 +119,7 @@ pub const STARTER_VARIABLES: &[&str] = &[
 ];
 pub const POLL_VARIABLES: &[&str] = &[
     "PHONE_HASH_KEY",
+    "DEMO_APP_ROUTES",
     "ASSERTION_ISSUER",
     "ASSERTION_AUDIENCE",
     "ASSERTION_TTL_SECONDS",
@@ -183,6 +193,8 @@ impl StartConfig {
         Ok(Self {
             common,
             phone_hash_key,
+            allowed_origins: origins(&env)?,
+            demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
             callback_base_url,
             address_policy: address_policy(&env)?,
             infobip,
@@ -216,6 +228,7 @@ impl PollConfig {
         Ok(Self {
             common,
             phone_hash_key: phone_hash_key(&env)?,
+            demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
             assertions: AssertionConfig {
                 issuer: env.optional("ASSERTION_ISSUER"),
                 audience: env.required("ASSERTION_AUDIENCE")?,
@@ -238,6 +251,34 @@ impl PollConfig {
             },
         })
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each a scheme, a host and maybe a port.
+fn origins(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = env.optional("CORS_ALLOWED_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let url = Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            match url {
+                Some(_) => Ok(origin.to_owned()),
+                None => Err(ConfigError {
+                    name: "CORS_ALLOWED_ORIGINS",
+                    problem: format!(
+                        "must be origins like https://shop.example.com, comma-separated (got {origin:?})"
+                    ),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn phone_hash_key(env: &Env<'_>) -> Result<PhoneHashKey, ConfigError> {
@@ -542,6 +583,17 @@ mod tests {
             with(("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "yes")),
             "TRUST_CLOUDFRONT_VIEWER_ADDRESS"
         );
+        assert_eq!(with(("DEMO_APP_ROUTES", "on")), "DEMO_APP_ROUTES");
+        for origins in [
+            "shop.example.com",
+            "https://shop.example.com/",
+            "https://a.example/path",
+        ] {
+            assert_eq!(
+                with(("CORS_ALLOWED_ORIGINS", origins)),
+                "CORS_ALLOWED_ORIGINS"
+            );
+        }
         assert_eq!(
             with(("ALB_TRUSTED_PROXY_HOPS", "-1")),
             "ALB_TRUSTED_PROXY_HOPS"

@@ -49,6 +49,8 @@ pub enum AppError {
     RateLimited { scope: Scope, retry_after: Duration },
     #[error("no verification with this token")]
     VerificationNotFound,
+    #[error("a start from a page of another site")]
+    CrossSiteStart,
     #[error(transparent)]
     InvalidBinding(#[from] InvalidBinding),
     /// Only a VALID verification can be redeemed.

@@ -71,6 +71,8 @@ impl StartApp {
             address_policy: config.address_policy.clone(),
             rate_limits: config.rate_limits,
             phone_hash_key: config.phone_hash_key.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            demo_app_routes: config.demo_app_routes,
         })
     }
 }
@@ -130,6 +132,7 @@ impl PollApp {
                 audience: assertions.audience.clone(),
                 lifetime: assertions.lifetime,
             },
+            demo_app_routes: config.demo_app_routes,
         }
     }
 }

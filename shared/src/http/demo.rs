@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use super::request::{json_response, public_base_url};
+use super::request::{json_response, public_base_url, refuse_cross_site};
 use super::routes::Params;
 use crate::app::{PollApp, StartApp};
 use crate::device_address;
@@ -44,6 +44,11 @@ pub async fn start(
     params: &Params,
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
+    if !app.demo_app_routes {
+        return Err(AppError::RouteNotFound);
+    }
+    // A GET that starts a billed verification: an `<img>` on any page could send one.
+    refuse_cross_site(request, &app.allowed_origins)?;
     let msisdn = percent_decode_str(params.get("msisdn")?)
         .decode_utf8()
         .map_err(|_| {
@@ -67,6 +72,9 @@ pub async fn start(
 
 /// `GET /verify/result/{token}`: 204 while pending, 200 with the result once there is one.
 pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
+    if !app.demo_app_routes {
+        return Err(AppError::RouteNotFound);
+    }
     let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());
@@ -115,6 +123,9 @@ pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, Ap
 
 /// `GET /device-address`: what we would send Infobip as `deviceIp` / `devicePort`.
 pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
+    if !app.demo_app_routes {
+        return Err(AppError::RouteNotFound);
+    }
     let device = device_address::resolve(request, &app.address_policy)?;
     Ok(json_response(
         StatusCode::OK,

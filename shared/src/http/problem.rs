@@ -147,6 +147,12 @@ fn describe(error: &AppError) -> Problem {
                 format!("Too many verifications were started for {scope}; try again later."),
             )
         },
+        CrossSiteStart => problem(
+            StatusCode::FORBIDDEN,
+            "cross-site-start",
+            "Cross-site start refused",
+            "Verifications cannot be started from a page of another site.",
+        ),
         VerificationNotFound => problem(
             StatusCode::NOT_FOUND,
             "verification-not-found",

@@ -37,7 +37,7 @@ pub fn path(request: &Request) -> String {
     path.to_owned()
 }
 
-/// A JSON body, checked before it is parsed: size, content type, presence.
+/// A JSON body, checked before it is parsed: size, content type (required), presence.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
@@ -45,20 +45,21 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
             limit: MAX_BODY_BYTES,
         });
     }
-    if let Some(content_type) = request.headers().get(CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "application/json"
-            && !(essence.starts_with("application/") && essence.ends_with("+json"))
-        {
-            return Err(AppError::UnsupportedMediaType);
-        }
+    // Required, not merely checked when present: a web page can send a body without a
+    // Content-Type (`fetch` with `mode: "no-cors"` and a Blob) and so without a CORS preflight,
+    // which would let any site start verifications from its visitors' phones.
+    let essence = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json"
+        && !(essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        return Err(AppError::UnsupportedMediaType);
     }
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
@@ -124,4 +125,25 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
         .header(CACHE_CONTROL, "no-store")
         .body(Body::Text(json))
         .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// Refuses a start that a browser says comes from another site (`Sec-Fetch-Site: cross-site` or
+/// `same-site`), unless its `Origin` is one the deployment allows: a page on any site could
+/// otherwise start billed verifications from every visitor's phone. Apps send no such header.
+pub fn refuse_cross_site(request: &Request, allowed_origins: &[String]) -> Result<(), AppError> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let from_another_site = matches!(header("sec-fetch-site"), Some("cross-site" | "same-site"));
+    if !from_another_site {
+        return Ok(());
+    }
+    match header("origin") {
+        Some(origin) if allowed_origins.iter().any(|allowed| allowed == origin) => Ok(()),
+        _ => Err(AppError::CrossSiteStart),
+    }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::problem;
-use super::request::{json_body, json_response, public_base_url};
+use super::request::{json_body, json_response, public_base_url, refuse_cross_site};
 use super::routes::Params;
 use crate::app::{PollApp, StartApp};
 use crate::binding::{CodeChallenge, InvalidBinding, Nonce, StartBinding};
@@ -104,6 +104,7 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, InvalidI
 }
 
 pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
+    refuse_cross_site(request, &app.allowed_origins)?;
     let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;

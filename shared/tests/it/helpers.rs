@@ -66,6 +66,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
         ("PHONE_HASH_KEY".to_owned(), PHONE_HASH_KEY.to_owned()),
         ("ASSERTION_AUDIENCE".to_owned(), AUDIENCE.to_owned()),
+        ("DEMO_APP_ROUTES".to_owned(), "true".to_owned()),
     ];
     for (name, value) in extra_env {
         env.retain(|(n, _)| n != name);

@@ -8,6 +8,7 @@ mod assertions;
 mod callback;
 mod demo_app;
 mod device_address;
+mod drive_by;
 mod dynamodb_flows;
 mod events;
 mod faults;
