@@ -301,41 +301,48 @@ fn limit(
 
 fn address_policy(env: &Env<'_>) -> Result<AddressPolicy, ConfigError> {
     let alb_trusted_hops = env.number("ALB_TRUSTED_PROXY_HOPS", 0, 0..=10)? as usize;
-    let cloudfront = match env.flag("TRUST_CLOUDFRONT_VIEWER_ADDRESS")? {
-        false => None,
-        true => {
-            let header = env.optional("CLOUDFRONT_ORIGIN_SECRET_HEADER");
-            let secret = env.optional("CLOUDFRONT_ORIGIN_SECRET");
-            let origin_secret = match (header, secret) {
-                (Some(header), Some(secret)) => {
-                    let valid_name =
-                        lambda_http::http::HeaderName::from_bytes(header.as_bytes()).is_ok();
-                    if !valid_name {
-                        return Err(ConfigError {
-                            name: "CLOUDFRONT_ORIGIN_SECRET_HEADER",
-                            problem: "is not a valid header name".into(),
-                        });
-                    }
-                    Some(OriginSecret {
-                        header: header.to_ascii_lowercase(),
-                        value: secret.into(),
-                    })
-                }
-                (None, None) => None,
-                (Some(_), None) => {
-                    return Err(ConfigError {
-                        name: "CLOUDFRONT_ORIGIN_SECRET",
-                        problem: "must be set when CLOUDFRONT_ORIGIN_SECRET_HEADER is".into(),
-                    })
-                }
-                (None, Some(_)) => {
-                    return Err(ConfigError {
-                        name: "CLOUDFRONT_ORIGIN_SECRET_HEADER",
-                        problem: "must be set when CLOUDFRONT_ORIGIN_SECRET is".into(),
-                    })
-                }
-            };
-            Some(CloudFrontTrust { origin_secret })
+    let trust = env.flag("TRUST_CLOUDFRONT_VIEWER_ADDRESS")?;
+    let header = env.optional("CLOUDFRONT_ORIGIN_SECRET_HEADER");
+    let secret = env.optional("CLOUDFRONT_ORIGIN_SECRET");
+    let refuse = |name, problem: &str| {
+        Err(ConfigError {
+            name,
+            problem: problem.into(),
+        })
+    };
+    // Each refused combination would start fine and then be unsafe: trust without a secret lets
+    // anyone who reaches the API directly choose the device address; a secret without trust
+    // would be silently ignored.
+    let cloudfront = match (trust, header, secret) {
+        (false, None, None) => None,
+        (false, _, _) => {
+            return refuse(
+                "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
+                "must be true when an origin secret is set (or unset CLOUDFRONT_ORIGIN_SECRET_HEADER and CLOUDFRONT_ORIGIN_SECRET)",
+            )
+        }
+        (true, None, _) => {
+            return refuse(
+                "CLOUDFRONT_ORIGIN_SECRET_HEADER",
+                "must be set when TRUST_CLOUDFRONT_VIEWER_ADDRESS is true",
+            )
+        }
+        (true, Some(_), None) => {
+            return refuse(
+                "CLOUDFRONT_ORIGIN_SECRET",
+                "must be set when TRUST_CLOUDFRONT_VIEWER_ADDRESS is true",
+            )
+        }
+        (true, Some(header), Some(secret)) => {
+            if lambda_http::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return refuse("CLOUDFRONT_ORIGIN_SECRET_HEADER", "is not a valid header name");
+            }
+            Some(CloudFrontTrust {
+                origin_secret: Some(OriginSecret {
+                    header: header.to_ascii_lowercase(),
+                    value: secret.into(),
+                }),
+            })
         }
     };
     Ok(AddressPolicy {
@@ -626,6 +633,8 @@ mod tests {
                     "TABLE_NAME" | "INFOBIP_API_KEY" | "ASSERTION_AUDIENCE" => Some("x".to_owned()),
                     "PHONE_HASH_KEY" => Some(HASH_KEY.to_owned()),
                     "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
+                    "CLOUDFRONT_ORIGIN_SECRET_HEADER" => Some("x-origin-verify".to_owned()),
+                    "CLOUDFRONT_ORIGIN_SECRET" => Some("s3cret".to_owned()),
                     _ => None,
                 }
             };
@@ -637,6 +646,37 @@ mod tests {
             expected.sort();
             assert_eq!(read, expected, "{role}");
         }
+    }
+
+    #[test]
+    fn unsafe_cloudfront_combinations_are_refused() {
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("INFOBIP_API_KEY", "k"),
+            ("PHONE_HASH_KEY", HASH_KEY),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars).map(|c| c.address_policy)
+        };
+        let trust = ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true");
+        let header = ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "X-Origin-Verify");
+        let secret = ("CLOUDFRONT_ORIGIN_SECRET", "s3cret");
+        assert_eq!(
+            with(&[trust]).unwrap_err().name,
+            "CLOUDFRONT_ORIGIN_SECRET_HEADER"
+        );
+        assert_eq!(
+            with(&[header, secret]).unwrap_err().name,
+            "TRUST_CLOUDFRONT_VIEWER_ADDRESS"
+        );
+        assert_eq!(
+            with(&[secret]).unwrap_err().name,
+            "TRUST_CLOUDFRONT_VIEWER_ADDRESS"
+        );
+        assert!(with(&[trust, header, secret]).unwrap().cloudfront.is_some());
+        assert!(with(&[]).unwrap().cloudfront.is_none());
     }
 
     #[test]

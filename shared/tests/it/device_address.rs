@@ -137,10 +137,14 @@ async fn cloudfront_headers_without_the_origin_secret_are_refused() {
 
 #[tokio::test]
 async fn the_device_port_reaches_infobip_only_from_cloudfront() {
-    let env = [("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true")];
+    let env = [
+        ("TRUST_CLOUDFRONT_VIEWER_ADDRESS", "true"),
+        ("CLOUDFRONT_ORIGIN_SECRET_HEADER", "x-origin-verify"),
+        ("CLOUDFRONT_ORIGIN_SECRET", "s3cret"),
+    ];
     let t = test_app_with(&env, Arc::new(MemoryStore::new())).await;
     t.infobip_redirects(TOKEN).await;
-    let headers = json!({"content-type": "application/json", "cloudfront-viewer-address": "2001:db8::1:46532"});
+    let headers = json!({"content-type": "application/json", "cloudfront-viewer-address": "2001:db8::1:46532", "x-origin-verify": "s3cret"});
     let event = http_api_event(
         "POST",
         "/verifications",

@@ -384,3 +384,44 @@ fn openapi_describes_exactly_the_routes_served() {
         "openapi.yaml (left) and the route table (right)"
     );
 }
+
+/// The template refuses the unsafe CloudFront combinations (as the start function does at
+/// start-up), turns off the execute-api endpoint when CloudFront is trusted, and keeps the
+/// demo-app routes off by default.
+#[test]
+fn unsafe_settings_cannot_be_deployed() {
+    let template = template();
+    let rules = template["Rules"].as_mapping().unwrap();
+    let trust_rule = &template["Rules"]["CloudFrontTrustNeedsItsOriginSecret"];
+    assert_eq!(
+        serde_yaml::to_string(&trust_rule["RuleCondition"]).unwrap(),
+        "!Equals\n- !Ref TrustCloudFrontViewerAddress\n- 'true'\n"
+    );
+    let asserted: Vec<String> = trust_rule["Assertions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| serde_yaml::to_string(&a["Assert"]).unwrap())
+        .collect();
+    for parameter in [
+        "CloudFrontOriginSecretHeader",
+        "CloudFrontOriginSecret",
+        "CallbackBaseUrl",
+    ] {
+        assert!(
+            asserted.iter().any(|a| a.contains(parameter)),
+            "trust requires {parameter}: {asserted:?}"
+        );
+    }
+    assert!(rules.contains_key("OriginSecretOnlyWithCloudFrontTrust"));
+    let disabled = &resources(&template)["Api"]["Properties"]["DisableExecuteApiEndpoint"];
+    assert_eq!(
+        serde_yaml::to_string(disabled).unwrap(),
+        "!If\n- TrustsCloudFront\n- true\n- false\n"
+    );
+    assert_eq!(template["Parameters"]["DemoAppRoutes"]["Default"], "false");
+    assert_eq!(
+        template["Parameters"]["TrustCloudFrontViewerAddress"]["Default"],
+        "false"
+    );
+}
