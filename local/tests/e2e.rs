@@ -384,6 +384,9 @@ async fn a_small_load_run_loses_nothing_with_duplicate_and_forged_callbacks() {
         ("LOCAL_CONCURRENCY", "2"),
         ("RATE_LIMIT_PER_PHONE", "0"),
         ("RATE_LIMIT_PER_IP", "0"),
+        ("RATE_LIMIT_PER_PHONE_AND_IP", "0"),
+        ("RATE_LIMIT_PER_IPV6_48", "0"),
+        ("RATE_LIMIT_GLOBAL", "0"),
     ]);
     let options = smv_local::load::LoadOptions {
         api: server.base.clone(),

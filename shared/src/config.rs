@@ -8,7 +8,10 @@ use url::Url;
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 use crate::infobip::ApiKey;
 use crate::phone_hash::PhoneHashKey;
-use crate::rate_limit::{Limit, RateLimits, DEFAULT_PER_IP, DEFAULT_PER_PHONE};
+use crate::rate_limit::{
+    Limit, RateLimits, DEFAULT_GLOBAL, DEFAULT_PER_IP, DEFAULT_PER_IPV6_48, DEFAULT_PER_PHONE,
+    DEFAULT_PER_PHONE_AND_IP,
+};
 use crate::verification::Lifetimes;
 
 pub const DEFAULT_INFOBIP_BASE_URL: &str = "https://api.infobip.com";
@@ -116,6 +119,12 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_PHONE_WINDOW_SECONDS",
     "RATE_LIMIT_PER_IP",
     "RATE_LIMIT_PER_IP_WINDOW_SECONDS",
+    "RATE_LIMIT_PER_IPV6_48",
+    "RATE_LIMIT_PER_IPV6_48_WINDOW_SECONDS",
+    "RATE_LIMIT_PER_PHONE_AND_IP",
+    "RATE_LIMIT_PER_PHONE_AND_IP_WINDOW_SECONDS",
+    "RATE_LIMIT_GLOBAL",
+    "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
 ];
 pub const POLL_VARIABLES: &[&str] = &[
     "PHONE_HASH_KEY",
@@ -211,6 +220,27 @@ impl StartConfig {
                     &env,
                     ("RATE_LIMIT_PER_IP", "RATE_LIMIT_PER_IP_WINDOW_SECONDS"),
                     DEFAULT_PER_IP,
+                )?,
+                per_ipv6_48: limit(
+                    &env,
+                    (
+                        "RATE_LIMIT_PER_IPV6_48",
+                        "RATE_LIMIT_PER_IPV6_48_WINDOW_SECONDS",
+                    ),
+                    DEFAULT_PER_IPV6_48,
+                )?,
+                per_phone_and_ip: limit(
+                    &env,
+                    (
+                        "RATE_LIMIT_PER_PHONE_AND_IP",
+                        "RATE_LIMIT_PER_PHONE_AND_IP_WINDOW_SECONDS",
+                    ),
+                    DEFAULT_PER_PHONE_AND_IP,
+                )?,
+                global: limit(
+                    &env,
+                    ("RATE_LIMIT_GLOBAL", "RATE_LIMIT_GLOBAL_WINDOW_SECONDS"),
+                    DEFAULT_GLOBAL,
                 )?,
             },
         })

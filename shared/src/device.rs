@@ -32,6 +32,18 @@ impl Subscriber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The /48 an IPv6 subscriber's /64 belongs to (a site's usual allocation); `None` for IPv4.
+    pub fn ipv6_network(&self) -> Option<String> {
+        let prefix = self.0.strip_suffix("::/64")?;
+        let groups: Vec<&str> = prefix.split(':').collect();
+        Some(format!(
+            "{}:{}:{}::/48",
+            groups.first()?,
+            groups.get(1)?,
+            groups.get(2)?
+        ))
+    }
 }
 
 impl DeviceAddress {
@@ -50,5 +62,18 @@ mod tests {
         assert_eq!(of("2001:db8:1:2::1"), of("2001:db8:1:2:ffff:1:2:3"));
         assert_ne!(of("2001:db8:1:2::1"), of("2001:db8:1:3::1"));
         assert_eq!(of("::ffff:203.0.113.7").as_str(), "203.0.113.7");
+        assert_eq!(
+            of("2001:db8:1:2::1").ipv6_network(),
+            of("2001:db8:1:ffff::9").ipv6_network()
+        );
+        assert_eq!(
+            of("2001:db8:1:2::1").ipv6_network().unwrap(),
+            "2001:db8:1::/48"
+        );
+        assert_ne!(
+            of("2001:db8:1:2::1").ipv6_network(),
+            of("2001:db8:2:2::1").ipv6_network()
+        );
+        assert_eq!(of("203.0.113.7").ipv6_network(), None);
     }
 }

@@ -109,6 +109,11 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
         );
     }
     let dimensions: Vec<&str> = dimension.iter().map(|(key, _)| *key).collect();
+    // Refused starts are also counted without their dimension, for one alarm over all limits.
+    let dimension_sets = match metric {
+        Metric::StartRateLimited(_) => json!([dimensions, []]),
+        _ => json!([dimensions]),
+    };
     if let Some((key, value)) = dimension {
         root.insert(key.to_owned(), json!(value));
     }
@@ -117,7 +122,7 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
         "_aws".to_owned(),
         json!({
             "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": metrics}]
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": dimension_sets, "Metrics": metrics}]
         }),
     );
     Value::Object(root)

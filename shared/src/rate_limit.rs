@@ -22,6 +22,13 @@ pub struct Limit {
 pub struct RateLimits {
     pub per_phone: Option<Limit>,
     pub per_ip: Option<Limit>,
+    /// Per IPv6 /48: a site's whole allocation, split into /64s, is still one counter.
+    pub per_ipv6_48: Option<Limit>,
+    /// Per (number, address): one device hammering one number, without locking the number out
+    /// for everyone else.
+    pub per_phone_and_ip: Option<Limit>,
+    /// Every start of the deployment: the spend cap.
+    pub global: Option<Limit>,
 }
 
 /// A person retrying a failed verification needs a few attempts; a script walking through
@@ -38,11 +45,34 @@ pub const DEFAULT_PER_IP: Limit = Limit {
     window: Duration::from_secs(60),
 };
 
+/// Four /64s' worth of the per-address limit for a whole /48.
+pub const DEFAULT_PER_IPV6_48: Limit = Limit {
+    max: 240,
+    window: Duration::from_secs(60),
+};
+
+/// One device retrying one number: three per quarter hour, below the number's own five, so a
+/// single device cannot use up the number's allowance by itself.
+pub const DEFAULT_PER_PHONE_AND_IP: Limit = Limit {
+    max: 3,
+    window: Duration::from_secs(900),
+};
+
+/// A small production's day: 2,000 starts an hour (about 48,000 a day) before the spend cap
+/// refuses more. Size it to the traffic you expect, with headroom, and watch the alarm.
+pub const DEFAULT_GLOBAL: Limit = Limit {
+    max: 2_000,
+    window: Duration::from_secs(3600),
+};
+
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
             per_phone: Some(DEFAULT_PER_PHONE),
             per_ip: Some(DEFAULT_PER_IP),
+            per_ipv6_48: Some(DEFAULT_PER_IPV6_48),
+            per_phone_and_ip: Some(DEFAULT_PER_PHONE_AND_IP),
+            global: Some(DEFAULT_GLOBAL),
         }
     }
 }
@@ -51,6 +81,9 @@ impl Default for RateLimits {
 pub enum Scope {
     PhoneNumber,
     DeviceIp,
+    DeviceNetwork,
+    PhoneAndDevice,
+    Global,
 }
 
 impl Scope {
@@ -58,6 +91,9 @@ impl Scope {
         match self {
             Self::PhoneNumber => "PhoneNumber",
             Self::DeviceIp => "DeviceIp",
+            Self::DeviceNetwork => "DeviceNetwork",
+            Self::PhoneAndDevice => "PhoneAndDevice",
+            Self::Global => "Global",
         }
     }
 }
@@ -67,6 +103,9 @@ impl fmt::Display for Scope {
         f.write_str(match self {
             Self::PhoneNumber => "this phone number",
             Self::DeviceIp => "this network address",
+            Self::DeviceNetwork => "this network",
+            Self::PhoneAndDevice => "this phone number from this address",
+            Self::Global => "this service at the moment",
         })
     }
 }
@@ -86,8 +125,12 @@ pub enum LimitError {
     Store(#[from] StoreError),
 }
 
-/// Counts one start for the number hashed as `phone` from `subscriber` on both counters and refuses it if either limit is
-/// exceeded (the address's first). Refused attempts count too: hammering a limit keeps it closed.
+/// Counts one start for the number hashed as `phone` from `subscriber` on every counter, and
+/// refuses it if any limit is exceeded (the first in [`Scope`]'s order of specificity: the
+/// device and number first, the service last). A refused start is taken back from the counters
+/// it did not exceed: a start refused for one reason does not use up another's allowance (an
+/// attacker filling one number's limit from a shared carrier address does not also fill that
+/// address's limit for everyone behind it).
 pub async fn admit(
     counters: &dyn Counters,
     limits: &RateLimits,
@@ -95,34 +138,71 @@ pub async fn admit(
     subscriber: &Subscriber,
     now: Timestamp,
 ) -> Result<(), LimitError> {
-    // Both counters at once: one round trip of latency instead of two on every start.
-    let (by_ip, by_phone) = tokio::join!(
-        count(
-            counters,
+    let phone = phone.as_str();
+    let mut checks = vec![
+        (
+            Scope::PhoneAndDevice,
+            limits.per_phone_and_ip,
+            format!("{phone}#{}", subscriber.as_str()),
+        ),
+        (
             Scope::DeviceIp,
             limits.per_ip,
             subscriber.as_str().to_owned(),
-            now
         ),
-        count(
-            counters,
-            Scope::PhoneNumber,
-            limits.per_phone,
-            phone.as_str().to_owned(),
-            now
-        ),
-    );
-    by_ip.and(by_phone)
+        (Scope::PhoneNumber, limits.per_phone, phone.to_owned()),
+        (Scope::Global, limits.global, "all".to_owned()),
+    ];
+    if let Some(network) = subscriber.ipv6_network() {
+        checks.insert(2, (Scope::DeviceNetwork, limits.per_ipv6_48, network));
+    }
+    let checks: Vec<(Scope, Limit, String)> = checks
+        .into_iter()
+        .filter_map(|(scope, limit, subject)| Some((scope, limit?, subject)))
+        .collect();
+    // All at once: one round trip of latency on every start, whatever the number of limits.
+    let counted = futures_util::future::join_all(
+        checks
+            .iter()
+            .map(|(scope, limit, subject)| count(counters, *scope, *limit, subject, now)),
+    )
+    .await;
+    let refused = counted.iter().find_map(|c| match c {
+        Err(LimitError::Exceeded(exceeded)) => Some(exceeded.clone()),
+        _ => None,
+    });
+    if let Some(exceeded) = refused {
+        let counted_within: Vec<&Counted> =
+            counted.iter().filter_map(|c| c.as_ref().ok()).collect();
+        let returns = counted_within
+            .iter()
+            .map(|c| counters.decrement(&c.key, now));
+        // Best effort: a counter left one too high only makes its limit a little stricter.
+        for returned in futures_util::future::join_all(returns).await {
+            if let Err(e) = returned {
+                tracing::warn!(error = %crate::error::chain(&e), "could not take a refused start back from a counter");
+            }
+        }
+        return Err(LimitError::Exceeded(exceeded));
+    }
+    match counted.into_iter().find_map(Result::err) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// A counter a start was counted on, within its limit.
+struct Counted {
+    key: String,
 }
 
 async fn count(
     counters: &dyn Counters,
     scope: Scope,
-    limit: Option<Limit>,
-    subject: String,
+    limit: Limit,
+    subject: &str,
     now: Timestamp,
-) -> Result<(), LimitError> {
-    let Some(limit) = limit else { return Ok(()) };
+) -> Result<Counted, LimitError> {
     let window_ms = (limit.window.as_millis() as u64).max(1);
     let index = now.as_millis() / window_ms;
     let ends = Timestamp::from_millis((index + 1).saturating_mul(window_ms));
@@ -132,7 +212,7 @@ async fn count(
         limit.window.as_secs()
     );
     if counters.increment(&key, ends, now).await? <= limit.max {
-        return Ok(());
+        return Ok(Counted { key });
     }
     // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
     let retry_after =

@@ -569,6 +569,8 @@ async fn main() {
                 // each start still pays for its two counter updates as it does deployed.
                 ("RATE_LIMIT_PER_PHONE", "1000000"),
                 ("RATE_LIMIT_PER_IP", "1000000"),
+                ("RATE_LIMIT_PER_PHONE_AND_IP", "1000000"),
+                ("RATE_LIMIT_GLOBAL", "1000000"),
                 ("CALLBACK_BASE_URL", "https://bench.example"),
             ]),
             event: Box::new(|_| {

@@ -177,6 +177,14 @@ impl Counters for MemoryStore {
         sweep(&mut map, now, |(_, expires_at)| *expires_at);
         Ok(hits)
     }
+
+    async fn decrement(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut map = lock(&self.counters);
+        if let Some(entry) = map.get_mut(key).filter(|(_, until)| now < *until) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]

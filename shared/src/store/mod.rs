@@ -102,6 +102,9 @@ pub trait Counters: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Takes one back from a live counter (a refused start); an expired or missing one is left.
+    async fn decrement(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
 }
 
 /// The answer given to the first request with an `Idempotency-Key`, as sent.

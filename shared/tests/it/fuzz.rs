@@ -29,7 +29,12 @@ fn harness() -> &'static (tokio::runtime::Runtime, TestApp) {
             .unwrap();
         let t = runtime.block_on(async {
             let t = test_app_with(
-                &[("RATE_LIMIT_PER_PHONE", "0"), ("RATE_LIMIT_PER_IP", "0")],
+                &[
+                    ("RATE_LIMIT_PER_PHONE", "0"),
+                    ("RATE_LIMIT_PER_IP", "0"),
+                    ("RATE_LIMIT_PER_PHONE_AND_IP", "0"),
+                    ("RATE_LIMIT_GLOBAL", "0"),
+                ],
                 std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
             )
             .await;

@@ -32,7 +32,13 @@ async fn infobip_always_redirects(t: &TestApp) {
 }
 
 fn limited(env: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut all = vec![("RATE_LIMIT_PER_PHONE", "0"), ("RATE_LIMIT_PER_IP", "0")];
+    let mut all = vec![
+        ("RATE_LIMIT_PER_PHONE", "0"),
+        ("RATE_LIMIT_PER_IP", "0"),
+        ("RATE_LIMIT_PER_PHONE_AND_IP", "0"),
+        ("RATE_LIMIT_PER_IPV6_48", "0"),
+        ("RATE_LIMIT_GLOBAL", "0"),
+    ];
     all.extend_from_slice(env);
     all
 }
@@ -355,4 +361,112 @@ async fn two_idempotency_keys_are_refused_even_when_api_gateway_joins_them() {
         "urn:smv:problem:invalid-idempotency-key"
     );
     assert!(t.infobip_requests().await.is_empty());
+}
+
+/// Behind one carrier address, an attacker hammers a victim's number: the starts the number's
+/// limit refuses are taken back from the address's counter, so everyone else behind that address
+/// can still start. Before: 55 refused starts filled the address's limit too.
+#[tokio::test]
+async fn starts_refused_for_a_number_do_not_use_up_the_shared_address() {
+    let t = app_with(&[("RATE_LIMIT_PER_PHONE", "2"), ("RATE_LIMIT_PER_IP", "10")]).await;
+    infobip_always_redirects(&t).await;
+    let cgnat = "198.51.100.7";
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let attempt = t.send(start_from(cgnat, "+447911123499", json!({}))).await;
+        statuses.push(attempt.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10);
+
+    // Eight more subscribers behind the same address still get through (2 + 8 = the limit 10).
+    for i in 0..8 {
+        let neighbour = format!("+4479111235{i:02}");
+        let started = t.send(start_from(cgnat, &neighbour, json!({}))).await;
+        assert_eq!(
+            started.status(),
+            201,
+            "neighbour {i}: {}",
+            body_text(&started)
+        );
+    }
+    assert_eq!(t.infobip_requests().await.len(), 10);
+}
+
+/// One device retrying one number is stopped by its own limit before the number's, so a single
+/// device cannot use up the number's allowance for its owner.
+#[tokio::test]
+async fn one_device_cannot_use_up_a_numbers_allowance() {
+    let t = app_with(&[
+        ("RATE_LIMIT_PER_PHONE", "5"),
+        ("RATE_LIMIT_PER_PHONE_AND_IP", "2"),
+    ])
+    .await;
+    infobip_always_redirects(&t).await;
+    let statuses: Vec<u16> = futures::future::join_all(
+        (0..6).map(|_| t.send(start_from("203.0.113.66", PHONE, json!({})))),
+    )
+    .await
+    .iter()
+    .map(|r| r.status().as_u16())
+    .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "{statuses:?}"
+    );
+    // The owner, from their own phone, still has the number's other three starts.
+    for _ in 0..2 {
+        let owner = t.send(start_from("203.0.113.67", PHONE, json!({}))).await;
+        assert_eq!(owner.status(), 201, "{}", body_text(&owner));
+    }
+    assert_eq!(
+        rate_limit_metrics(&t).first().map(String::as_str),
+        Some("PhoneAndDevice")
+    );
+}
+
+/// Splitting a /48 into /64s does not multiply the allowance.
+#[tokio::test]
+async fn an_ipv6_network_is_limited_as_a_whole() {
+    let t = app_with(&[("RATE_LIMIT_PER_IPV6_48", "3")]).await;
+    infobip_always_redirects(&t).await;
+    let mut statuses = Vec::new();
+    for subnet in 0..5 {
+        let ip = format!("2001:db8:9:{subnet:x}::1");
+        let number = format!("+4479111236{subnet:02}");
+        statuses.push(
+            t.send(start_from(&ip, &number, json!({})))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429]);
+    let elsewhere = t
+        .send(start_from("2001:db8:a::1", "+447911123699", json!({})))
+        .await;
+    assert_eq!(elsewhere.status(), 201);
+}
+
+/// The spend cap: many addresses and numbers, one deployment-wide limit, and each refusal counted
+/// for the alarm.
+#[tokio::test]
+async fn the_global_limit_caps_every_start() {
+    let t = app_with(&[("RATE_LIMIT_GLOBAL", "4")]).await;
+    infobip_always_redirects(&t).await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let started = t
+            .send(start_from(
+                &format!("203.0.113.{}", 100 + i),
+                &format!("+4479111237{i:02}"),
+                json!({}),
+            ))
+            .await;
+        statuses.push(started.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429, 429]);
+    assert_eq!(t.infobip_requests().await.len(), 4);
+    assert_eq!(rate_limit_metrics(&t), ["Global", "Global"]);
 }

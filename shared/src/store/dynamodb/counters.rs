@@ -66,4 +66,27 @@ impl Counters for DynamoDbStore {
             "counter {key} kept changing under concurrent writers"
         )))
     }
+
+    async fn decrement(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(TABLE_KEY, s(key))
+            .update_expression("ADD #hits :minus_one")
+            .condition_expression("attribute_exists(#key) AND #ttl > :now_s AND #hits > :zero")
+            .expression_attribute_names("#key", TABLE_KEY)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#hits", HITS)
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now_s", now_secs(now))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }
