@@ -83,10 +83,6 @@ impl Counters for DynamoDbStore {
             .expression_attribute_values(":now_s", now_secs(now))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(outcome, (), ())
     }
 }

@@ -106,10 +106,6 @@ impl IdempotencyRecords for DynamoDbStore {
             .expression_attribute_names("#response", RESPONSE_STATUS)
             .send()
             .await;
-        match deleted {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(deleted, (), ())
     }
 }

@@ -135,6 +135,24 @@ conditional_check!(
     aws_sdk_dynamodb::operation::delete_item::DeleteItemError
 );
 
+/// What a conditional write did: `applied`, or `refused` when its condition did not hold; any
+/// other failure is the store being unavailable.
+pub(super) fn conditional<O, E, R, T>(
+    outcome: Result<O, SdkError<E, R>>,
+    applied: T,
+    refused: T,
+) -> Result<T, StoreError>
+where
+    E: ConditionalCheck + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match outcome {
+        Ok(_) => Ok(applied),
+        Err(e) if is_condition_failure(&e) => Ok(refused),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 pub(super) fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,

@@ -55,12 +55,8 @@ impl ParkedCallbacks for DynamoDbStore {
             .expression_attribute_values(":now_s", now_secs(callback.received_at))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            // The first callback for this secret and token is already kept: first result wins.
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        // Refused: the first callback for this secret and token is already kept (first wins).
+        conditional(outcome, (), ())
     }
 
     async fn find_parked(

@@ -30,10 +30,6 @@ impl DeviceReturns for DynamoDbStore {
             .expression_attribute_values(":now_s", now_secs(now))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(outcome, true, false)
     }
 }

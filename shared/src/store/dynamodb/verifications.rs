@@ -227,11 +227,7 @@ impl Verifications for DynamoDbStore {
             .expression_attribute_values(":now_s", now_secs(now))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(outcome, true, false)
     }
 
     async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError> {
@@ -250,11 +246,7 @@ impl Verifications for DynamoDbStore {
             .expression_attribute_values(":now_s", now_secs(now))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(outcome, (), ())
     }
 }
 
