@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::assertion::Signer;
+use crate::assertion::{Policy, Signer};
 use crate::device_address::AddressPolicy;
 use crate::infobip::SilentVerifier;
 use crate::metrics::MetricsSink;
@@ -62,17 +62,8 @@ pub struct PollApp {
     pub lifetimes: Lifetimes,
     pub phone_hash_key: PhoneHashKey,
     pub signer: Arc<dyn Signer>,
-    pub assertions: AssertionSettings,
+    pub assertions: Policy,
     pub demo_app_routes: bool,
-}
-
-/// What goes into every assertion besides the number.
-#[derive(Debug, Clone)]
-pub struct AssertionSettings {
-    /// `None`: the public base URL the request came to.
-    pub issuer: Option<String>,
-    pub audience: String,
-    pub lifetime: std::time::Duration,
 }
 
 /// The process-wide parts every context shares.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::assertion::Policy;
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 use crate::infobip::ApiKey;
 use crate::phone_hash::PhoneHashKey;
@@ -79,11 +80,7 @@ pub struct PollConfig {
 
 #[derive(Debug, Clone)]
 pub struct AssertionConfig {
-    /// `iss`; derived from the API Gateway request (like the callback base) when `None`.
-    pub issuer: Option<String>,
-    /// `aud`: the relying party the assertions are for.
-    pub audience: String,
-    pub lifetime: Duration,
+    pub policy: Policy,
     /// The KMS key (its ARN) that signs; the Lambda function requires it, `smv-local` may sign
     /// with a key of its own instead.
     pub key_id: Option<String>,
@@ -260,13 +257,15 @@ impl PollConfig {
             phone_hash_key: phone_hash_key(&env)?,
             demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
             assertions: AssertionConfig {
-                issuer: env.optional("ASSERTION_ISSUER"),
-                audience: env.required("ASSERTION_AUDIENCE")?,
-                lifetime: env.seconds(
-                    "ASSERTION_TTL_SECONDS",
-                    DEFAULT_ASSERTION_LIFETIME,
-                    10..=600,
-                )?,
+                policy: Policy {
+                    issuer: env.optional("ASSERTION_ISSUER"),
+                    audience: env.required("ASSERTION_AUDIENCE")?,
+                    lifetime: env.seconds(
+                        "ASSERTION_TTL_SECONDS",
+                        DEFAULT_ASSERTION_LIFETIME,
+                        10..=600,
+                    )?,
+                },
                 key_id: env.optional("ASSERTION_KEY_ID"),
                 published_key_ids: env
                     .optional("ASSERTION_PUBLISHED_KEY_IDS")

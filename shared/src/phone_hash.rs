@@ -31,13 +31,6 @@ impl PhoneHashKey {
         Ok(Self(Arc::new(key.into())))
     }
 
-    /// A fresh random key, for a process whose hashes need not outlive it (`smv-local`).
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        let mut key = vec![0u8; MIN_KEY_BYTES];
-        getrandom::fill(&mut key)?;
-        Ok(Self(Arc::new(key.into())))
-    }
-
     pub fn hash(&self, phone: &PhoneNumber) -> PhoneHash {
         PhoneHash(hex::encode(self.hmac(&[phone.e164().as_bytes()])))
     }
@@ -127,13 +120,5 @@ mod tests {
         assert_eq!(PhoneHashKey::new(vec![1; 31]).unwrap_err(), KeyTooShort);
         let key = PhoneHashKey::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
         assert!(!format!("{key:?}").contains("0123"));
-        assert_ne!(
-            PhoneHashKey::generate()
-                .unwrap()
-                .hash(&PhoneNumber::parse("+447911123456").unwrap()),
-            PhoneHashKey::generate()
-                .unwrap()
-                .hash(&PhoneNumber::parse("+447911123456").unwrap())
-        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::app::{AssertionSettings, Backend, CallbackApp, PollApp, Runtime, StartApp};
+use crate::app::{Backend, CallbackApp, PollApp, Runtime, StartApp};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
@@ -19,8 +19,11 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("could not build the Infobip HTTP client")]
     HttpClient(#[from] reqwest::Error),
-    #[error("the assertion signing key cannot be used")]
-    Signer(#[from] crate::assertion::SignError),
+}
+
+/// The region, role credentials and endpoints Lambda puts in the environment.
+fn lambda_account() -> Result<Account, ConfigError> {
+    Account::from_env(|name| std::env::var(name).ok())
 }
 
 impl Runtime {
@@ -33,18 +36,17 @@ impl Runtime {
         }
     }
 
-    /// For a Lambda function: the DynamoDB table `config` names, reached as the environment says.
-    fn from_env(config: &CommonConfig) -> Result<Self, StartupError> {
-        let client = Account::from_env(|name| std::env::var(name).ok())?.dynamodb();
-        let table = DynamoDbStore::new(client, config.table_name.clone());
-        Ok(Self::new(Arc::new(table)))
+    /// For a Lambda function: the DynamoDB table `config` names, in `account`.
+    fn lambda(config: &CommonConfig, account: &Account) -> Self {
+        let table = DynamoDbStore::new(account.dynamodb(), config.table_name.clone());
+        Self::new(Arc::new(table))
     }
 }
 
 impl StartApp {
     pub fn from_env() -> Result<Self, StartupError> {
         let config = StartConfig::from_env()?;
-        let runtime = Runtime::from_env(&config.common)?;
+        let runtime = Runtime::lambda(&config.common, &lambda_account()?);
         Self::new(&config, &runtime)
     }
 
@@ -80,7 +82,10 @@ impl StartApp {
 impl CallbackApp {
     pub fn from_env() -> Result<Self, StartupError> {
         let config = CommonConfig::from_env()?;
-        Ok(Self::new(&config, &Runtime::from_env(&config)?))
+        Ok(Self::new(
+            &config,
+            &Runtime::lambda(&config, &lambda_account()?),
+        ))
     }
 
     pub fn new(config: &CommonConfig, runtime: &Runtime) -> Self {
@@ -98,7 +103,7 @@ impl PollApp {
     /// Signs with the KMS key `ASSERTION_KEY_ID` names.
     pub fn from_env() -> Result<Self, StartupError> {
         let config = PollConfig::from_env()?;
-        let account = Account::from_env(|name| std::env::var(name).ok())?;
+        let account = lambda_account()?;
         let key_id = config.assertions.key_id.clone().ok_or(ConfigError {
             name: "ASSERTION_KEY_ID",
             problem: "is not set (the ARN of the KMS key that signs assertions)".into(),
@@ -108,16 +113,11 @@ impl PollApp {
             key_id,
             config.assertions.published_key_ids.clone(),
         );
-        let table = DynamoDbStore::new(account.dynamodb(), config.common.table_name.clone());
-        Ok(Self::new(
-            &config,
-            &Runtime::new(Arc::new(table)),
-            Arc::new(signer),
-        ))
+        let runtime = Runtime::lambda(&config.common, &account);
+        Ok(Self::new(&config, &runtime, Arc::new(signer)))
     }
 
     pub fn new(config: &PollConfig, runtime: &Runtime, signer: Arc<dyn Signer>) -> Self {
-        let assertions = &config.assertions;
         Self {
             verifications: runtime.store.clone(),
             parked: runtime.store.clone(),
@@ -127,11 +127,7 @@ impl PollApp {
             lifetimes: config.common.lifetimes,
             phone_hash_key: config.phone_hash_key.clone(),
             signer,
-            assertions: AssertionSettings {
-                issuer: assertions.issuer.clone(),
-                audience: assertions.audience.clone(),
-                lifetime: assertions.lifetime,
-            },
+            assertions: config.assertions.policy.clone(),
             demo_app_routes: config.demo_app_routes,
         }
     }

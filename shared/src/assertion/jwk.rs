@@ -17,6 +17,18 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 pub struct Jwk {
     x: [u8; 32],
     y: [u8; 32],
+    /// Computed once: every assertion's header carries it.
+    kid: String,
+}
+
+/// The RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
+fn thumbprint(x: &[u8; 32], y: &[u8; 32]) -> String {
+    let canonical = format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(x),
+        URL_SAFE_NO_PAD.encode(y)
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
 impl Jwk {
@@ -28,9 +40,12 @@ impl Jwk {
         if coordinates.len() != 64 {
             return None;
         }
+        let x: [u8; 32] = coordinates[..32].try_into().ok()?;
+        let y: [u8; 32] = coordinates[32..].try_into().ok()?;
         Some(Self {
-            x: coordinates[..32].try_into().ok()?,
-            y: coordinates[32..].try_into().ok()?,
+            kid: thumbprint(&x, &y),
+            x,
+            y,
         })
     }
 
@@ -39,17 +54,13 @@ impl Jwk {
         Self::from_uncompressed(der.strip_prefix(&P256_SPKI_PREFIX)?)
     }
 
-    /// The RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
-    pub fn kid(&self) -> String {
-        let canonical = format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            URL_SAFE_NO_PAD.encode(self.x),
-            URL_SAFE_NO_PAD.encode(self.y)
-        );
-        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    /// The RFC 7638 thumbprint.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// The `04 ‖ x ‖ y` form, for verifiers that take raw points.
+    #[cfg(test)]
     pub fn uncompressed(&self) -> Vec<u8> {
         [&[0x04][..], &self.x, &self.y].concat()
     }

@@ -46,6 +46,17 @@ pub trait Signer: Send + Sync {
     async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError>;
 }
 
+/// What every assertion of a deployment says besides the number: configured once
+/// (`ASSERTION_ISSUER`, `ASSERTION_AUDIENCE`, `ASSERTION_TTL_SECONDS`).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `iss`; `None`: the public base URL the request came to.
+    pub issuer: Option<String>,
+    /// `aud`: the relying party the assertions are for.
+    pub audience: String,
+    pub lifetime: Duration,
+}
+
 /// What an assertion says, before it is signed.
 pub struct Claims<'a> {
     pub issuer: &'a str,
@@ -100,7 +111,7 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
     let header = Header {
         alg: "ES256",
         typ: TYP,
-        kid: &key.kid(),
+        kid: key.kid(),
     };
     let body = Body {
         iss: claims.issuer,
@@ -114,8 +125,7 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
         nonce: claims.nonce.map(Nonce::as_str),
         amr: [AMR],
     };
-    let encode = |value: &dyn erased::Json| URL_SAFE_NO_PAD.encode(value.json());
-    let signing_input = format!("{}.{}", encode(&header), encode(&body));
+    let signing_input = format!("{}.{}", encode_part(&header), encode_part(&body));
     let signature = signer.sign(signing_input.as_bytes()).await?;
     Ok(Assertion {
         jws: format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)),
@@ -123,15 +133,8 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
     })
 }
 
-mod erased {
-    /// Serializes either part of the JWS without a generic closure.
-    pub trait Json {
-        fn json(&self) -> Vec<u8>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> Vec<u8> {
-            serde_json::to_vec(self).expect("plain structs of strings and numbers serialize")
-        }
-    }
+/// A JWS part: base64url of the JSON.
+fn encode_part(value: &impl Serialize) -> String {
+    URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(value).expect("plain structs of strings and numbers serialize"))
 }

@@ -8,7 +8,7 @@ mod start;
 
 pub use callback::{receive_callback, CallbackOutcome};
 pub use results::{device_return, redeem, report, Redeem, Report};
-pub use start::{start, Started, CALLBACK_PATH_PREFIX, RETURN_PATH_PREFIX};
+pub use start::{start, Started};
 
 use crate::metrics::{Metric, MetricsSink};
 use crate::telemetry;

@@ -20,11 +20,11 @@ use crate::verification::{Binding, ErrorInfo, Status, Verification};
 
 /// Where Infobip delivers a verification's result, under the callback base URL; the route table
 /// serves it as `POST /callbacks/infobip/{secret}`.
-pub const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
+const CALLBACK_PATH_PREFIX: &str = "/callbacks/infobip/";
 
 /// Where the device comes back after the carrier step (Infobip's `returnUrl`), under the same
 /// base; the route table serves it as `GET /return/{secret}`.
-pub const RETURN_PATH_PREFIX: &str = "/return/";
+const RETURN_PATH_PREFIX: &str = "/return/";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
