@@ -12,7 +12,7 @@ use crate::phone::InvalidPhoneNumber;
 use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
 use crate::token::{InvalidSecret, InvalidToken, RandomnessUnavailable, Token};
-use crate::verification::{ErrorInfo, Status};
+use crate::verification::{ErrorInfo, Status, Unredeemable};
 
 /// How long a client should wait before retrying after a temporary failure on our side.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -138,6 +138,18 @@ impl From<InfobipError> for AppError {
                 retry_after: DEFAULT_RETRY_AFTER,
                 cause: error,
             },
+        }
+    }
+}
+
+impl From<Unredeemable> for AppError {
+    fn from(reason: Unredeemable) -> Self {
+        match reason {
+            Unredeemable::AlreadyRedeemed => Self::AssertionAlreadyIssued,
+            Unredeemable::Locked => Self::RedeemLocked,
+            Unredeemable::NotValid(status) => Self::NotRedeemable(status),
+            // Not worth a failed attempt: there is nothing to guess.
+            Unredeemable::Unbound => Self::RedeemRefused,
         }
     }
 }

@@ -120,6 +120,17 @@ pub struct Redemption {
     pub redeemed_at: Option<Timestamp>,
 }
 
+/// Why a verification cannot be redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unredeemable {
+    AlreadyRedeemed,
+    /// Too many wrong attempts.
+    Locked,
+    NotValid(Status),
+    /// Started without a challenge: nobody holds a verifier for it.
+    Unbound,
+}
+
 /// What a poll says of the assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssertionState {
@@ -212,22 +223,31 @@ impl Verification {
             && &self.secret_hash == secret_hash
     }
 
+    /// What a redeem must present, or why none can succeed now.
+    pub fn redeemable(&self, now: Timestamp) -> Result<&Binding, Unredeemable> {
+        if self.redemption.redeemed_at.is_some() {
+            return Err(Unredeemable::AlreadyRedeemed);
+        }
+        if self.redemption.failures >= MAX_REDEEM_FAILURES {
+            return Err(Unredeemable::Locked);
+        }
+        match self.status(now) {
+            Status::Valid if self.exists_at(now) => {}
+            status => return Err(Unredeemable::NotValid(status)),
+        }
+        self.binding.as_ref().ok_or(Unredeemable::Unbound)
+    }
+
     /// The one transition a redeem may make (the DynamoDB adapter states it as a condition).
     pub fn accepts_redemption(&self, now: Timestamp) -> bool {
-        self.exists_at(now)
-            && self.binding.is_some()
-            && self.status(now) == Status::Valid
-            && self.redemption.redeemed_at.is_none()
-            && self.redemption.failures < MAX_REDEEM_FAILURES
+        self.redeemable(now).is_ok()
     }
 
     pub fn assertion_state(&self, now: Timestamp) -> AssertionState {
-        if self.redemption.redeemed_at.is_some() {
-            AssertionState::Redeemed
-        } else if self.accepts_redemption(now) {
-            AssertionState::Available
-        } else {
-            AssertionState::Unavailable
+        match self.redeemable(now) {
+            Ok(_) => AssertionState::Available,
+            Err(Unredeemable::AlreadyRedeemed) => AssertionState::Redeemed,
+            Err(_) => AssertionState::Unavailable,
         }
     }
 

@@ -129,6 +129,7 @@ pub async fn redeem(
             .to_owned(),
     };
     let assertion = service::redeem(app, &token, &redeem, &issuer).await?;
+    crate::telemetry::record_outcome("ASSERTION_ISSUED");
     Ok(json_response(
         StatusCode::OK,
         &AssertionBody {

@@ -58,7 +58,8 @@ pub async fn start(
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
     // The demo app knows no PKCE: its verifications never yield assertions.
-    let started = service::start(app, &phone, device, &callback_base, None).await?;
+    let phone_hash = app.phone_hash_key.hash(&phone);
+    let started = service::start(app, &phone, &phone_hash, device, &callback_base, None).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
         StatusCode::OK,

@@ -19,6 +19,7 @@ use crate::device_address;
 use crate::error::AppError;
 use crate::idempotency::{self, Decision, IdempotencyKey, InvalidIdempotencyKey};
 use crate::phone::PhoneNumber;
+use crate::phone_hash::PhoneHash;
 use crate::service;
 use crate::store::StoredResponse;
 use crate::token::Token;
@@ -109,14 +110,15 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let binding = body.binding()?;
+    let phone_hash = app.phone_hash_key.hash(&phone);
     let device = device_address::resolve(request, &app.address_policy)?;
     let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
-        return start_once(app, &phone, device, &callback_base, binding).await;
+        return start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
     };
 
     let record_key = key.record_key(&device.subscriber());
-    let fingerprint = idempotency::fingerprint(&app.phone_hash_key.hash(&phone), binding.as_ref());
+    let fingerprint = idempotency::fingerprint(&phone_hash, binding.as_ref());
     let now = app.clock.now();
     match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
         Decision::Proceed => {}
@@ -124,7 +126,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
         Decision::Reused => return Err(AppError::IdempotencyKeyReused),
         Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress),
     }
-    let outcome = start_once(app, &phone, device, &callback_base, binding).await;
+    let outcome = start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
@@ -154,11 +156,12 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
 async fn start_once(
     app: &StartApp,
     phone: &PhoneNumber,
+    phone_hash: &PhoneHash,
     device: DeviceAddress,
     public_base: &url::Url,
     binding: Option<StartBinding>,
 ) -> Result<Response<Body>, AppError> {
-    let started = service::start(app, phone, device, public_base, binding).await?;
+    let started = service::start(app, phone, phone_hash, device, public_base, binding).await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(

@@ -10,9 +10,40 @@ pub use callback::{receive_callback, CallbackOutcome};
 pub use results::{device_return, redeem, report, Redeem, Report};
 pub use start::{start, Started};
 
+use crate::error::AppError;
 use crate::metrics::{Metric, MetricsSink};
+use crate::store::{ParkedCallbacks, Verifications};
 use crate::telemetry;
+use crate::time::Timestamp;
 use crate::verification::{State, Verification};
+
+/// The Brazil race: Infobip may call back before the start has stored the verification; such a
+/// result is parked under the callback secret's hash. Applies it to `verification` if there is
+/// one, and returns the verification as it then stands; `None` when nothing was parked. The
+/// start looks right after storing; a PENDING poll looks again, in case the start could not.
+async fn pick_up_parked(
+    verifications: &dyn Verifications,
+    parked: &dyn ParkedCallbacks,
+    metrics: &dyn MetricsSink,
+    verification: &Verification,
+    now: Timestamp,
+) -> Result<Option<Verification>, AppError> {
+    let (token, hash) = (&verification.token, &verification.secret_hash);
+    let Some(early) = parked.find_parked(hash, token, now).await? else {
+        return Ok(None);
+    };
+    match verifications
+        .complete(token, hash, &early.result, now)
+        .await?
+    {
+        Some(completed) => {
+            record_result(metrics, &completed);
+            Ok(Some(completed))
+        }
+        // Applied meanwhile by the other side of the race: read what it wrote.
+        None => Ok(verifications.find(token, now).await?),
+    }
+}
 
 /// Metrics and the request log for a result that has just become final.
 fn record_result(metrics: &dyn MetricsSink, completed: &Verification) {

@@ -3,7 +3,7 @@
 
 use tracing::warn;
 
-use super::record_result;
+use super::pick_up_parked;
 use crate::app::PollApp;
 use crate::assertion::{self, Assertion, Claims};
 use crate::binding::CodeVerifier;
@@ -13,7 +13,7 @@ use crate::phone::PhoneNumber;
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::Token;
-use crate::verification::{AssertionState, ErrorInfo, Status, Verification, MAX_REDEEM_FAILURES};
+use crate::verification::{AssertionState, ErrorInfo, Status, Verification};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -40,7 +40,15 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
     let now = app.clock.now();
     let mut verification = find(app, token, now).await?;
     if verification.status(now) == Status::Pending {
-        match apply_parked(app, &verification, now).await {
+        let picked_up = pick_up_parked(
+            app.verifications.as_ref(),
+            app.parked.as_ref(),
+            app.metrics.as_ref(),
+            &verification,
+            now,
+        )
+        .await;
+        match picked_up {
             Ok(Some(completed)) => verification = completed,
             Ok(None) => {}
             // The poll still answers; the next one looks again.
@@ -56,31 +64,6 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
         token: verification.token,
         pending_until: verification.pending_until,
     })
-}
-
-/// The parked result for `verification`, applied; `None` if there is none.
-async fn apply_parked(
-    app: &PollApp,
-    verification: &Verification,
-    now: Timestamp,
-) -> Result<Option<Verification>, AppError> {
-    let token = &verification.token;
-    let hash = &verification.secret_hash;
-    let Some(parked) = app.parked.find_parked(hash, token, now).await? else {
-        return Ok(None);
-    };
-    match app
-        .verifications
-        .complete(token, hash, &parked.result, now)
-        .await?
-    {
-        Some(completed) => {
-            record_result(app.metrics.as_ref(), &completed);
-            Ok(Some(completed))
-        }
-        // Applied meanwhile by the start or the callback's retry: read what they wrote.
-        None => Ok(app.verifications.find(token, now).await?),
-    }
 }
 
 /// A device arriving at its return URL is shown its code once. A return URL we never issued is
@@ -113,21 +96,7 @@ pub async fn redeem(
 ) -> Result<Assertion, AppError> {
     let now = app.clock.now();
     let verification = find(app, token, now).await?;
-    if verification.redemption.redeemed_at.is_some() {
-        return Err(AppError::AssertionAlreadyIssued);
-    }
-    if verification.redemption.failures >= MAX_REDEEM_FAILURES {
-        return Err(AppError::RedeemLocked);
-    }
-    let status = verification.status(now);
-    if status != Status::Valid {
-        return Err(AppError::NotRedeemable(status));
-    }
-    // Started without a challenge: nobody holds a verifier for it, so nothing to count.
-    let binding = verification
-        .binding
-        .as_ref()
-        .ok_or(AppError::RedeemRefused)?;
+    let binding = verification.redeemable(now)?;
     let key = &app.phone_hash_key;
     // Every part is checked whatever the others gave, so timing says nothing of which failed.
     let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
@@ -160,6 +129,5 @@ pub async fn redeem(
     if !app.verifications.redeem(token, now).await? {
         return Err(AppError::AssertionAlreadyIssued);
     }
-    telemetry::record_outcome("ASSERTION_ISSUED");
     Ok(assertion)
 }

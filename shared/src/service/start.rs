@@ -3,7 +3,7 @@
 use tracing::{info, warn};
 use url::Url;
 
-use super::record_result;
+use super::pick_up_parked;
 use crate::app::StartApp;
 use crate::binding::StartBinding;
 use crate::device::DeviceAddress;
@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyOrder};
 use crate::metrics::{LimitedBy, Metric};
 use crate::phone::PhoneNumber;
+use crate::phone_hash::PhoneHash;
 use crate::rate_limit::{self, LimitError};
 use crate::telemetry;
 use crate::time::Timestamp;
@@ -40,6 +41,7 @@ pub struct Started {
 pub async fn start(
     app: &StartApp,
     phone: &PhoneNumber,
+    phone_hash: &PhoneHash,
     device: DeviceAddress,
     public_base_url: &Url,
     binding: Option<StartBinding>,
@@ -47,7 +49,7 @@ pub async fn start(
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.rate_limits,
-        &app.phone_hash_key.hash(phone),
+        phone_hash,
         &device.subscriber(),
         app.clock.now(),
     )
@@ -110,7 +112,7 @@ pub async fn start(
         verification = verification.bound_to(Binding {
             challenge: binding.challenge,
             nonce: binding.nonce,
-            phone_hash: app.phone_hash_key.hash(phone),
+            phone_hash: phone_hash.clone(),
             // Only a device that was redirected can come back with a code.
             return_hash: accepted
                 .device_redirect_url
@@ -122,13 +124,24 @@ pub async fn start(
     app.verifications.create(&verification).await?;
     app.metrics.emit(&Metric::VerificationStarted);
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
-    // would only make the app start another one. A parked result we cannot read is logged instead.
-    let status = apply_early_callback(app, &verification)
-        .await
-        .unwrap_or_else(|e| {
-            warn!(token = %verification.token, error = %e, "could not look for an early callback");
+    // would only make the app start another one. A parked result we cannot read is logged, and
+    // the next poll looks for it again.
+    let picked_up = pick_up_parked(
+        app.verifications.as_ref(),
+        app.parked.as_ref(),
+        app.metrics.as_ref(),
+        &verification,
+        now,
+    )
+    .await;
+    let status = match picked_up {
+        Ok(Some(completed)) => completed.status(now),
+        Ok(None) => Status::Pending,
+        Err(e) => {
+            warn!(token = %verification.token, error = %crate::error::chain(&e), "could not look for an early callback");
             Status::Pending
-        });
+        }
+    };
     info!(token = %verification.token, phone = %phone.masked(), status = status.as_str(), "verification started");
     Ok(Started {
         token: verification.token,
@@ -162,36 +175,6 @@ async fn record_refusal(
         app.lifetimes,
     );
     if let Err(e) = app.verifications.create(&refused).await {
-        warn!(token = %refused.token, error = %e, "could not store Infobip's refusal");
+        warn!(token = %refused.token, error = %crate::error::chain(&e), "could not store Infobip's refusal");
     }
-}
-
-/// The Brazil race: Infobip may call back before `start` has stored the verification. Such a
-/// callback is parked under our secret's hash; pick it up now.
-async fn apply_early_callback(
-    app: &StartApp,
-    verification: &Verification,
-) -> Result<Status, AppError> {
-    let now = app.clock.now();
-    let parked = app
-        .parked
-        .find_parked(&verification.secret_hash, &verification.token, now)
-        .await?;
-    let Some(parked) = parked else {
-        return Ok(Status::Pending);
-    };
-    let completed = app
-        .verifications
-        .complete(
-            &verification.token,
-            &verification.secret_hash,
-            &parked.result,
-            now,
-        )
-        .await?;
-    if let Some(completed) = completed {
-        record_result(app.metrics.as_ref(), &completed);
-    }
-    // Applied by us or, racing, by the callback's own retry: either way this is the result now.
-    Ok(parked.result.status())
 }
