@@ -13,36 +13,41 @@ pub struct DeviceAddress {
 /// IPv6 /64, since a subscriber gets a whole /64 and may use any address in it. Rate limits and
 /// Idempotency-Key records are kept per subscriber, not per single address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber(String);
+pub struct Subscriber {
+    key: String,
+    /// The /48 an IPv6 subscriber's /64 belongs to (a site's usual allocation).
+    ipv6_network: Option<String>,
+}
 
 impl Subscriber {
     pub fn of(ip: IpAddr) -> Self {
-        Self(match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => {
-                    let s = v6.segments();
-                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-                }
+        // An IPv4-mapped IPv6 address is its IPv4 address.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match ip {
+            IpAddr::V4(v4) => Self {
+                key: v4.to_string(),
+                ipv6_network: None,
             },
-        })
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                Self {
+                    key: format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]),
+                    ipv6_network: Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])),
+                }
+            }
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
     }
 
-    /// The /48 an IPv6 subscriber's /64 belongs to (a site's usual allocation); `None` for IPv4.
-    pub fn ipv6_network(&self) -> Option<String> {
-        let prefix = self.0.strip_suffix("::/64")?;
-        let groups: Vec<&str> = prefix.split(':').collect();
-        Some(format!(
-            "{}:{}:{}::/48",
-            groups.first()?,
-            groups.get(1)?,
-            groups.get(2)?
-        ))
+    /// `None` for IPv4.
+    pub fn ipv6_network(&self) -> Option<&str> {
+        self.ipv6_network.as_deref()
     }
 }
 
@@ -67,8 +72,8 @@ mod tests {
             of("2001:db8:1:ffff::9").ipv6_network()
         );
         assert_eq!(
-            of("2001:db8:1:2::1").ipv6_network().unwrap(),
-            "2001:db8:1::/48"
+            of("2001:db8:1:2::1").ipv6_network(),
+            Some("2001:db8:1::/48")
         );
         assert_ne!(
             of("2001:db8:1:2::1").ipv6_network(),

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use futures_util::future::join_all;
+
 use crate::device::Subscriber;
 use crate::phone_hash::PhoneHash;
 use crate::store::{Counters, StoreError};
@@ -126,11 +128,11 @@ pub enum LimitError {
 }
 
 /// Counts one start for the number hashed as `phone` from `subscriber` on every counter, and
-/// refuses it if any limit is exceeded (the first in [`Scope`]'s order of specificity: the
-/// device and number first, the service last). A refused start is taken back from the counters
-/// it did not exceed: a start refused for one reason does not use up another's allowance (an
-/// attacker filling one number's limit from a shared carrier address does not also fill that
-/// address's limit for everyone behind it).
+/// refuses it if any limit is exceeded (the first in order of specificity: the device and number
+/// first, the service last) or a counter cannot be updated. A refused start is taken back from
+/// the counters it was counted on: a start refused for one reason does not use up another's
+/// allowance (an attacker filling one number's limit from a shared carrier address does not also
+/// fill that address's limit for everyone behind it).
 pub async fn admit(
     counters: &dyn Counters,
     limits: &RateLimits,
@@ -139,70 +141,62 @@ pub async fn admit(
     now: Timestamp,
 ) -> Result<(), LimitError> {
     let phone = phone.as_str();
-    let mut checks = vec![
+    let checks = [
         (
             Scope::PhoneAndDevice,
             limits.per_phone_and_ip,
-            format!("{phone}#{}", subscriber.as_str()),
+            Some(format!("{phone}#{}", subscriber.as_str())),
         ),
         (
             Scope::DeviceIp,
             limits.per_ip,
-            subscriber.as_str().to_owned(),
+            Some(subscriber.as_str().to_owned()),
         ),
-        (Scope::PhoneNumber, limits.per_phone, phone.to_owned()),
-        (Scope::Global, limits.global, "all".to_owned()),
+        (
+            Scope::DeviceNetwork,
+            limits.per_ipv6_48,
+            subscriber.ipv6_network().map(str::to_owned),
+        ),
+        (Scope::PhoneNumber, limits.per_phone, Some(phone.to_owned())),
+        (Scope::Global, limits.global, Some("all".to_owned())),
     ];
-    if let Some(network) = subscriber.ipv6_network() {
-        checks.insert(2, (Scope::DeviceNetwork, limits.per_ipv6_48, network));
-    }
-    let checks: Vec<(Scope, Limit, String)> = checks
+    let checks = checks
         .into_iter()
-        .filter_map(|(scope, limit, subject)| Some((scope, limit?, subject)))
-        .collect();
+        .filter_map(|(scope, limit, subject)| Some((scope, limit?, subject?)));
     // All at once: one round trip of latency on every start, whatever the number of limits.
-    let counted = futures_util::future::join_all(
-        checks
-            .iter()
-            .map(|(scope, limit, subject)| count(counters, *scope, *limit, subject, now)),
-    )
+    let counted = join_all(checks.map(|(scope, limit, subject)| async move {
+        count(counters, scope, limit, &subject, now).await
+    }))
     .await;
-    let refused = counted.iter().find_map(|c| match c {
-        Err(LimitError::Exceeded(exceeded)) => Some(exceeded.clone()),
-        _ => None,
-    });
-    if let Some(exceeded) = refused {
-        let counted_within: Vec<&Counted> =
-            counted.iter().filter_map(|c| c.as_ref().ok()).collect();
-        let returns = counted_within
-            .iter()
-            .map(|c| counters.decrement(&c.key, now));
-        // Best effort: a counter left one too high only makes its limit a little stricter.
-        for returned in futures_util::future::join_all(returns).await {
-            if let Err(e) = returned {
-                tracing::warn!(error = %crate::error::chain(&e), "could not take a refused start back from a counter");
-            }
+    let (within, refused): (Vec<_>, Vec<_>) = counted.into_iter().partition(Result::is_ok);
+    // The limit a client can act on (429 and when to retry) before a storage failure (503).
+    let Some(refusal) = refused
+        .into_iter()
+        .filter_map(Result::err)
+        .min_by_key(|e| !matches!(e, LimitError::Exceeded(_)))
+    else {
+        return Ok(());
+    };
+    // Best effort: a counter left one too high only makes its limit a little stricter.
+    let keys = within.into_iter().filter_map(Result::ok);
+    for returned in
+        join_all(keys.map(|key| async move { counters.decrement(&key, now).await })).await
+    {
+        if let Err(e) = returned {
+            tracing::warn!(error = %crate::error::chain(&e), "could not take a refused start back from a counter");
         }
-        return Err(LimitError::Exceeded(exceeded));
     }
-    match counted.into_iter().find_map(Result::err) {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    Err(refusal)
 }
 
-/// A counter a start was counted on, within its limit.
-struct Counted {
-    key: String,
-}
-
+/// Counts one start on `scope`'s counter for `subject`: its key when within the limit.
 async fn count(
     counters: &dyn Counters,
     scope: Scope,
     limit: Limit,
     subject: &str,
     now: Timestamp,
-) -> Result<Counted, LimitError> {
+) -> Result<String, LimitError> {
     let window_ms = (limit.window.as_millis() as u64).max(1);
     let index = now.as_millis() / window_ms;
     let ends = Timestamp::from_millis((index + 1).saturating_mul(window_ms));
@@ -212,7 +206,7 @@ async fn count(
         limit.window.as_secs()
     );
     if counters.increment(&key, ends, now).await? <= limit.max {
-        return Ok(Counted { key });
+        return Ok(key);
     }
     // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
     let retry_after =

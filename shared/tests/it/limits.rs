@@ -470,3 +470,17 @@ async fn the_global_limit_caps_every_start() {
     assert_eq!(t.infobip_requests().await.len(), 4);
     assert_eq!(rate_limit_metrics(&t), ["Global", "Global"]);
 }
+
+/// A start refused because a counter could not be updated (503) is taken back from the counters
+/// it was counted on, as a start refused by a limit is: it spends nobody's allowance.
+#[tokio::test]
+async fn a_start_refused_for_a_storage_failure_spends_no_allowance() {
+    let store = FaultyStore::new(MemoryStore::new());
+    let env = limited(&[("RATE_LIMIT_PER_IP", "5"), ("RATE_LIMIT_PER_PHONE", "1")]);
+    let t = test_app_with(&env, store.clone()).await;
+    infobip_always_redirects(&t).await;
+    store.fail("increment", 1); // the address's counter; the number's is counted
+    assert_problem(&t.send(start_request(PHONE)).await, 503);
+    let started = t.send(start_request(PHONE)).await;
+    assert_eq!(started.status(), 201, "{}", body_text(&started));
+}
