@@ -44,9 +44,6 @@ pub async fn start(
     params: &Params,
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
-    if !app.demo_app_routes {
-        return Err(AppError::RouteNotFound);
-    }
     // A GET that starts a billed verification: an `<img>` on any page could send one.
     refuse_cross_site(request, &app.allowed_origins)?;
     let msisdn = percent_decode_str(params.get("msisdn")?)
@@ -73,9 +70,6 @@ pub async fn start(
 
 /// `GET /verify/result/{token}`: 204 while pending, 200 with the result once there is one.
 pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
-    if !app.demo_app_routes {
-        return Err(AppError::RouteNotFound);
-    }
     let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());
@@ -124,9 +118,6 @@ pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, Ap
 
 /// `GET /device-address`: what we would send Infobip as `deviceIp` / `devicePort`.
 pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
-    if !app.demo_app_routes {
-        return Err(AppError::RouteNotFound);
-    }
     let device = device_address::resolve(request, &app.address_policy)?;
     Ok(json_response(
         StatusCode::OK,

@@ -22,7 +22,7 @@ use crate::app::Backend;
 use crate::error::AppError;
 pub use problem::ErrorStyle;
 pub use request::{path as request_path, MAX_BODY_BYTES};
-pub use routes::{all_routes, Function, RouteInfo, Routes};
+pub use routes::{all_routes, Family, Function, RouteInfo, Routes};
 
 /// The problem+json answer for `error`, for a front end that refuses a request before it can
 /// become a `Request` (the local server's body limit).
@@ -78,7 +78,14 @@ pub async fn handle_any(backend: &Backend, request: Request) -> Response<Body> {
 
 async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
     let path = request::path(request);
-    let (route, params) = match routes::find::<C>(request.method().as_str(), &path) {
+    let found = routes::find::<C>(request.method().as_str(), &path).and_then(|found| {
+        match found.0.family {
+            // Not served here: as if the route did not exist.
+            Family::DemoApp if !app.serves_demo_app() => Err(AppError::RouteNotFound),
+            _ => Ok(found),
+        }
+    });
+    let (route, params) = match found {
         Ok(found) => found,
         Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
     };
@@ -93,7 +100,7 @@ async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
             .unwrap_or(Err(AppError::OutOfTime)),
         None => served.await,
     };
-    result.unwrap_or_else(|error| problem::response(&error, route.style))
+    result.unwrap_or_else(|error| problem::response(&error, route.family.error_style()))
 }
 
 /// Kept back from Lambda's deadline to answer and log in.

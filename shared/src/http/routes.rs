@@ -33,27 +33,44 @@ pub struct Route<C: 'static> {
     pub method: &'static str,
     /// Literal segments and `{name}` parameters, each parameter one non-empty segment.
     pub pattern: &'static str,
-    pub style: ErrorStyle,
+    pub family: Family,
     pub handler: Handler<C>,
+}
+
+/// Our API, or the routes Infobip's demo app calls: those report errors in the shape it reads
+/// and are served only where configured (`DEMO_APP_ROUTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Api,
+    DemoApp,
+}
+
+impl Family {
+    pub fn error_style(self) -> ErrorStyle {
+        match self {
+            Family::Api => ErrorStyle::Problem,
+            Family::DemoApp => ErrorStyle::DemoApp,
+        }
+    }
 }
 
 pub static START_VERIFY_ROUTES: &[Route<StartApp>] = &[
     Route {
         method: "POST",
         pattern: "/verifications",
-        style: ErrorStyle::Problem,
+        family: Family::Api,
         handler: |app, _, request| Box::pin(verifications::start(app, request)),
     },
     Route {
         method: "GET",
         pattern: "/verify/{msisdn}",
-        style: ErrorStyle::DemoApp,
+        family: Family::DemoApp,
         handler: |app, params, request| Box::pin(demo::start(app, params, request)),
     },
     Route {
         method: "GET",
         pattern: "/device-address",
-        style: ErrorStyle::DemoApp,
+        family: Family::DemoApp,
         handler: |app, _, request| Box::pin(async move { demo::device_address(app, request) }),
     },
 ];
@@ -61,7 +78,7 @@ pub static START_VERIFY_ROUTES: &[Route<StartApp>] = &[
 pub static CALLBACK_ROUTES: &[Route<CallbackApp>] = &[Route {
     method: "POST",
     pattern: "/callbacks/infobip/{secret}",
-    style: ErrorStyle::Problem,
+    family: Family::Api,
     handler: |app, params, request| Box::pin(callback::receive(app, params, request)),
 }];
 
@@ -69,31 +86,31 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
     Route {
         method: "GET",
         pattern: "/verifications/{token}",
-        style: ErrorStyle::Problem,
+        family: Family::Api,
         handler: |app, params, _| Box::pin(verifications::get(app, params)),
     },
     Route {
         method: "GET",
         pattern: "/verify/result/{token}",
-        style: ErrorStyle::DemoApp,
+        family: Family::DemoApp,
         handler: |app, params, _| Box::pin(demo::result(app, params)),
     },
     Route {
         method: "GET",
         pattern: "/return/{secret}",
-        style: ErrorStyle::Problem,
+        family: Family::Api,
         handler: |app, params, request| Box::pin(assertions::device_return(app, params, request)),
     },
     Route {
         method: "POST",
         pattern: "/verifications/{token}/assertion",
-        style: ErrorStyle::Problem,
+        family: Family::Api,
         handler: |app, params, request| Box::pin(assertions::redeem(app, params, request)),
     },
     Route {
         method: "GET",
         pattern: "/.well-known/jwks.json",
-        style: ErrorStyle::Problem,
+        family: Family::Api,
         handler: |app, _, _| Box::pin(assertions::jwks(app)),
     },
 ];
@@ -101,11 +118,20 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
 /// A function's context and its table.
 pub trait Routes: Sized + Sync + 'static {
     fn routes() -> &'static [Route<Self>];
+
+    /// Whether this deployment serves the demo-app family (`DEMO_APP_ROUTES`).
+    fn serves_demo_app(&self) -> bool {
+        false
+    }
 }
 
 impl Routes for StartApp {
     fn routes() -> &'static [Route<Self>] {
         START_VERIFY_ROUTES
+    }
+
+    fn serves_demo_app(&self) -> bool {
+        self.demo_app_routes
     }
 }
 
@@ -118,6 +144,10 @@ impl Routes for CallbackApp {
 impl Routes for PollApp {
     fn routes() -> &'static [Route<Self>] {
         POLL_ROUTES
+    }
+
+    fn serves_demo_app(&self) -> bool {
+        self.demo_app_routes
     }
 }
 
