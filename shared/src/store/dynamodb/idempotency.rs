@@ -41,30 +41,21 @@ impl IdempotencyRecords for DynamoDbStore {
         lease_until: Timestamp,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let claimed = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(TABLE_KEY, s(key))
-            .item(FINGERPRINT, s(fingerprint))
-            .item(TTL_ATTRIBUTE, n(ttl_secs(lease_until)))
-            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
-            .expression_attribute_names("#key", TABLE_KEY)
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now_s", now_secs(now))
-            .send()
-            .await;
-        match claimed {
-            Ok(_) => Ok(None),
-            Err(e) if is_condition_failure(&e) => match self.get_consistent(key).await? {
-                Some(item) => from_item(&item).map(Some),
-                // Released between our write and our read: the other request is still deciding.
-                None => Ok(Some(IdempotencyRecord {
-                    fingerprint: fingerprint.to_owned(),
-                    response: None,
-                })),
-            },
-            Err(e) => Err(unavailable(e)),
+        let claim = Item::from([
+            (TABLE_KEY.into(), s(key)),
+            (FINGERPRINT.into(), s(fingerprint)),
+            (TTL_ATTRIBUTE.into(), n(ttl_secs(lease_until))),
+        ]);
+        if self.put_if_absent(claim, now).await? {
+            return Ok(None);
+        }
+        match self.get_consistent(key).await? {
+            Some(item) => from_item(&item).map(Some),
+            // Released between our write and our read: the other request is still deciding.
+            None => Ok(Some(IdempotencyRecord {
+                fingerprint: fingerprint.to_owned(),
+                response: None,
+            })),
         }
     }
 

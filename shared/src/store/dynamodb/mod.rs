@@ -12,7 +12,8 @@ mod verifications;
 use aws_sdk_dynamodb::Client;
 
 use super::StoreError;
-use item::{s, unavailable, Item};
+use crate::time::Timestamp;
+use item::{conditional, now_secs, s, unavailable, Item};
 
 pub const TABLE_KEY: &str = "token";
 pub const TTL_ATTRIBUTE: &str = "ttl";
@@ -74,6 +75,24 @@ impl DynamoDbStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Writes `item` unless a live item (TTL not reached at `now`) has its key: `true` if it was
+    /// written. An expired item that DynamoDB has not deleted yet (TTL deletion is lazy) counts
+    /// as absent, as everywhere in this adapter.
+    async fn put_if_absent(&self, item: Item, now: Timestamp) -> Result<bool, StoreError> {
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
+            .expression_attribute_names("#key", TABLE_KEY)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now_s", now_secs(now))
+            .send()
+            .await;
+        conditional(outcome, true, false)
     }
 
     /// Strongly consistent: a poll right after a callback must see the callback's write.

@@ -44,19 +44,9 @@ impl ParkedCallbacks for DynamoDbStore {
             (TTL_ATTRIBUTE.into(), n(ttl_secs(callback.expires_at))),
         ]);
         put_result(&mut item, &callback.result);
-        let outcome = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
-            .expression_attribute_names("#key", TABLE_KEY)
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now_s", now_secs(callback.received_at))
-            .send()
-            .await;
-        // Refused: the first callback for this secret and token is already kept (first wins).
-        conditional(outcome, (), ())
+        // Not written: the first callback for this secret and token is already kept (first wins).
+        self.put_if_absent(item, callback.received_at).await?;
+        Ok(())
     }
 
     async fn find_parked(

@@ -17,19 +17,14 @@ impl DeviceReturns for DynamoDbStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let outcome = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(TABLE_KEY, s(&format!("return#{}", return_hash.as_str())))
-            .item(CREATED_AT, n(now.as_millis()))
-            .item(TTL_ATTRIBUTE, n(ttl_secs(expires_at)))
-            .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
-            .expression_attribute_names("#key", TABLE_KEY)
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now_s", now_secs(now))
-            .send()
-            .await;
-        conditional(outcome, true, false)
+        let marker = Item::from([
+            (
+                TABLE_KEY.into(),
+                s(&format!("return#{}", return_hash.as_str())),
+            ),
+            (CREATED_AT.into(), n(now.as_millis())),
+            (TTL_ATTRIBUTE.into(), n(ttl_secs(expires_at))),
+        ]);
+        self.put_if_absent(marker, now).await
     }
 }
