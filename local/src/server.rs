@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use smv_shared::device_address::ConnectedPeer;
 use smv_shared::http::event::HttpRequest;
-use smv_shared::{handle_any, AppError, Backend, Function};
+use smv_shared::{handle_by, AppError, Backend, Function};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::debug;
@@ -53,9 +53,9 @@ impl Concurrency {
         ]))
     }
 
-    async fn enter(&self, path: &str) -> Option<SemaphorePermit<'_>> {
+    async fn enter(&self, function: Option<Function>) -> Option<SemaphorePermit<'_>> {
         let semaphores = self.0.as_ref()?;
-        let function = Function::serving(path)?;
+        let function = function?;
         let index = Function::ALL.iter().position(|f| *f == function)?;
         semaphores[index].acquire().await.ok()
     }
@@ -133,11 +133,9 @@ impl Server {
             }
         };
         request.extensions_mut().insert(ConnectedPeer(peer));
-        let _turn = self
-            .concurrency
-            .enter(&smv_shared::http::request_path(&request))
-            .await;
-        into_hyper(handle_any(&self.backend, request).await)
+        let function = Function::serving(&smv_shared::http::request_path(&request));
+        let _turn = self.concurrency.enter(function).await;
+        into_hyper(handle_by(&self.backend, function, request).await)
     }
 }
 

@@ -9,6 +9,7 @@ use smv_shared::app::Runtime;
 use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
+use smv_shared::aws::Account;
 use smv_shared::config::{ConfigError, PollConfig, StartConfig};
 use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
@@ -35,30 +36,39 @@ pub enum SettingsError {
     Signer(#[from] smv_shared::assertion::SignError),
 }
 
+/// Where a laptop reaches AWS (or a local server) when a setting needs it: the region and
+/// credentials from anywhere aws-config looks (profiles, SSO), the endpoints from the usual
+/// variables; the clients themselves are the functions' own. Read once.
+async fn laptop_account(env: &impl Fn(&str) -> Option<String>) -> Result<Account, SettingsError> {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(smv_shared::aws::http_client())
+        .load()
+        .await;
+    let (Some(region), Some(credentials)) = (aws.region().cloned(), aws.credentials_provider())
+    else {
+        return Err(SettingsError::Invalid {
+            name: "AWS_REGION",
+            problem: "and AWS credentials must be available for TABLE_NAME or ASSERTION_KEY_ID"
+                .into(),
+        });
+    };
+    let endpoint = |service: &str| env(service).or_else(|| env("AWS_ENDPOINT_URL"));
+    Ok(Account {
+        region,
+        credentials,
+        dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
+        kms_endpoint: endpoint("AWS_ENDPOINT_URL_KMS"),
+    })
+}
+
 /// The KMS key `ASSERTION_KEY_ID` names (e.g. on moto through `AWS_ENDPOINT_URL_KMS`), else the
 /// PKCS#8 PEM key in `ASSERTION_SIGNING_KEY_FILE`, else a key generated for this run.
 async fn signer(
     env: &impl Fn(&str) -> Option<String>,
     config: &PollConfig,
+    account: Option<&Account>,
 ) -> Result<(Arc<dyn Signer>, String), SettingsError> {
-    if let Some(key_id) = &config.assertions.key_id {
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(smv_shared::aws::http_client())
-            .load()
-            .await;
-        let (Some(region), Some(credentials)) = (aws.region().cloned(), aws.credentials_provider())
-        else {
-            return Err(SettingsError::Invalid {
-                name: "AWS_REGION",
-                problem: "and AWS credentials must be available for ASSERTION_KEY_ID".into(),
-            });
-        };
-        let account = smv_shared::aws::Account {
-            region,
-            credentials,
-            dynamodb_endpoint: None,
-            kms_endpoint: env("AWS_ENDPOINT_URL_KMS").or_else(|| env("AWS_ENDPOINT_URL")),
-        };
+    if let (Some(key_id), Some(account)) = (&config.assertions.key_id, account) {
         let signer = KmsSigner::new(
             account.kms(),
             key_id.clone(),
@@ -174,57 +184,37 @@ pub async fn build(
     };
     let config = StartConfig::from_lookup(defaults)?;
     let poll_config = PollConfig::from_lookup(defaults)?;
-    let (signer, signer_description) = signer(&env, &poll_config).await?;
+    let account = match table.is_some() || poll_config.assertions.key_id.is_some() {
+        true => Some(laptop_account(&env).await?),
+        false => None,
+    };
+    let (signer, signer_description) = signer(&env, &poll_config, account.as_ref()).await?;
     let infobip_description = match &simulator {
         Some(s) => format!("built-in simulator at {}", s.base_url()),
         None => format!("{} (real account)", config.infobip.base_url),
     };
 
-    let (store, store_description): (Arc<dyn Store>, String) = match &table {
-        None => (
-            Arc::new(MemoryStore::new()),
-            "in-memory (lost on exit; set TABLE_NAME for DynamoDB)".into(),
-        ),
-        Some(table) => {
-            // A laptop's AWS credentials come from anywhere aws-config looks (profiles, SSO);
-            // the client itself is the functions' own.
-            let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(smv_shared::aws::http_client())
-                .load()
-                .await;
-            let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL"));
-            let (Some(region), Some(credentials)) =
-                (aws.region().cloned(), aws.credentials_provider())
-            else {
-                return Err(SettingsError::Invalid {
-                    name: "AWS_REGION",
-                    problem: "and AWS credentials must be available for a DynamoDB table".into(),
-                });
-            };
-            let client = smv_shared::aws::Account {
-                region,
-                credentials,
-                dynamodb_endpoint: endpoint.clone(),
-                kms_endpoint: None,
-            }
-            .dynamodb();
-            if endpoint.is_some() {
-                ensure_table(&client, table).await?;
-            }
-            let place = endpoint.unwrap_or_else(|| {
-                format!(
-                    "AWS region {}",
-                    aws.region()
-                        .map(|r| r.to_string())
-                        .unwrap_or_else(|| "(unset)".into())
+    let (store, store_description): (Arc<dyn Store>, String) =
+        match table.as_ref().zip(account.as_ref()) {
+            None => (
+                Arc::new(MemoryStore::new()),
+                "in-memory (lost on exit; set TABLE_NAME for DynamoDB)".into(),
+            ),
+            Some((table, account)) => {
+                let client = account.dynamodb();
+                if account.dynamodb_endpoint.is_some() {
+                    ensure_table(&client, table).await?;
+                }
+                let place = account
+                    .dynamodb_endpoint
+                    .clone()
+                    .unwrap_or_else(|| format!("AWS region {}", account.region));
+                (
+                    Arc::new(DynamoDbStore::new(client, table.clone())),
+                    format!("DynamoDB table {table} at {place}"),
                 )
-            });
-            (
-                Arc::new(DynamoDbStore::new(client, table.clone())),
-                format!("DynamoDB table {table} at {place}"),
-            )
-        }
-    };
+            }
+        };
     let mut runtime = Runtime::new(store);
     // stdout is for the person running the server, not for CloudWatch.
     runtime.metrics = Arc::new(smv_shared::metrics::Discard);

@@ -77,6 +77,26 @@ impl Account {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
+    /// Creates an ES256 signing key (`ECC_NIST_P256`, `SIGN_VERIFY`) as the template's
+    /// `AssertionKey` is, and returns its ARN. For a local KMS (moto) and the tests; a deployed
+    /// stack gets its key from the template.
+    pub async fn create_assertion_key(
+        &self,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+        let created = self
+            .kms()
+            .create_key()
+            .key_spec(KeySpec::EccNistP256)
+            .key_usage(KeyUsageType::SignVerify)
+            .send()
+            .await?;
+        created
+            .key_metadata
+            .and_then(|m| m.arn)
+            .ok_or_else(|| "CreateKey returned no ARN".into())
+    }
+
     pub fn kms(&self) -> aws_sdk_kms::Client {
         let mut config = aws_sdk_kms::Config::builder()
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())

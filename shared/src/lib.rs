@@ -40,4 +40,4 @@ pub mod web;
 
 pub use app::{Backend, CallbackApp, PollApp, StartApp};
 pub use error::AppError;
-pub use http::{handle, handle_any, run_lambda, Function};
+pub use http::{handle, handle_any, handle_by, run_lambda, Function};

@@ -474,20 +474,10 @@ async fn main() {
         redeemable.push(token);
     }
     // The key that signs assertions, in moto's KMS.
-    let key_id = {
-        use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-        smv_shared::aws::Account::local(&endpoint)
-            .kms()
-            .create_key()
-            .key_spec(KeySpec::EccNistP256)
-            .key_usage(KeyUsageType::SignVerify)
-            .send()
-            .await
-            .expect("KMS key created")
-            .key_metadata
-            .and_then(|m| m.arn)
-            .expect("the key's ARN")
-    };
+    let key_id = smv_shared::aws::Account::local(&endpoint)
+        .create_assertion_key()
+        .await
+        .expect("KMS key created");
     let verifications = Arc::new(verifications);
 
     let moto: SocketAddr = endpoint

@@ -68,7 +68,17 @@ pub async fn run_lambda<C: Routes + Send>(app: C) -> Result<(), lambda_http::Err
 /// [`handle`] by whichever function serves the request's path, as API Gateway would route it:
 /// for the local server and the tests, which run all three functions in one process.
 pub async fn handle_any(backend: &Backend, request: Request) -> Response<Body> {
-    match Function::serving(&request::path(&request)) {
+    let function = Function::serving(&request::path(&request));
+    handle_by(backend, function, request).await
+}
+
+/// [`handle`] by `function`'s context, as its Lambda binary would receive the request.
+pub async fn handle_by(
+    backend: &Backend,
+    function: Option<Function>,
+    request: Request,
+) -> Response<Body> {
+    match function {
         Some(Function::StartVerify) => handle(&backend.start, request).await,
         Some(Function::Callback) => handle(&backend.callback, request).await,
         // A path no function serves gets the 404 any of them would give.

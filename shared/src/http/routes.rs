@@ -196,10 +196,13 @@ impl Function {
 
     /// The function whose routes include `path`, whatever the method.
     pub fn serving(path: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| {
-            f.routes()
-                .iter()
-                .any(|r| Params::of(r.pattern, path).is_some())
+        fn has<C>(routes: &[Route<C>], path: &str) -> bool {
+            routes.iter().any(|r| Params::of(r.pattern, path).is_some())
+        }
+        Self::ALL.into_iter().find(|f| match f {
+            Function::StartVerify => has(START_VERIFY_ROUTES, path),
+            Function::Callback => has(CALLBACK_ROUTES, path),
+            Function::Poll => has(POLL_ROUTES, path),
         })
     }
 }

@@ -21,7 +21,7 @@ use smv_shared::store::{
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::token::{SecretHash, Token};
 use smv_shared::verification::{ParkedCallback, Verification, VerificationResult};
-use smv_shared::{handle, handle_any, Backend, Function};
+use smv_shared::{handle_any, handle_by, Backend, Function};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -114,11 +114,7 @@ impl TestApp {
 
     /// To `function` alone, as its Lambda binary receives whatever API Gateway sends it.
     pub async fn send_to(&self, function: Function, request: Request) -> Response<Body> {
-        match function {
-            Function::StartVerify => handle(&self.backend.start, request).await,
-            Function::Callback => handle(&self.backend.callback, request).await,
-            Function::Poll => handle(&self.backend.poll, request).await,
-        }
+        handle_by(&self.backend, Some(function), request).await
     }
 
     pub fn advance(&self, by: Duration) {
@@ -617,18 +613,12 @@ impl IdempotencyRecords for FaultyStore {
     }
 }
 
-/// A new ECC_NIST_P256 signing key in the test server's KMS (moto); its ARN.
+/// A new signing key in the test server's KMS (moto); its ARN.
 pub async fn kms_key(endpoint: &str) -> String {
-    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    let created = smv_shared::aws::Account::local(endpoint)
-        .kms()
-        .create_key()
-        .key_spec(KeySpec::EccNistP256)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
+    smv_shared::aws::Account::local(endpoint)
+        .create_assertion_key()
         .await
-        .unwrap();
-    created.key_metadata.unwrap().arn.unwrap()
+        .unwrap()
 }
 
 /// The claims of `assertion`, checked by an independent JWT library (jsonwebtoken) against the
