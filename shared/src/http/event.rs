@@ -33,9 +33,13 @@ impl HttpRequest<'_> {
         let mut headers = HeaderMap::new();
         let mut cookies = Vec::new();
         for (name, value) in self.headers {
+            // An event's headers are JSON strings: a value that is not text (HTTP allows bytes
+            // 0x80-0xFF) cannot be carried, and is left out rather than failing the request.
+            let Ok(text) = value.to_str() else {
+                continue;
+            };
             if name == COOKIE {
-                let value = value.to_str().unwrap_or_default();
-                cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+                cookies.extend(text.split(';').map(|c| c.trim().to_owned()));
                 continue;
             }
             // HTTP API joins repeated headers with commas.
@@ -104,4 +108,30 @@ impl HttpRequest<'_> {
 /// An event as the Lambda runtime reads it.
 pub fn parse(event: &serde_json::Value) -> Result<Request, serde_json::Error> {
     lambda_http::request::from_str(&event.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_value_that_is_not_text_is_left_out_not_a_panic() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-binary", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        headers.insert("accept", HeaderValue::from_static("application/json"));
+        let request = HttpRequest {
+            method: &Method::GET,
+            path: "/device-address",
+            query: "",
+            headers: &headers,
+            body: b"",
+            source_ip: "203.0.113.7",
+            domain_name: "localhost",
+            request_id: "r",
+        };
+        let event = request.to_event();
+        assert!(event["headers"].get("x-binary").is_none(), "{event}");
+        assert_eq!(event["headers"]["accept"], "application/json");
+        assert!(request.to_request().is_ok());
+    }
 }
