@@ -164,6 +164,12 @@ pub async fn build(
         uuid::Uuid::new_v4().simple()
     );
 
+    let callback_secret_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+
     let defaults = |name: &str| -> Option<String> {
         match name {
             "TABLE_NAME" => Some(table.clone().unwrap_or_else(|| "in-memory".into())),
@@ -173,6 +179,7 @@ pub async fn build(
             "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
+            "CALLBACK_SECRET_KEY" => env(name).or_else(|| Some(callback_secret_key.clone())),
             "ASSERTION_AUDIENCE" => env(name).or_else(|| Some(LOCAL_AUDIENCE.into())),
             // Locally, Infobip's demo app is the usual client.
             "DEMO_APP_ROUTES" => env(name).or_else(|| Some("true".into())),

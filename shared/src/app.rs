@@ -1,5 +1,6 @@
 //! What each function's handlers receive: exactly the parts that function uses, so that a poll
-//! handler cannot reach Infobip and the callback function holds no key. Only ports and settings:
+//! handler cannot reach Infobip and the callback function holds neither the Infobip key nor the
+//! phone hash key. Only ports and settings:
 //! which adapters fill them is `startup`'s business. Built once per process; the Lambda
 //! functions, the local server and the tests share them.
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::assertion::{Policy, Signer};
+use crate::callback_secret::CallbackKey;
 use crate::device_address::AddressPolicy;
 use crate::infobip::SilentVerifier;
 use crate::metrics::MetricsSink;
@@ -34,6 +36,7 @@ pub struct StartApp {
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
     pub phone_hash_key: PhoneHashKey,
+    pub callback_key: CallbackKey,
     /// Origins whose pages may start verifications.
     pub allowed_origins: Vec<String>,
     pub demo_app_routes: bool,
@@ -47,6 +50,8 @@ pub struct CallbackApp {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub lifetimes: Lifetimes,
+    /// Only a result for a callback URL we issued is kept when its verification is not stored yet.
+    pub callback_key: CallbackKey,
 }
 
 /// The poll function: reports results, shows a returning device its code, and redeems VALID

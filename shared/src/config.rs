@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::assertion::Policy;
+use crate::callback_secret::CallbackKey;
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 use crate::infobip::ApiKey;
 use crate::phone_hash::PhoneHashKey;
@@ -60,11 +61,21 @@ pub struct StartConfig {
     pub rate_limits: RateLimits,
     /// Names phone numbers in rate-limit counters and Idempotency-Key records.
     pub phone_hash_key: PhoneHashKey,
+    /// Tags the callback URLs' secrets.
+    pub callback_key: CallbackKey,
     /// Origins (exact, `https://shop.example.com`) whose pages may start verifications.
     pub allowed_origins: Vec<String>,
     /// Serve Infobip's demo-app routes (`GET /verify/...`, `GET /device-address`): a GET that
     /// starts a billed verification is off unless wanted.
     pub demo_app_routes: bool,
+}
+
+/// What the callback function reads besides: the key that tells a callback URL we issued from a
+/// forged one.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    pub common: CommonConfig,
+    pub callback_key: CallbackKey,
 }
 
 /// What the poll function reads besides: it redeems VALID verifications for signed assertions.
@@ -93,7 +104,8 @@ pub struct AssertionConfig {
 pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
 
 /// The variables every function reads; [`STARTER_VARIABLES`] are read only by the function that
-/// starts verifications, [`POLL_VARIABLES`] by the poll function. `template.yaml` sets exactly
+/// starts verifications, [`CALLBACK_VARIABLES`] by the callback function, [`POLL_VARIABLES`] by
+/// the poll function. `template.yaml` sets exactly
 /// these on each function (a test holds it to it).
 pub const COMMON_VARIABLES: &[&str] = &[
     "TABLE_NAME",
@@ -106,6 +118,7 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "INFOBIP_TIMEOUT_MS",
     "INFOBIP_API_KEY",
     "PHONE_HASH_KEY",
+    "CALLBACK_SECRET_KEY",
     "CORS_ALLOWED_ORIGINS",
     "DEMO_APP_ROUTES",
     "ALB_TRUSTED_PROXY_HOPS",
@@ -123,6 +136,7 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "RATE_LIMIT_GLOBAL",
     "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
 ];
+pub const CALLBACK_VARIABLES: &[&str] = &["CALLBACK_SECRET_KEY"];
 pub const POLL_VARIABLES: &[&str] = &[
     "PHONE_HASH_KEY",
     "DEMO_APP_ROUTES",
@@ -199,6 +213,7 @@ impl StartConfig {
         Ok(Self {
             common,
             phone_hash_key,
+            callback_key: callback_key(&env)?,
             allowed_origins: origins(&env)?,
             demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
             callback_base_url,
@@ -240,6 +255,20 @@ impl StartConfig {
                     DEFAULT_GLOBAL,
                 )?,
             },
+        })
+    }
+}
+
+impl CallbackConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            common: CommonConfig::read(&env)?,
+            callback_key: callback_key(&env)?,
         })
     }
 }
@@ -313,6 +342,13 @@ fn origins(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
 fn phone_hash_key(env: &Env<'_>) -> Result<PhoneHashKey, ConfigError> {
     PhoneHashKey::new(env.required("PHONE_HASH_KEY")?.into_bytes()).map_err(|e| ConfigError {
         name: "PHONE_HASH_KEY",
+        problem: e.to_string(),
+    })
+}
+
+fn callback_key(env: &Env<'_>) -> Result<CallbackKey, ConfigError> {
+    CallbackKey::new(env.required("CALLBACK_SECRET_KEY")?.into_bytes()).map_err(|e| ConfigError {
+        name: "CALLBACK_SECRET_KEY",
         problem: e.to_string(),
     })
 }
@@ -491,6 +527,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     const HASH_KEY: &str = "0123456789abcdef0123456789abcdef";
+    const CALLBACK_KEY: &str = "fedcba9876543210fedcba9876543210";
     use std::collections::HashMap;
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -501,8 +538,13 @@ mod tests {
         move |name| vars.get(name).cloned()
     }
 
+    /// With a callback key unless `vars` names one.
     fn config(vars: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
-        StartConfig::from_lookup(lookup(vars))
+        let given = lookup(vars);
+        StartConfig::from_lookup(move |name| match name {
+            "CALLBACK_SECRET_KEY" => given(name).or_else(|| Some(CALLBACK_KEY.to_owned())),
+            _ => given(name),
+        })
     }
 
     fn failing_name(vars: &[(&str, &str)]) -> &'static str {
@@ -648,10 +690,12 @@ mod tests {
         for (role, expected) in [
             ("common", COMMON_VARIABLES.to_vec()),
             ("start", [COMMON_VARIABLES, STARTER_VARIABLES].concat()),
+            ("callback", [COMMON_VARIABLES, CALLBACK_VARIABLES].concat()),
             ("poll", [COMMON_VARIABLES, POLL_VARIABLES].concat()),
         ] {
             let read_by = |lookup: &dyn Fn(&str) -> Option<String>| match role {
                 "start" => StartConfig::from_lookup(lookup).map(drop),
+                "callback" => CallbackConfig::from_lookup(lookup).map(drop),
                 "poll" => PollConfig::from_lookup(lookup).map(drop),
                 _ => CommonConfig::from_lookup(lookup).map(drop),
             };
@@ -661,6 +705,7 @@ mod tests {
                 match name {
                     "TABLE_NAME" | "INFOBIP_API_KEY" | "ASSERTION_AUDIENCE" => Some("x".to_owned()),
                     "PHONE_HASH_KEY" => Some(HASH_KEY.to_owned()),
+                    "CALLBACK_SECRET_KEY" => Some(CALLBACK_KEY.to_owned()),
                     "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
                     "CLOUDFRONT_ORIGIN_SECRET_HEADER" => Some("x-origin-verify".to_owned()),
                     "CLOUDFRONT_ORIGIN_SECRET" => Some("s3cret".to_owned()),
@@ -742,23 +787,36 @@ mod tests {
     }
 
     #[test]
-    fn the_phone_hash_key_is_required_long_and_never_echoed() {
-        let without = config(&[("TABLE_NAME", "t"), ("INFOBIP_API_KEY", "k")]).unwrap_err();
-        assert_eq!(without.name, "PHONE_HASH_KEY");
-        let short = config(&[
-            ("TABLE_NAME", "t"),
-            ("INFOBIP_API_KEY", "k"),
-            ("PHONE_HASH_KEY", "short-secret-31-bytes-long-xxxx"),
-        ])
-        .unwrap_err();
-        assert_eq!(short.name, "PHONE_HASH_KEY");
-        assert!(!short.to_string().contains("short-secret"), "{short}");
-        let c = config(&[
+    fn the_keys_are_required_long_and_never_echoed() {
+        let base = [
             ("TABLE_NAME", "t"),
             ("INFOBIP_API_KEY", "k"),
             ("PHONE_HASH_KEY", HASH_KEY),
-        ])
-        .unwrap();
+            ("CALLBACK_SECRET_KEY", CALLBACK_KEY),
+        ];
+        for name in ["PHONE_HASH_KEY", "CALLBACK_SECRET_KEY"] {
+            let without: Vec<_> = base.iter().copied().filter(|(n, _)| *n != name).collect();
+            let without = StartConfig::from_lookup(lookup(&without)).unwrap_err();
+            assert_eq!(without.name, name);
+            let short: Vec<_> = base
+                .iter()
+                .map(|&(n, v)| {
+                    (
+                        n,
+                        if n == name {
+                            "short-secret-31-bytes-long-xxxx"
+                        } else {
+                            v
+                        },
+                    )
+                })
+                .collect();
+            let short = StartConfig::from_lookup(lookup(&short)).unwrap_err();
+            assert_eq!(short.name, name);
+            assert!(!short.to_string().contains("short-secret"), "{short}");
+        }
+        let c = StartConfig::from_lookup(lookup(&base)).unwrap();
         assert!(!format!("{:?}", c.phone_hash_key).contains("0123"));
+        assert!(!format!("{:?}", c.callback_key).contains("fedc"));
     }
 }

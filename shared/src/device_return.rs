@@ -12,8 +12,6 @@ use crate::token::{RandomnessUnavailable, SecretHash, UrlSecret};
 
 const RETURN_LABEL: &str = "smv return url";
 const DEVICE_CODE_LABEL: &str = "smv device code";
-const RANDOM_BYTES: usize = 16;
-
 /// 128 random bits and a 128-bit tag under the server key: a return URL we never issued is
 /// recognised without a storage call, so a flood of made-up return URLs writes nothing.
 pub struct ReturnSecret(UrlSecret);
@@ -25,22 +23,14 @@ pub struct DeviceCode(String);
 
 impl ReturnSecret {
     pub fn generate(key: &PhoneHashKey) -> Result<Self, RandomnessUnavailable> {
-        let mut bytes = [0u8; 2 * RANDOM_BYTES];
-        getrandom::fill(&mut bytes[..RANDOM_BYTES])
-            .map_err(|e| RandomnessUnavailable(e.to_string()))?;
-        let tag = key.labelled(RETURN_LABEL, &bytes[..RANDOM_BYTES]);
-        bytes[RANDOM_BYTES..].copy_from_slice(&tag[..RANDOM_BYTES]);
-        let secret = UrlSecret::parse(&URL_SAFE_NO_PAD.encode(bytes))
-            .expect("32 bytes make a well-formed URL secret");
-        Ok(Self(secret))
+        key.server_key().issue_secret(RETURN_LABEL).map(Self)
     }
 
     /// `None` unless `secret` is one we issued under `key`.
     pub fn verify(secret: UrlSecret, key: &PhoneHashKey) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(secret.expose()).ok()?;
-        let (random, tag) = bytes.split_at(RANDOM_BYTES);
-        let expected = key.labelled(RETURN_LABEL, random);
-        bool::from(tag.ct_eq(&expected[..RANDOM_BYTES])).then_some(Self(secret))
+        key.server_key()
+            .issued(&secret, RETURN_LABEL)
+            .then_some(Self(secret))
     }
 
     pub fn expose(&self) -> &str {
@@ -54,7 +44,9 @@ impl ReturnSecret {
 
 impl DeviceCode {
     pub fn for_return(return_hash: &SecretHash, key: &PhoneHashKey) -> Self {
-        let mac = key.labelled(DEVICE_CODE_LABEL, return_hash.as_str().as_bytes());
+        let mac = key
+            .server_key()
+            .labelled(DEVICE_CODE_LABEL, return_hash.as_str().as_bytes());
         Self(URL_SAFE_NO_PAD.encode(&mac[..16]))
     }
 

@@ -1,6 +1,7 @@
 //! Infobip Silent Mobile Verification backend: everything but the three Lambda `main`s.
 //!
-//! - [`phone`], [`phone_hash`], [`token`], [`verification`], [`device`], [`time`]: the domain.
+//! - [`phone`], [`phone_hash`], [`server_key`], [`token`], [`verification`], [`device`], [`time`]: the domain.
+//! - [`callback_secret`]: tells a callback URL we issued from a forged one, without storage.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
@@ -17,6 +18,7 @@ pub mod app;
 pub mod assertion;
 pub mod aws;
 pub mod binding;
+pub mod callback_secret;
 pub mod config;
 pub mod device;
 pub mod device_address;
@@ -29,6 +31,7 @@ pub mod metrics;
 pub mod phone;
 pub mod phone_hash;
 pub mod rate_limit;
+pub mod server_key;
 pub mod service;
 pub mod startup;
 pub mod store;

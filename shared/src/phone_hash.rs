@@ -4,51 +4,27 @@
 //! all, so a digest without a secret key is the number in disguise.
 
 use std::fmt;
-use std::sync::Arc;
-
-use hmac::{Hmac, KeyInit, Mac};
-use secrecy::{ExposeSecret, SecretSlice};
-use sha2::Sha256;
 
 use crate::phone::PhoneNumber;
+use crate::server_key::ServerKey;
+pub use crate::server_key::{KeyTooShort, MIN_KEY_BYTES};
 
-/// Below this a key could be guessed; 32 bytes is SHA-256's own strength.
-pub const MIN_KEY_BYTES: usize = 32;
-
-/// The secret key of [`PhoneHash`]es. Its `Debug` is redacted.
+/// The secret key of [`PhoneHash`]es. It also tags return URLs and derives device codes, each
+/// under its own label. Its `Debug` is redacted.
 #[derive(Clone)]
-pub struct PhoneHashKey(Arc<SecretSlice<u8>>);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be at least {MIN_KEY_BYTES} bytes (for example 48 random bytes, base64-encoded)")]
-pub struct KeyTooShort;
+pub struct PhoneHashKey(ServerKey);
 
 impl PhoneHashKey {
     pub fn new(key: Vec<u8>) -> Result<Self, KeyTooShort> {
-        if key.len() < MIN_KEY_BYTES {
-            return Err(KeyTooShort);
-        }
-        Ok(Self(Arc::new(key.into())))
+        ServerKey::new(key).map(Self)
     }
 
     pub fn hash(&self, phone: &PhoneNumber) -> PhoneHash {
-        PhoneHash(hex::encode(self.hmac(&[phone.e164().as_bytes()])))
+        PhoneHash(hex::encode(self.0.mac(&[phone.e164().as_bytes()])))
     }
 
-    /// The same key serves other purposes (return URLs, device codes), each under its own label:
-    /// `label`, a newline, then `data`. An E.164 number has no newline, so no labelled input can
-    /// equal a phone number's.
-    pub(crate) fn labelled(&self, label: &str, data: &[u8]) -> [u8; 32] {
-        self.hmac(&[label.as_bytes(), b"\n", data])
-    }
-
-    fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
-            .expect("HMAC takes a key of any length");
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+    pub(crate) fn server_key(&self) -> &ServerKey {
+        &self.0
     }
 }
 
@@ -92,7 +68,10 @@ mod tests {
         // Test case 6: a key longer than the block size.
         let key = PhoneHashKey::new(vec![0xaa; 131]).unwrap();
         assert_eq!(
-            hex::encode(key.hmac(&[b"Test Using Larger Than Block-Size Key - Hash Key First"])),
+            hex::encode(
+                key.server_key()
+                    .mac(&[b"Test Using Larger Than Block-Size Key - Hash Key First"])
+            ),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }
@@ -109,7 +88,7 @@ mod tests {
         assert_eq!(hash.as_str().len(), 64);
         assert!(!hash.as_str().contains("7911123456"));
         // Not the bare digest anyone could compute from the number alone.
-        use sha2::Digest;
+        use sha2::{Digest, Sha256};
         for bare in ["447911123456", "+447911123456"] {
             assert_ne!(hash.as_str(), hex::encode(Sha256::digest(bare.as_bytes())));
         }

@@ -7,7 +7,8 @@ use crate::app::{Backend, CallbackApp, PollApp, Runtime, StartApp};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
-use crate::config::{CommonConfig, ConfigError, PollConfig, StartConfig};
+use crate::callback_secret::CallbackKey;
+use crate::config::{CallbackConfig, CommonConfig, ConfigError, PollConfig, StartConfig};
 use crate::infobip::{SmvClient, Transport};
 use crate::metrics::EmfStdout;
 use crate::store::{DynamoDbStore, Store};
@@ -73,6 +74,7 @@ impl StartApp {
             address_policy: config.address_policy.clone(),
             rate_limits: config.rate_limits,
             phone_hash_key: config.phone_hash_key.clone(),
+            callback_key: config.callback_key.clone(),
             allowed_origins: config.allowed_origins.clone(),
             demo_app_routes: config.demo_app_routes,
         })
@@ -81,20 +83,19 @@ impl StartApp {
 
 impl CallbackApp {
     pub fn from_env() -> Result<Self, StartupError> {
-        let config = CommonConfig::from_env()?;
-        Ok(Self::new(
-            &config,
-            &Runtime::lambda(&config, &lambda_account()?),
-        ))
+        let config = CallbackConfig::from_env()?;
+        let runtime = Runtime::lambda(&config.common, &lambda_account()?);
+        Ok(Self::new(&config.common, &config.callback_key, &runtime))
     }
 
-    pub fn new(config: &CommonConfig, runtime: &Runtime) -> Self {
+    pub fn new(config: &CommonConfig, callback_key: &CallbackKey, runtime: &Runtime) -> Self {
         Self {
             verifications: runtime.store.clone(),
             parked: runtime.store.clone(),
             clock: runtime.clock.clone(),
             metrics: runtime.metrics.clone(),
             lifetimes: config.lifetimes,
+            callback_key: callback_key.clone(),
         }
     }
 }
@@ -142,7 +143,7 @@ impl Backend {
     ) -> Result<Self, StartupError> {
         Ok(Self {
             start: StartApp::new(start, runtime)?,
-            callback: CallbackApp::new(&start.common, runtime),
+            callback: CallbackApp::new(&start.common, &start.callback_key, runtime),
             poll: PollApp::new(poll, runtime, signer),
         })
     }

@@ -507,6 +507,11 @@ async fn main() {
         ("AWS_ENDPOINT_URL_KMS", proxied_endpoint.as_str()),
         ("AWS_LAMBDA_LOG_LEVEL", "info"),
         ("TABLE_NAME", table.as_str()),
+        // Start-verify tags callback secrets with it, callback checks them; others ignore it.
+        (
+            "CALLBACK_SECRET_KEY",
+            "bench-callback-secret-key-0123456789abcdef",
+        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

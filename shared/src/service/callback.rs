@@ -43,6 +43,12 @@ pub async fn receive_callback(
             Err(AppError::ForgedCallback)
         }
         Some(_) => Ok(CallbackOutcome::Ignored),
+        // The Brazil race, or a forgery: only a secret we issued is kept for its start.
+        None if !app.callback_key.issued(secret) => {
+            app.metrics
+                .emit(&Metric::CallbackRefused(RefusalReason::Forged));
+            Err(AppError::ForgedCallback)
+        }
         None => {
             let parked = ParkedCallback {
                 token,

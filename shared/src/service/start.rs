@@ -60,7 +60,7 @@ pub async fn start(
         info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
     }
     admitted?;
-    let secret = UrlSecret::generate()?;
+    let secret = app.callback_key.issue()?;
     let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;
     let return_secret = ReturnSecret::generate(&app.phone_hash_key)?;
     let return_url = under(public_base_url, RETURN_PATH_PREFIX, return_secret.expose())?;

@@ -81,14 +81,62 @@ async fn the_callback_url_of_one_verification_cannot_settle_another() {
     assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
 }
 
+/// A flood of forged callbacks for made-up tokens: each used to write a parked item. A secret we
+/// never issued carries no tag under `CALLBACK_SECRET_KEY`, so nothing is written for it.
 #[tokio::test]
-async fn a_callback_for_a_token_we_never_started_creates_nothing_a_poll_can_see() {
-    let t = test_app().await;
-    let response = t
-        .callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
-        .await;
-    assert_eq!(response.status(), 200);
+async fn a_callback_for_a_token_we_never_started_writes_nothing() {
+    let store = FaultyStore::new(smv_shared::store::MemoryStore::new());
+    let t = test_app_with(&[], store.clone()).await;
+    for _ in 0..50 {
+        let made_up = smv_shared::token::UrlSecret::generate().unwrap();
+        let token = uuid::Uuid::new_v4().to_string();
+        let response = t
+            .callback(
+                &format!("/callbacks/infobip/{}", made_up.expose()),
+                json!({"result": "VALID", "token": token}),
+            )
+            .await;
+        assert_problem(&response, 403);
+    }
+    let calls = store.calls();
+    assert!(
+        calls.iter().all(|c| ["complete", "find"].contains(c)),
+        "only reads and conditional writes that found nothing: {calls:?}"
+    );
     assert_eq!(t.poll(TOKEN).await.0, 404);
+}
+
+/// A verification started before `CALLBACK_SECRET_KEY` existed (or under a previous key) has an
+/// untagged secret: its callback still completes it, though it is never parked.
+#[tokio::test]
+async fn a_verification_whose_secret_carries_no_tag_still_completes() {
+    let t = test_app().await;
+    let secret = smv_shared::token::UrlSecret::generate().unwrap();
+    let now = smv_shared::time::Clock::now(t.clock.as_ref());
+    let lifetimes = t.backend.callback.lifetimes;
+    let pending = smv_shared::verification::Verification::pending(
+        smv_shared::token::Token::parse(TOKEN).unwrap(),
+        secret.hash(),
+        "+44*******456".into(),
+        now,
+        lifetimes,
+    );
+    t.backend
+        .callback
+        .verifications
+        .create(&pending)
+        .await
+        .unwrap();
+    let path = format!("/callbacks/infobip/{}", secret.expose());
+    let response = t
+        .callback(&path, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&response)["outcome"], "RECORDED");
+    let repeat = t
+        .callback(&path, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&repeat)["outcome"], "ALREADY_FINAL");
+    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
 }
 
 #[tokio::test]

@@ -50,6 +50,32 @@ async fn forged_and_cross_verification_callbacks_change_nothing_on_dynamodb() {
     assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
 }
 
+/// Forged callbacks for tokens we never started leave the table as it was.
+#[tokio::test]
+async fn forged_callbacks_for_unknown_tokens_write_nothing_on_dynamodb() {
+    let endpoint = test_dynamodb_endpoint();
+    let table = dynamodb_table_at(&endpoint).await;
+    let t = test_app_with(&[], dynamodb_store_on(&endpoint, &table)).await;
+    for _ in 0..20 {
+        let made_up = smv_shared::token::UrlSecret::generate().unwrap();
+        let token = uuid::Uuid::new_v4().to_string();
+        let path = format!("/callbacks/infobip/{}", made_up.expose());
+        assert_problem(
+            &t.callback(&path, json!({"result": "VALID", "token": token}))
+                .await,
+            403,
+        );
+    }
+    let scanned = smv_shared::aws::Account::local(&endpoint)
+        .dynamodb()
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.count(), 0, "{:?}", scanned.items());
+}
+
 #[tokio::test]
 async fn concurrent_callbacks_for_one_token_record_exactly_one_result() {
     let t = dynamodb_app().await;

@@ -28,6 +28,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 pub const API_KEY: &str = "test-api-key-5f2b";
 /// The key `events/env.json` gives the functions: the return URL in `events/` was issued under it.
 pub const PHONE_HASH_KEY: &str = "replace-with-at-least-32-random-bytes-of-your-own";
+/// The callback key `events/env.json` gives the functions.
+pub const CALLBACK_SECRET_KEY: &str = "replace-with-a-random-callback-secret-key-of-your-own";
 pub const AUDIENCE: &str = "https://rp.example.com";
 /// RFC 7636 Appendix B.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -65,6 +67,10 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         ("INFOBIP_TIMEOUT_MS".to_owned(), "500".to_owned()),
         ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
         ("PHONE_HASH_KEY".to_owned(), PHONE_HASH_KEY.to_owned()),
+        (
+            "CALLBACK_SECRET_KEY".to_owned(),
+            CALLBACK_SECRET_KEY.to_owned(),
+        ),
         ("ASSERTION_AUDIENCE".to_owned(), AUDIENCE.to_owned()),
         ("DEMO_APP_ROUTES".to_owned(), "true".to_owned()),
         // Most tests start the same number from the same address many times; `limits.rs`
