@@ -10,6 +10,7 @@ use smv_local::load::LoadOptions;
 use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::simulator::TEST_NUMBERS;
+use smv_shared::http::cors::Cors;
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -83,6 +84,7 @@ async fn serve() -> ExitCode {
         }
     };
     let server = Arc::new(Server {
+        cors: Cors::new(running.backend.start.allowed_origins.clone()),
         backend: running.backend,
         simulator: running.simulator,
         concurrency: match running.concurrency {
@@ -109,6 +111,10 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
     println!("  infobip: {}", running.infobip_description);
     println!("  assertions: signed with {}", running.signer_description);
     println!();
+    if running.backend.poll.web_page {
+        println!("Open the verification page in a browser: {base}/web");
+        println!();
+    }
     println!("Try a first verification (or run: cargo run -p smv-local -- demo):");
     println!("  curl -s -X POST {base}/verifications -H 'content-type: application/json' -d '{{\"phoneNumber\": \"+447911000001\"}}'");
     println!("  curl -s -L -c /tmp/smv-cookies -b /tmp/smv-cookies \"<deviceRedirectUrl from the answer>\"");

@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use smv_shared::device_address::ConnectedPeer;
+use smv_shared::http::cors::Cors;
 use smv_shared::http::event::HttpRequest;
 use smv_shared::{handle_by, AppError, Backend, Function};
 use tokio::net::TcpListener;
@@ -32,6 +33,8 @@ pub struct Server {
     pub backend: Backend,
     pub simulator: Option<Arc<Simulator>>,
     pub concurrency: Concurrency,
+    /// Answers cross-origin calls as the deployed API Gateway does.
+    pub cors: Cors,
 }
 
 /// How many requests each function serves at once, as a Lambda function's concurrency limit
@@ -101,6 +104,10 @@ impl Server {
                 return response;
             }
         }
+        // As API Gateway does with the template's CorsConfiguration.
+        if let Some(preflight) = self.cors.preflight(&parts.method, &parts.headers) {
+            return preflight;
+        }
         // As API Gateway does (it refuses request lines over 10 kB), and because lambda_http
         // cannot represent a URI near 64 kB.
         let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
@@ -135,7 +142,9 @@ impl Server {
         request.extensions_mut().insert(ConnectedPeer(peer));
         let function = Function::serving(&smv_shared::http::request_path(&request));
         let _turn = self.concurrency.enter(function).await;
-        into_hyper(handle_by(&self.backend, function, request).await)
+        let mut response = handle_by(&self.backend, function, request).await;
+        self.cors.allow(&parts.headers, &mut response);
+        into_hyper(response)
     }
 }
 

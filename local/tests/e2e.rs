@@ -434,3 +434,97 @@ async fn demo_with_assertion_redeems_and_checks_a_signed_assertion() {
         .unwrap();
     assert_eq!(report["assertion"], "redeemed");
 }
+
+/// What a browser sees of the page, over the wire: the security headers, and cross-origin calls
+/// answered as API Gateway answers them with the template's `CorsConfiguration`.
+#[tokio::test]
+async fn the_web_page_and_cors_over_the_wire() {
+    let server = start_server(&[("CORS_ALLOWED_ORIGINS", "https://shop.example.com")]);
+    let page = get(&server, "/web").await;
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header("content-type").starts_with("text/html"));
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    let policy = header("content-security-policy");
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+    ] {
+        assert!(policy.contains(part), "{part} in {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let html = page.text().await.unwrap();
+    for needed in [
+        r#"type="tel""#,
+        r#"autocomplete="tel""#,
+        r#"name="phoneNumber""#,
+        r#"id="result""#,
+        r#"<label for="phone">"#,
+    ] {
+        assert!(html.contains(needed), "{needed}");
+    }
+
+    let preflight = |origin: &'static str| {
+        client()
+            .request(
+                reqwest::Method::OPTIONS,
+                server.base.join("/verifications").unwrap(),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://shop.example.com").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    assert!(allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("content-type"));
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 204);
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+
+    // The call itself: readable by the allowed origin's page only.
+    let from = |origin: &'static str| {
+        client()
+            .post(server.base.join("/verifications").unwrap())
+            .header("origin", origin)
+            .header("sec-fetch-site", "cross-site")
+            .json(&json!({"phoneNumber": "+447911000001"}))
+            .send()
+    };
+    let started = from("https://shop.example.com").await.unwrap();
+    assert_eq!(started.status(), 201);
+    assert_eq!(
+        started.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    let elsewhere = from("https://evil.example").await.unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+
+    // Off where configured.
+    let without = start_server(&[("WEB_PAGE", "false")]);
+    assert_eq!(get(&without, "/web").await.status(), 404);
+}

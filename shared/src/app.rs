@@ -69,6 +69,8 @@ pub struct PollApp {
     pub signer: Arc<dyn Signer>,
     pub assertions: Policy,
     pub demo_app_routes: bool,
+    /// Serve the verification page for browsers (`GET /web`).
+    pub web_page: bool,
 }
 
 /// The process-wide parts every context shares.

@@ -87,6 +87,8 @@ pub struct PollConfig {
     pub assertions: AssertionConfig,
     /// Serve `GET /verify/result/{token}` for Infobip's demo app.
     pub demo_app_routes: bool,
+    /// Serve the verification page for browsers, `GET /web` (on unless `WEB_PAGE=false`).
+    pub web_page: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +147,7 @@ pub const POLL_VARIABLES: &[&str] = &[
     "ASSERTION_TTL_SECONDS",
     "ASSERTION_KEY_ID",
     "ASSERTION_PUBLISHED_KEY_IDS",
+    "WEB_PAGE",
 ];
 
 impl CommonConfig {
@@ -285,6 +288,7 @@ impl PollConfig {
             common,
             phone_hash_key: phone_hash_key(&env)?,
             demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
+            web_page: env.optional("WEB_PAGE").is_none() || env.flag("WEB_PAGE")?,
             assertions: AssertionConfig {
                 policy: Policy {
                     issuer: env.optional("ASSERTION_ISSUER"),

@@ -130,6 +130,7 @@ impl PollApp {
             signer,
             assertions: config.assertions.policy.clone(),
             demo_app_routes: config.demo_app_routes,
+            web_page: config.web_page,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! code), `POST /verifications/{token}/assertion` (the starter redeems), and
 //! `GET /.well-known/jwks.json` (the keys a relying party checks assertions with).
 
-use lambda_http::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::header::{ACCEPT, CACHE_CONTROL};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::request::{json_body, json_response, public_base_url};
 use super::routes::Params;
+use super::web_page::{self, Mode};
 use crate::app::PollApp;
 use crate::binding::CodeVerifier;
-use crate::device_return::{DeviceCode, ReturnSecret};
+use crate::device_return::ReturnSecret;
 use crate::error::AppError;
 use crate::phone::PhoneNumber;
 use crate::service::{self, Redeem};
@@ -27,7 +28,9 @@ struct DeviceCodeBody<'a> {
     device_code: &'a str,
 }
 
-/// `GET /return/{secret}`: JSON for an app's web view that asks for it, a small page otherwise.
+/// `GET /return/{secret}`: JSON for an app's web view that asks for it; otherwise the
+/// verification page, which shows the code and, in the tab that started the verification,
+/// carries on by itself.
 pub async fn device_return(
     app: &PollApp,
     params: &Params,
@@ -37,8 +40,9 @@ pub async fn device_return(
     // A return URL we never issued is answered like any unknown path, without a storage call.
     let secret =
         ReturnSecret::verify(secret, &app.phone_hash_key).ok_or(AppError::RouteNotFound)?;
-    let code = service::device_return(app, secret).await?;
+    let shown = service::device_return(app, secret).await;
     if wants_json(request) {
+        let code = shown?;
         return Ok(json_response(
             StatusCode::OK,
             &DeviceCodeBody {
@@ -46,51 +50,30 @@ pub async fn device_return(
             },
         ));
     }
-    Ok(code_page(&code))
+    match shown {
+        Ok(code) => Ok(web_page::render(Mode::Returned(&code), StatusCode::OK)),
+        // A reload of the page: the tab that started still knows its verification.
+        Err(AppError::DeviceCodeAlreadyShown) if wants_html(request) => {
+            Ok(web_page::render(Mode::Gone, StatusCode::GONE))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 fn wants_json(request: &Request) -> bool {
+    accepts(request, "application/json")
+}
+
+fn wants_html(request: &Request) -> bool {
+    accepts(request, "text/html")
+}
+
+fn accepts(request: &Request, media_type: &str) -> bool {
     request
         .headers()
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
-}
-
-fn code_page(code: &DeviceCode) -> Response<Body> {
-    // The code is base64url: nothing in it needs escaping.
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Phone number checked</title>
-</head>
-<body>
-<main>
-<h1>Your phone number was checked</h1>
-<p>Go back to the app that asked. If it asks for a code, enter this one:</p>
-<p><strong><code id="device-code">{code}</code></strong></p>
-<p>Never give this code to anyone, and never type it on another site: whoever has it can use your check.</p>
-</main>
-</body>
-</html>
-"#,
-        code = code.as_str()
-    );
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(CACHE_CONTROL, "no-store")
-        .header("referrer-policy", "no-referrer")
-        .header("x-content-type-options", "nosniff")
-        .header(
-            "content-security-policy",
-            "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        )
-        .body(Body::Text(html))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .is_some_and(|accept| accept.contains(media_type))
 }
 
 #[derive(Deserialize)]

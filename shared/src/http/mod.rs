@@ -4,12 +4,14 @@
 
 mod assertions;
 mod callback;
+pub mod cors;
 mod demo;
 pub mod event;
 mod problem;
 mod request;
 pub mod routes;
 mod verifications;
+pub mod web_page;
 
 use std::time::{Duration, Instant};
 
@@ -89,10 +91,10 @@ pub async fn handle_by(
 async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
     let path = request::path(request);
     let found = routes::find::<C>(request.method().as_str(), &path).and_then(|found| {
-        match found.0.family {
-            // Not served here: as if the route did not exist.
-            Family::DemoApp if !app.serves_demo_app() => Err(AppError::RouteNotFound),
-            _ => Ok(found),
+        // Not served here: as if the route did not exist.
+        match app.serves(found.0.family) {
+            true => Ok(found),
+            false => Err(AppError::RouteNotFound),
         }
     });
     let (route, params) = match found {

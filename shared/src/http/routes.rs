@@ -9,10 +9,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::problem::ErrorStyle;
-use super::{assertions, callback, demo, verifications};
+use super::{assertions, callback, demo, verifications, web_page};
 use crate::app::{CallbackApp, PollApp, StartApp};
 use crate::error::AppError;
 
@@ -37,18 +38,20 @@ pub struct Route<C: 'static> {
     pub handler: Handler<C>,
 }
 
-/// Our API, or the routes Infobip's demo app calls: those report errors in the shape it reads
-/// and are served only where configured (`DEMO_APP_ROUTES`).
+/// Our API; the routes Infobip's demo app calls (they report errors in the shape it reads and
+/// are served only where configured, `DEMO_APP_ROUTES`); or the verification page for browsers
+/// (served unless `WEB_PAGE=false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Api,
     DemoApp,
+    WebPage,
 }
 
 impl Family {
     pub fn error_style(self) -> ErrorStyle {
         match self {
-            Family::Api => ErrorStyle::Problem,
+            Family::Api | Family::WebPage => ErrorStyle::Problem,
             Family::DemoApp => ErrorStyle::DemoApp,
         }
     }
@@ -113,6 +116,14 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
         family: Family::Api,
         handler: |app, _, _| Box::pin(assertions::jwks(app)),
     },
+    Route {
+        method: "GET",
+        pattern: "/web",
+        family: Family::WebPage,
+        handler: |_, _, _| {
+            Box::pin(async { Ok(web_page::render(web_page::Mode::Start, StatusCode::OK)) })
+        },
+    },
 ];
 
 /// A function's context and its table.
@@ -122,6 +133,20 @@ pub trait Routes: Sized + Sync + 'static {
     /// Whether this deployment serves the demo-app family (`DEMO_APP_ROUTES`).
     fn serves_demo_app(&self) -> bool {
         false
+    }
+
+    /// Whether this deployment serves the verification page (`WEB_PAGE`).
+    fn serves_web_page(&self) -> bool {
+        false
+    }
+
+    /// Whether `family` is served here; a family that is not is answered like an unknown route.
+    fn serves(&self, family: Family) -> bool {
+        match family {
+            Family::Api => true,
+            Family::DemoApp => self.serves_demo_app(),
+            Family::WebPage => self.serves_web_page(),
+        }
     }
 }
 
@@ -148,6 +173,10 @@ impl Routes for PollApp {
 
     fn serves_demo_app(&self) -> bool {
         self.demo_app_routes
+    }
+
+    fn serves_web_page(&self) -> bool {
+        self.web_page
     }
 }
 

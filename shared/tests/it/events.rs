@@ -61,7 +61,7 @@ async fn every_event_file_is_served_by_its_function() {
             }
             "get-verify-result" => 204,
             // A return URL issued under env.json's key shows its code; the key set is public.
-            "get-return" | "get-jwks" => 200,
+            "get-return" | "get-jwks" | "get-web" => 200,
             // The verification is still PENDING: nothing to redeem yet.
             "post-assertion" => 409,
             other => panic!("no expectation for {other}"),

@@ -473,3 +473,33 @@ fn the_callback_route_has_its_own_budget_and_reserved_concurrency() {
             >= 32
     );
 }
+
+/// API Gateway answers cross-origin calls deployed; smv-local answers them with the same
+/// settings; and the page can be turned off.
+#[test]
+fn cors_and_the_web_page_are_configured_as_served_locally() {
+    use smv_shared::http::cors::{ALLOW_HEADERS, ALLOW_METHODS, MAX_AGE_SECONDS};
+    let template = template();
+    let cors = &resources(&template)["Api"]["Properties"]["CorsConfiguration"];
+    let serde_yaml::Value::Tagged(when) = cors else {
+        panic!("CorsConfiguration only where origins are configured: {cors:?}")
+    };
+    let [condition, configured, _otherwise] = when.value.as_sequence().unwrap().as_slice() else {
+        panic!("!If [condition, configuration, AWS::NoValue]")
+    };
+    assert_eq!(condition, "HasCorsOrigins");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(strings(&configured["AllowMethods"]), ALLOW_METHODS);
+    assert_eq!(strings(&configured["AllowHeaders"]), ALLOW_HEADERS);
+    assert_eq!(configured["MaxAge"].as_u64(), Some(MAX_AGE_SECONDS));
+    assert!(serde_yaml::to_string(&configured["AllowOrigins"])
+        .unwrap()
+        .contains("CorsAllowedOrigins"));
+    assert_eq!(template["Parameters"]["WebPage"]["Default"], "true");
+}

@@ -1,0 +1,303 @@
+(() => {
+  "use strict";
+  // The page's state survives the round trip through the operator in this tab only.
+  const KEY = "smv-web";
+  const FINAL = ["VALID", "INVALID", "ERROR", "EXPIRED"];
+  const app = document.getElementById("app");
+  const $ = (id) => document.getElementById(id);
+  // The API lives where this page does: the path without "web" or "return/{secret}" keeps any
+  // stage prefix (a REST API's "/Prod/").
+  const base = location.pathname.replace(/(?:web|return\/[^/]*)\/?$/, "");
+  const api = (path) => base + path;
+
+  const load = () => {
+    try { return JSON.parse(sessionStorage.getItem(KEY)); } catch { return null; }
+  };
+  const save = (state) => {
+    try { sessionStorage.setItem(KEY, JSON.stringify(state)); } catch { /* private mode: best effort */ }
+  };
+  const forget = () => {
+    try { sessionStorage.removeItem(KEY); } catch { /* nothing to forget */ }
+  };
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const random = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+  const challengeOf = async (verifier) =>
+    base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+
+  function show(section) {
+    for (const id of ["start", "progress", "outcome"]) $(id).hidden = id !== section;
+  }
+  function say(text) {
+    $("status").textContent = text;
+  }
+  function fieldError(text) {
+    const error = $("phone-error");
+    error.textContent = text;
+    error.hidden = !text;
+    $("phone").setAttribute("aria-invalid", text ? "true" : "false");
+    if (text) $("phone").focus();
+  }
+  function retryAfter(response, fallback) {
+    const seconds = Number(response.headers.get("retry-after"));
+    return (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) : fallback) * 1000;
+  }
+  async function detailOf(response) {
+    try {
+      const problem = await response.json();
+      return problem.detail || problem.title || "";
+    } catch {
+      return "";
+    }
+  }
+
+  function showStart() {
+    show("start");
+    $("title").textContent = "Verify your phone number";
+  }
+
+  async function start(event) {
+    event.preventDefault();
+    const phone = $("phone").value.trim();
+    if (!/^\+?[0-9][0-9 ().-]{5,24}$/.test(phone)) {
+      fieldError("Enter your number with its country code, for example +44 7911 123456.");
+      return;
+    }
+    fieldError("");
+    const button = $("start-button");
+    button.disabled = true;
+    const verifier = random(32);
+    const nonce = new URLSearchParams(location.search).get("nonce") || random(16);
+    let response;
+    try {
+      response = await fetch(api("verifications"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          phoneNumber: phone,
+          codeChallenge: await challengeOf(verifier),
+          codeChallengeMethod: "S256",
+          nonce,
+        }),
+      });
+    } catch {
+      button.disabled = false;
+      fieldError("We could not reach the server. Check that mobile data is on, then try again.");
+      return;
+    }
+    button.disabled = false;
+    if (!response.ok) {
+      if (response.status === 400 || response.status === 422) {
+        fieldError((await detailOf(response)) || "This number cannot be checked. Check it and try again.");
+      } else if (response.status === 429) {
+        const minutes = Math.max(1, Math.ceil(retryAfter(response, 60) / 60000));
+        fieldError(`Too many attempts for now. Try again in ${minutes} minute${minutes > 1 ? "s" : ""}.`);
+      } else {
+        fieldError("The service is busy. Try again in a moment.");
+      }
+      return;
+    }
+    const started = await response.json();
+    save({ token: started.token, verifier, phone, nonce });
+    const redirect = started.deviceRedirectUrl && new URL(started.deviceRedirectUrl, location.href);
+    if (started.status === "REDIRECT" && redirect && /^https?:$/.test(redirect.protocol)) {
+      show("progress");
+      say("Opening your operator's check…");
+      // A whole-page navigation: only a top-level visit carries the operator's redirects and
+      // cookies; the operator sends this tab back to our return page.
+      location.assign(redirect.href);
+      return;
+    }
+    poll();
+  }
+
+  let polling = false;
+  async function poll() {
+    const state = load();
+    if (!state || !state.token) return showStart();
+    if (state.done) return render(state.done);
+    if (polling) return;
+    polling = true;
+    show("progress");
+    say("Checking with your operator…");
+    try {
+      for (;;) {
+        let response;
+        try {
+          response = await fetch(api(`verifications/${encodeURIComponent(state.token)}`), { cache: "no-store" });
+        } catch {
+          say("Connection lost. Trying again…");
+          await sleep(3000);
+          continue;
+        }
+        if (response.status === 404) return finish({ status: "EXPIRED" }, state);
+        if (!response.ok) {
+          await sleep(retryAfter(response, 3));
+          continue;
+        }
+        const report = await response.json();
+        if (FINAL.includes(report.status)) return finish(report, state);
+        say("Waiting for your operator's answer…");
+        await sleep(retryAfter(response, 2));
+      }
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function finish(report, state) {
+    const done = { status: report.status, error: report.error || null, assertion: null };
+    if (report.status === "VALID" && report.assertion === "available") {
+      const body = { codeVerifier: state.verifier, phoneNumber: state.phone };
+      if (state.code) body.deviceCode = state.code;
+      try {
+        const response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/assertion`), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        if (response.ok) done.assertion = (await response.json()).assertion;
+        else done.redeemFailed = true;
+      } catch {
+        done.redeemFailed = true;
+      }
+    }
+    // The verifier has done its work: keep only what the result screen needs.
+    save({ token: state.token, done });
+    render(done);
+  }
+
+  const HEADLINES = {
+    VALID: "VALID: your phone number is verified.",
+    INVALID: "INVALID: this number is not the one in this phone.",
+    ERROR: "ERROR: your operator could not check the number.",
+    EXPIRED: "EXPIRED: the check took too long.",
+  };
+
+  function adviceFor(done) {
+    const id = done.error && done.error.id;
+    switch (done.status) {
+      case "VALID":
+        return done.assertion
+          ? "You can continue. The proof below is what this site's server checks."
+          : "Your number is verified, but the proof could not be collected here. Start again to get a new one.";
+      case "INVALID":
+        return "Check that you typed the number of the phone you are holding, then start again.";
+      case "EXPIRED":
+        return "Keep this page open, make sure mobile data is on and Wi-Fi is off, then start again.";
+      default:
+        if (id === 306 || id === 303)
+          return "Your phone is not using its mobile network. Turn off Wi-Fi (and any VPN or iCloud Private Relay), keep mobile data on, then start again.";
+        if (id === 305)
+          return "Your phone did not finish the check in time. Stay on mobile data and start again.";
+        if (id === 100 || id === 101)
+          return "Your operator does not support this check. Use another way to verify your number.";
+        return "Try again in a moment. If it keeps failing, use another way to verify your number.";
+    }
+  }
+
+  function decodeClaims(jws) {
+    try {
+      const part = jws.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const padded = part + "=".repeat((4 - (part.length % 4)) % 4);
+      const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return null;
+    }
+  }
+
+  function render(done) {
+    show("outcome");
+    $("title").textContent = "Verification finished";
+    const result = $("result");
+    result.dataset.status = done.status;
+    result.textContent = HEADLINES[done.status] || done.status;
+    $("advice").textContent = adviceFor(done);
+    const claimsBox = $("claims-box");
+    const claims = done.assertion && decodeClaims(done.assertion);
+    if (claims) {
+      result.dataset.assertion = done.assertion;
+      const list = $("claims");
+      list.replaceChildren();
+      for (const [name, value] of Object.entries(claims)) {
+        const shown = (name === "exp" || name === "iat") && typeof value === "number"
+          ? new Date(value * 1000).toLocaleString()
+          : Array.isArray(value) ? value.join(", ") : String(value);
+        const dt = document.createElement("dt");
+        dt.textContent = name;
+        const dd = document.createElement("dd");
+        dd.textContent = shown;
+        list.append(dt, dd);
+      }
+      claimsBox.hidden = false;
+    } else {
+      delete result.dataset.assertion;
+      claimsBox.hidden = true;
+    }
+    $("code-box").hidden = true;
+    $("again").hidden = false;
+    result.setAttribute("tabindex", "-1");
+    result.focus();
+  }
+
+  // Back from the operator, or opened without this tab's state (another browser, an app's web
+  // view): show the device's code for the app that asked.
+  function returnedWithoutState(code) {
+    show("outcome");
+    $("title").textContent = "Your phone number was checked";
+    const result = $("result");
+    result.dataset.status = "";
+    result.textContent = "Go back to the app or site that asked.";
+    $("advice").textContent = "";
+    $("code-box").hidden = !code;
+    $("again").hidden = false;
+  }
+
+  function goneWithoutState() {
+    show("outcome");
+    $("title").textContent = "This link was already used";
+    $("result").textContent = "Go back to the app or site that asked, or start again here.";
+    $("advice").textContent = "";
+    $("again").hidden = false;
+  }
+
+  function boot() {
+    const state = load();
+    const mode = app.dataset.mode;
+    if (mode === "return" || mode === "gone") {
+      if (state && state.token) {
+        if (mode === "return" && app.dataset.deviceCode) {
+          state.code = app.dataset.deviceCode;
+          save(state);
+        }
+        // The return URL works once: a reload or Back should land on the page, not on it.
+        history.replaceState(null, "", api("web"));
+        return poll();
+      }
+      return mode === "return" ? returnedWithoutState(app.dataset.deviceCode) : goneWithoutState();
+    }
+    // Back from the operator's pages, or a reload: look at the verification under way instead
+    // of starting another.
+    if (state && state.token) return poll();
+    showStart();
+  }
+
+  $("start-form").addEventListener("submit", start);
+  $("again").addEventListener("click", () => {
+    forget();
+    if (app.dataset.mode !== "start") {
+      location.assign(api("web"));
+      return;
+    }
+    $("phone").value = "";
+    showStart();
+    $("phone").focus();
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) boot();
+  });
+  boot();
+})();
