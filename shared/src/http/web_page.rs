@@ -114,7 +114,7 @@ mod tests {
         let inline = |open: &str, close: &str| {
             let start = html.find(open).unwrap() + open.len();
             let end = start + html[start..].find(close).unwrap();
-            STANDARD.encode(Sha256::digest(html[start..end].as_bytes()))
+            STANDARD.encode(Sha256::digest(&html.as_bytes()[start..end]))
         };
         let policy = content_security_policy();
         assert!(policy.contains(&format!("'sha256-{}'", inline("<script>", "</script>"))));
