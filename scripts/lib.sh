@@ -22,6 +22,19 @@ ensure_venv() {
   fi
 }
 
+# A headless Chromium for the browser tests: Debian's chromium-headless-shell (Playwright drives
+# it and downloads nothing), installed with apt-get where this runs as root on Debian, or the
+# binary SMV_BROWSER names. Sets browser to its path, empty when there is none.
+ensure_browser() {
+  browser=${SMV_BROWSER:-/usr/lib/chromium/chromium-headless-shell}
+  if [ ! -x "$browser" ] && [ -z "${SMV_BROWSER:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing chromium-headless-shell (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell; } \
+      >"$target_dir/apt-browser.log" 2>&1 || echo "    (failed: see $target_dir/apt-browser.log)"
+  fi
+  [ -x "$browser" ] || browser=""
+}
+
 free_port() {
   "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

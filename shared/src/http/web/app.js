@@ -102,7 +102,8 @@
     const started = await response.json();
     save({ token: started.token, verifier, phone, nonce });
     const redirect = started.deviceRedirectUrl && new URL(started.deviceRedirectUrl, location.href);
-    if (started.status === "REDIRECT" && redirect && /^https?:$/.test(redirect.protocol)) {
+    // Brazil's flow has no redirect: the operator answers Infobip directly, so poll at once.
+    if (redirect && /^https?:$/.test(redirect.protocol)) {
       show("progress");
       say("Opening your operator's check…");
       // A whole-page navigation: only a top-level visit carries the operator's redirects and
