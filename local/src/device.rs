@@ -13,6 +13,7 @@ use base64::Engine;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use smv_shared::fallback::Channel;
 use url::Url;
 
 const MAX_REDIRECTS: usize = 10;
@@ -30,6 +31,9 @@ pub struct DemoOptions {
     pub timeout: Duration,
     /// Redeem a VALID verification for an assertion and check it.
     pub assertion: bool,
+    /// When silent verification ends without VALID, fall back to a PIN by this channel, read it
+    /// from the simulator's inbox, and enter it.
+    pub fallback: Option<Channel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +45,8 @@ pub struct DemoOutcome {
     pub polls: usize,
     /// The checked assertion's claims, with `--assertion` and a VALID result.
     pub claims: Option<Value>,
+    /// On VALID: `silent`, `sms` or `voice`.
+    pub method: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +76,10 @@ pub async fn run(
     let mut log = |line: String| say(format!("[{:>6} ms] {line}", began.elapsed().as_millis()));
 
     // 1. Start (bound to a PKCE challenge and a nonce with --assertion).
-    let binding = options.assertion.then(Binding::generate).transpose()?;
+    // A fallback also needs the verifier: whoever started is the one who may ask for a PIN.
+    let binding = (options.assertion || options.fallback.is_some())
+        .then(Binding::generate)
+        .transpose()?;
     let (token, redirect) = start(&http, options, binding.as_ref(), &mut log).await?;
 
     // 2. The device opens the redirect over cellular data, following each hop by hand, and ends
@@ -98,8 +107,17 @@ pub async fn run(
         polls += 1;
         match poll(&http, options, &token, &mut log).await? {
             Some(result) => {
+                let (result, method) = match (options.fallback, &binding) {
+                    (Some(channel), Some(binding)) if result != "VALID" => {
+                        fall_back(&http, options, &token, binding, channel, &mut log).await?
+                    }
+                    _ => {
+                        let method = (result == "VALID").then(|| "silent".to_owned());
+                        (result, method)
+                    }
+                };
                 let claims = match &binding {
-                    Some(binding) if result == "VALID" => Some(
+                    Some(binding) if options.assertion && result == "VALID" => Some(
                         redeem(
                             &http,
                             options,
@@ -118,6 +136,7 @@ pub async fn run(
                     redirect_hops: hops,
                     polls,
                     claims,
+                    method,
                 });
             }
             None if Instant::now() + interval > deadline => {
@@ -334,6 +353,71 @@ impl Binding {
 
 /// Redeems the VALID verification and checks the assertion as a relying party would: ES256 with
 /// a key from the JWKS picked by `kid`, `typ`, `nonce`, `phone_number`, `exp`. Returns its claims.
+/// Asks for a PIN, reads it from the simulator's inbox (a real phone would receive it), and
+/// enters it. Returns the final status and method.
+async fn fall_back(
+    http: &reqwest::Client,
+    options: &DemoOptions,
+    token: &str,
+    binding: &Binding,
+    channel: Channel,
+    log: &mut impl FnMut(String),
+) -> Result<(String, Option<String>), DemoError> {
+    let url = join(&options.api, &format!("verifications/{token}/fallback"))?;
+    let body = json!({"codeVerifier": binding.verifier, "channel": channel.as_str(), "phoneNumber": options.phone});
+    log(format!("POST {url} (channel {})", channel.as_str()));
+    let response = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| step_error("fallback", e))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    log(format!("  → {status} {answer}"));
+    if status != StatusCode::ACCEPTED {
+        return Err(step_error(
+            "fallback",
+            format!("HTTP {status}: {}", answer["detail"]),
+        ));
+    }
+    let digits: String = options.phone.chars().filter(char::is_ascii_digit).collect();
+    let inbox = join(&options.api, &format!("_simulator/infobip/inbox/{digits}"))?;
+    let sent: Value = http
+        .get(inbox.clone())
+        .send()
+        .await
+        .map_err(|e| step_error("inbox", e))?
+        .json()
+        .await
+        .map_err(|e| step_error("inbox", format!("{e} (the inbox is the simulator's)")))?;
+    let pin = sent["pin"]
+        .as_str()
+        .ok_or_else(|| step_error("inbox", "no PIN in the simulator's inbox"))?;
+    log(format!("GET {inbox} → the PIN arrived (not shown)"));
+    let url = join(&options.api, &format!("verifications/{token}/pin"))?;
+    log(format!("POST {url}"));
+    let response = http
+        .post(url)
+        .json(&json!({"codeVerifier": binding.verifier, "pin": pin}))
+        .send()
+        .await
+        .map_err(|e| step_error("pin", e))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    log(format!("  → {status} {answer}"));
+    if status != StatusCode::OK {
+        return Err(step_error(
+            "pin",
+            format!("HTTP {status}: {}", answer["detail"]),
+        ));
+    }
+    Ok((
+        answer["status"].as_str().unwrap_or("-").to_owned(),
+        answer["method"].as_str().map(str::to_owned),
+    ))
+}
+
 async fn redeem(
     http: &reqwest::Client,
     options: &DemoOptions,

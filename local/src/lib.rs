@@ -5,6 +5,8 @@
 
 pub mod device;
 pub mod load;
+pub mod pin_desk;
 pub mod server;
 pub mod settings;
+pub mod setup;
 pub mod simulator;

@@ -9,6 +9,7 @@ use smv_local::device::{self, DemoOptions};
 use smv_local::load::LoadOptions;
 use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
+use smv_local::setup::SetupOptions;
 use smv_local::simulator::TEST_NUMBERS;
 use smv_shared::http::cors::Cors;
 use tokio::net::TcpListener;
@@ -16,8 +17,15 @@ use url::Url;
 
 const USAGE: &str = "\
 usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
-       smv-local demo [PHONE] [--api URL] [--demo-app-routes | --assertion] [--timeout SECONDS]
-                                      play the mobile app against a backend (default: the local one)
+       smv-local demo [PHONE] [--api URL] [--demo-app-routes | --assertion] [--fallback sms|voice]
+                      [--timeout SECONDS]
+                                      play the mobile app against a backend (default: the local one);
+                                      --fallback asks for a PIN when silent verification fails and
+                                      reads it from the simulator's inbox
+       smv-local infobip-setup --brand BRAND [--name NAME] [--daily-budget N] [--per-number N] [--sender ID]
+                                      create the 2FA application and message template the PIN
+                                      fallback sends with (INFOBIP_BASE_URL, INFOBIP_ADMIN_API_KEY
+                                      with 2fa:manage); prints TWOFA_APPLICATION_ID and TWOFA_MESSAGE_ID
        smv-local load [VERIFICATIONS] [--api URL] [--timeout SECONDS]
                                       that many apps at once (default 600) against a local server
                                       using the simulator; exits 1 if any result is lost (scripts/load)";
@@ -29,6 +37,7 @@ async fn main() -> ExitCode {
         None => serve().await,
         Some("demo") => demo(&args[1..]).await,
         Some("load") => load(&args[1..]).await,
+        Some("infobip-setup") => infobip_setup(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -175,11 +184,17 @@ async fn demo(args: &[String]) -> ExitCode {
         demo_app_routes: false,
         timeout: parsed.timeout,
         assertion: false,
+        fallback: None,
     };
-    for arg in parsed.rest {
+    let mut args = parsed.rest.into_iter();
+    while let Some(arg) = args.next() {
         match arg {
             "--demo-app-routes" => options.demo_app_routes = true,
             "--assertion" => options.assertion = true,
+            "--fallback" => match args.next().and_then(smv_shared::fallback::Channel::parse) {
+                Some(channel) => options.fallback = Some(channel),
+                None => return usage_error("--fallback takes sms or voice"),
+            },
             phone if !phone.starts_with("--") => options.phone = phone.to_owned(),
             other => return usage_error(&format!("unknown option {other}")),
         }
@@ -191,8 +206,16 @@ async fn demo(args: &[String]) -> ExitCode {
     match device::run(&options, |line| println!("{line}")).await {
         Ok(outcome) => {
             println!(
-                "result: {} (token {}, {} redirect hops, {} polls)",
-                outcome.result, outcome.token, outcome.redirect_hops, outcome.polls
+                "result: {}{} (token {}, {} redirect hops, {} polls)",
+                outcome.result,
+                outcome
+                    .method
+                    .as_deref()
+                    .map(|m| format!(" by {m}"))
+                    .unwrap_or_default(),
+                outcome.token,
+                outcome.redirect_hops,
+                outcome.polls
             );
             if let Some(claims) = &outcome.claims {
                 println!("assertion claims: {claims:#}");
@@ -208,6 +231,64 @@ async fn demo(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             println!("failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn infobip_setup(args: &[String]) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let base = env("INFOBIP_BASE_URL").unwrap_or_else(|| "https://api.infobip.com".into());
+    let Ok(base_url) = Url::parse(&base) else {
+        return usage_error("INFOBIP_BASE_URL is not a URL");
+    };
+    let Some(key) = env("INFOBIP_ADMIN_API_KEY").and_then(smv_shared::infobip::ApiKey::new) else {
+        return usage_error(
+            "set INFOBIP_ADMIN_API_KEY to an Infobip API key with the 2fa:manage scope",
+        );
+    };
+    let mut options = SetupOptions {
+        base_url,
+        name: "SMV fallback".into(),
+        brand: String::new(),
+        daily_budget: 1000,
+        per_number_per_day: 5,
+        sender_id: None,
+    };
+    let mut args = args.iter().map(String::as_str);
+    while let Some(arg) = args.next() {
+        let value = args.next();
+        match (arg, value) {
+            ("--name", Some(v)) => options.name = v.to_owned(),
+            ("--brand", Some(v)) => options.brand = v.to_owned(),
+            ("--sender", Some(v)) => options.sender_id = Some(v.to_owned()),
+            ("--daily-budget", Some(v)) => match v.parse() {
+                Ok(n) if n > 0 => options.daily_budget = n,
+                _ => return usage_error("--daily-budget must be a positive number"),
+            },
+            ("--per-number", Some(v)) => match v.parse() {
+                Ok(n) if n > 0 => options.per_number_per_day = n,
+                _ => return usage_error("--per-number must be a positive number"),
+            },
+            (other, _) => return usage_error(&format!("unknown or incomplete option {other}")),
+        }
+    }
+    if options.brand.trim().is_empty() {
+        return usage_error("--brand is required: the name the PIN message gives (\"123456 is your BRAND verification code\")");
+    }
+    println!(
+        "creating the 2FA application {:?} (5 attempts, 10 min, {} PINs a day, {} per number) at {}",
+        options.name, options.daily_budget, options.per_number_per_day, options.base_url
+    );
+    match smv_local::setup::run(&options, &key).await {
+        Ok(setup) => {
+            println!("Configure the backend with (template parameters TwofaApplicationId, TwofaMessageId):");
+            println!("TWOFA_APPLICATION_ID={}", setup.application_id);
+            println!("TWOFA_MESSAGE_ID={}", setup.message_id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("smv-local infobip-setup: {}", smv_shared::error::chain(&e));
             ExitCode::FAILURE
         }
     }

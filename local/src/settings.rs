@@ -177,6 +177,12 @@ pub async fn build(
                 simulator.as_ref().map(|s| s.base_url().to_string())
             }
             "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
+            // With the simulator, PINs cost nothing: fallback is on for its test numbers'
+            // countries, through the simulator's 2FA.
+            "FALLBACK_COUNTRIES" if !real_infobip => env(name).or_else(|| Some("GB,BR".into())),
+            "TWOFA_APPLICATION_ID" | "TWOFA_MESSAGE_ID" if !real_infobip => {
+                env(name).or_else(|| Some("smv-local-simulator".into()))
+            }
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
             "CALLBACK_SECRET_KEY" => env(name).or_else(|| Some(callback_secret_key.clone())),

@@ -18,6 +18,8 @@ use smv_shared::infobip::{known_error, types::VerifyRequest};
 use tracing::{info, warn};
 use url::Url;
 
+use crate::pin_desk::PinDesk;
+
 /// Where the simulator lives on the local server.
 pub const PATH_PREFIX: &str = "/_simulator/infobip";
 /// The API key the local server uses, and the only one the simulator accepts.
@@ -67,6 +69,21 @@ pub const TEST_NUMBERS: &[(&str, Scenario, &str)] = &[
         "+447911000306",
         Scenario::WrongNetwork,
         "ERROR 306 EC_REJECTED_INVALID_IP_ADDRESS",
+    ),
+    (
+        "+447911000307",
+        Scenario::WrongNetwork,
+        "ERROR 306, then the SIM-swap check finds a recent swap: no PIN fallback",
+    ),
+    (
+        "+447911000308",
+        Scenario::WrongNetwork,
+        "ERROR 306, then the SIM-swap check has no coverage (SIM_SWAP_ON_UNKNOWN decides)",
+    ),
+    (
+        "+447911000311",
+        Scenario::WrongNetwork,
+        "ERROR 306, then 2FA cannot send the PIN (MESSAGE_NOT_SENT)",
     ),
     (
         "+447911000404",
@@ -142,9 +159,11 @@ pub struct Simulator {
     deliveries: Deliveries,
     sessions: Mutex<HashMap<String, Session>>,
     duplicate_callbacks: bool,
+    /// 2FA, the SIM-swap check and the PIN inbox.
+    pins: PinDesk,
 }
 
-type SimResponse = Response<Full<Bytes>>;
+pub(crate) type SimResponse = Response<Full<Bytes>>;
 
 impl Simulator {
     /// `server_base` is the local server's own base URL; device redirects point there.
@@ -160,6 +179,7 @@ impl Simulator {
             sessions: Mutex::new(HashMap::new()),
             deliveries: Deliveries::default(),
             duplicate_callbacks: false,
+            pins: PinDesk::default(),
         }
     }
 
@@ -184,6 +204,24 @@ impl Simulator {
         let path = parts.uri.path().strip_prefix(PATH_PREFIX)?;
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let cookies = cookies(parts);
+        // The inbox is the simulator's own; Infobip's APIs need the API key.
+        let own = matches!(segments.as_slice(), ["inbox", _]);
+        if own {
+            return self.pins.handle(&parts.method, &segments, body);
+        }
+        if segments.first().is_some_and(|s| *s == "2fa") || segments.starts_with(&["mi", "simswap"])
+        {
+            if !authorized(parts) {
+                return Some(platform_error(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHORIZED",
+                    "Invalid login details",
+                ));
+            }
+            if let Some(answer) = self.pins.handle(&parts.method, &segments, body) {
+                return Some(answer);
+            }
+        }
         Some(match (&parts.method, segments.as_slice()) {
             (&Method::POST, ["mi", "verification", "1", "verify"]) => {
                 self.verify(parts, body).await
@@ -205,12 +243,7 @@ impl Simulator {
     }
 
     async fn verify(&self, parts: &hyper::http::request::Parts, body: &[u8]) -> SimResponse {
-        let authorized = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            == Some(&format!("App {API_KEY}"));
-        if !authorized {
+        if !authorized(parts) {
             return platform_error(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
@@ -488,14 +521,14 @@ fn refusal(status: StatusCode, error_id: i32) -> SimResponse {
     )
 }
 
-fn platform_error(status: StatusCode, message_id: &str, text: &str) -> SimResponse {
+pub(crate) fn platform_error(status: StatusCode, message_id: &str, text: &str) -> SimResponse {
     json_response(
         status,
         json!({"requestError": {"serviceException": {"messageId": message_id, "text": text}}}),
     )
 }
 
-fn json_response(status: StatusCode, body: Value) -> SimResponse {
+pub(crate) fn json_response(status: StatusCode, body: Value) -> SimResponse {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -523,6 +556,14 @@ fn redirect(location: &str, cookie: &str) -> SimResponse {
         response.headers_mut().insert(SET_COOKIE, cookie);
     }
     response
+}
+
+fn authorized(parts: &hyper::http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(&format!("App {API_KEY}"))
 }
 
 fn cookies(parts: &hyper::http::request::Parts) -> HashMap<String, String> {

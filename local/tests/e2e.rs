@@ -60,6 +60,7 @@ async fn demo(
         demo_app_routes,
         timeout: Duration::from_secs(30),
         assertion: false,
+        fallback: None,
     };
     device::run(&options, |_| {}).await
 }
@@ -216,6 +217,7 @@ async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_co
             demo_app_routes: true,
             timeout: Duration::from_secs(30),
             assertion: false,
+            fallback: None,
         },
         |_| {},
     )
@@ -419,6 +421,7 @@ async fn demo_with_assertion_redeems_and_checks_a_signed_assertion() {
         demo_app_routes: false,
         timeout: Duration::from_secs(30),
         assertion: true,
+        fallback: None,
     };
     let outcome = device::run(&options, |_| {}).await.unwrap();
     assert_eq!(outcome.result, "VALID");
@@ -527,4 +530,79 @@ async fn the_web_page_and_cors_over_the_wire() {
     // Off where configured.
     let without = start_server(&[("WEB_PAGE", "false")]);
     assert_eq!(get(&without, "/web").await.status(), 404);
+}
+
+/// `smv-local demo +447911000306 --fallback sms --assertion`: silent verification ends in ERROR
+/// 306 (Wi-Fi), the app asks for a PIN, the simulator's SIM-swap check passes, the PIN lands in
+/// the simulator's inbox, the app enters it, and the assertion says `amr: ["sms"]`. The test
+/// numbers for a swapped SIM, no coverage and a failed send refuse with their own problems.
+#[tokio::test]
+async fn the_pin_fallback_end_to_end_with_the_simulator() {
+    // Each run starts and asks for a PIN for the same number from the same address.
+    let server = start_server(&[("RATE_LIMIT_PER_PHONE_AND_IP", "0")]);
+    let options = |phone: &str, channel| DemoOptions {
+        api: server.base.clone(),
+        phone: phone.into(),
+        demo_app_routes: false,
+        timeout: Duration::from_secs(30),
+        assertion: true,
+        fallback: Some(channel),
+    };
+    use smv_shared::fallback::Channel;
+    for (channel, amr) in [(Channel::Sms, "sms"), (Channel::Voice, "tel")] {
+        let outcome = device::run(&options("+447911000306", channel), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(outcome.result, "VALID");
+        assert_eq!(outcome.method.as_deref(), Some(channel.as_str()));
+        assert_eq!(outcome.claims.expect("an assertion")["amr"], json!([amr]));
+    }
+    for (phone, problem) in [
+        ("+447911000307", "This number's SIM changed recently"),
+        ("+447911000308", "cannot be checked"),
+        ("+447911000311", "could not be sent"),
+    ] {
+        let failed = device::run(&options(phone, Channel::Sms), |_| {})
+            .await
+            .unwrap_err();
+        assert!(failed.to_string().contains(problem), "{phone}: {failed}");
+    }
+    // The inbox is the simulator's: a number nothing was sent to has none.
+    assert_eq!(
+        get(&server, "/_simulator/infobip/inbox/447911000001")
+            .await
+            .status(),
+        404
+    );
+}
+
+/// `smv-local infobip-setup` against the simulator's 2FA: it prints the ids to configure, and
+/// refuses a key without access.
+#[test]
+fn infobip_setup_creates_the_application_and_prints_the_ids() {
+    let server = start_server(&[]);
+    let base = format!("{}_simulator/infobip", server.base);
+    let run = |key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_smv-local"))
+            .args(["infobip-setup", "--brand", "Acme"])
+            .env("INFOBIP_BASE_URL", &base)
+            .env("INFOBIP_ADMIN_API_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let done = run("smv-local-simulator-key");
+    let printed = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{printed}");
+    let id = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {printed}"))
+            .to_owned()
+    };
+    assert_eq!(id("TWOFA_APPLICATION_ID").len(), 32);
+    assert_eq!(id("TWOFA_MESSAGE_ID").len(), 32);
+    let refused = run("not-the-key");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("credentials"));
 }

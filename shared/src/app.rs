@@ -11,7 +11,8 @@ use url::Url;
 use crate::assertion::{Policy, Signer};
 use crate::callback_secret::CallbackKey;
 use crate::device_address::AddressPolicy;
-use crate::infobip::SilentVerifier;
+use crate::fallback::FallbackPolicy;
+use crate::infobip::{PinService, SilentVerifier, SimSwapChecker};
 use crate::metrics::MetricsSink;
 use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
@@ -40,6 +41,10 @@ pub struct StartApp {
     /// Origins whose pages may start verifications.
     pub allowed_origins: Vec<String>,
     pub demo_app_routes: bool,
+    pub fallback: FallbackPolicy,
+    /// Infobip 2FA; `None` while fallback is off (no 2FA application configured).
+    pub pins: Option<Arc<dyn PinService>>,
+    pub sim_swaps: Arc<dyn SimSwapChecker>,
 }
 
 /// The callback function: records the results Infobip sends.
@@ -71,6 +76,8 @@ pub struct PollApp {
     pub demo_app_routes: bool,
     /// Serve the verification page for browsers (`GET /web`).
     pub web_page: bool,
+    /// What a poll says of a fallback.
+    pub fallback: FallbackPolicy,
 }
 
 /// The process-wide parts every context shares.

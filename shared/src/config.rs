@@ -8,6 +8,10 @@ use url::Url;
 use crate::assertion::Policy;
 use crate::callback_secret::CallbackKey;
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
+use crate::fallback::{
+    FallbackPolicy, OnUnknownSwap, DEFAULT_FALLBACK_AFTER, DEFAULT_PIN_MAX_ATTEMPTS,
+    DEFAULT_PIN_MAX_SENDS, DEFAULT_SIM_SWAP_CHECK_HOURS,
+};
 use crate::infobip::ApiKey;
 use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::{
@@ -68,6 +72,15 @@ pub struct StartConfig {
     /// Serve Infobip's demo-app routes (`GET /verify/...`, `GET /device-address`): a GET that
     /// starts a billed verification is off unless wanted.
     pub demo_app_routes: bool,
+    pub fallback: FallbackPolicy,
+    /// The 2FA application and message template PINs are sent with; `None` while fallback is off.
+    pub twofa: Option<TwoFactorIds>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwoFactorIds {
+    pub application_id: String,
+    pub message_id: String,
 }
 
 /// What the callback function reads besides: the key that tells a callback URL we issued from a
@@ -89,6 +102,8 @@ pub struct PollConfig {
     pub demo_app_routes: bool,
     /// Serve the verification page for browsers, `GET /web` (on unless `WEB_PAGE=false`).
     pub web_page: bool,
+    /// What a poll says of a fallback (countries, deadline, after INVALID).
+    pub fallback: FallbackPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +152,15 @@ pub const STARTER_VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_PHONE_AND_IP_WINDOW_SECONDS",
     "RATE_LIMIT_GLOBAL",
     "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
+    "FALLBACK_COUNTRIES",
+    "FALLBACK_AFTER_SECONDS",
+    "FALLBACK_ON_INVALID",
+    "SIM_SWAP_CHECK_HOURS",
+    "SIM_SWAP_ON_UNKNOWN",
+    "PIN_MAX_SENDS",
+    "PIN_MAX_ATTEMPTS",
+    "TWOFA_APPLICATION_ID",
+    "TWOFA_MESSAGE_ID",
 ];
 pub const CALLBACK_VARIABLES: &[&str] = &["CALLBACK_SECRET_KEY"];
 pub const POLL_VARIABLES: &[&str] = &[
@@ -148,6 +172,9 @@ pub const POLL_VARIABLES: &[&str] = &[
     "ASSERTION_KEY_ID",
     "ASSERTION_PUBLISHED_KEY_IDS",
     "WEB_PAGE",
+    "FALLBACK_COUNTRIES",
+    "FALLBACK_AFTER_SECONDS",
+    "FALLBACK_ON_INVALID",
 ];
 
 impl CommonConfig {
@@ -213,8 +240,49 @@ impl StartConfig {
             timeout,
         };
         let phone_hash_key = phone_hash_key(&env)?;
+        let fallback = FallbackPolicy {
+            sim_swap_check_hours: env.number(
+                "SIM_SWAP_CHECK_HOURS",
+                DEFAULT_SIM_SWAP_CHECK_HOURS.into(),
+                0..=2_400,
+            )? as u32,
+            on_unknown_swap: match env.optional("SIM_SWAP_ON_UNKNOWN").as_deref() {
+                None | Some("deny") => OnUnknownSwap::Deny,
+                Some("allow") => OnUnknownSwap::Allow,
+                Some(_) => {
+                    return Err(ConfigError {
+                        name: "SIM_SWAP_ON_UNKNOWN",
+                        problem: "must be allow or deny".into(),
+                    })
+                }
+            },
+            max_sends: env.number("PIN_MAX_SENDS", DEFAULT_PIN_MAX_SENDS.into(), 1..=10)? as u32,
+            max_attempts: env.number("PIN_MAX_ATTEMPTS", DEFAULT_PIN_MAX_ATTEMPTS.into(), 1..=10)?
+                as u32,
+            ..fallback_policy(&env)?
+        };
+        // Read whether or not fallback is on, so that a role reads the same variables always.
+        let ids = (
+            env.optional("TWOFA_APPLICATION_ID"),
+            env.optional("TWOFA_MESSAGE_ID"),
+        );
+        let twofa = match ids {
+            (Some(application_id), Some(message_id)) => Some(TwoFactorIds {
+                application_id,
+                message_id,
+            }),
+            _ if fallback.is_on() => {
+                return Err(ConfigError {
+                    name: "TWOFA_APPLICATION_ID",
+                    problem: "and TWOFA_MESSAGE_ID must be set when FALLBACK_COUNTRIES is (create them with `smv-local infobip-setup`)".into(),
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
             common,
+            fallback,
+            twofa,
             phone_hash_key,
             callback_key: callback_key(&env)?,
             allowed_origins: origins(&env)?,
@@ -289,6 +357,7 @@ impl PollConfig {
             phone_hash_key: phone_hash_key(&env)?,
             demo_app_routes: env.flag("DEMO_APP_ROUTES")?,
             web_page: env.optional("WEB_PAGE").is_none() || env.flag("WEB_PAGE")?,
+            fallback: fallback_policy(&env)?,
             assertions: AssertionConfig {
                 policy: Policy {
                     issuer: env.optional("ASSERTION_ISSUER"),
@@ -347,6 +416,33 @@ fn phone_hash_key(env: &Env<'_>) -> Result<PhoneHashKey, ConfigError> {
     PhoneHashKey::new(env.required("PHONE_HASH_KEY")?.into_bytes()).map_err(|e| ConfigError {
         name: "PHONE_HASH_KEY",
         problem: e.to_string(),
+    })
+}
+
+/// What every function that speaks of fallback reads: the countries, the deadline, INVALID.
+fn fallback_policy(env: &Env<'_>) -> Result<FallbackPolicy, ConfigError> {
+    let countries = env
+        .optional("FALLBACK_COUNTRIES")
+        .map(|raw| {
+            raw.split(',')
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .map(|c| match c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    true => Ok(c),
+                    false => Err(ConfigError {
+                        name: "FALLBACK_COUNTRIES",
+                        problem: format!("must be ISO 3166 alpha-2 codes like GB,DE, comma-separated (got {c:?})"),
+                    }),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(FallbackPolicy {
+        countries,
+        after: env.seconds("FALLBACK_AFTER_SECONDS", DEFAULT_FALLBACK_AFTER, 10..=3_600)?,
+        on_invalid: env.flag("FALLBACK_ON_INVALID")?,
+        ..FallbackPolicy::off()
     })
 }
 

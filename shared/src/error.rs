@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::assertion::SignError;
 use crate::binding::InvalidBinding;
 use crate::device_address::AddressError;
+use crate::fallback::{InvalidPin, PinRefusal, Refusal};
 use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
 use crate::phone::InvalidPhoneNumber;
@@ -97,6 +98,32 @@ pub enum AppError {
     OutOfTime,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("the code verifier or number does not match the verification")]
+    NotTheStarter,
+    #[error("{0}")]
+    InvalidPin(#[from] InvalidPin),
+    #[error("fallback is not offered for this number's country")]
+    CountryNotAllowed,
+    #[error("fallback is not allowed now: {}", .0.as_str())]
+    FallbackNotAllowed(Refusal),
+    #[error("the SIM was swapped recently")]
+    SimSwapDetected,
+    #[error("the SIM-swap check could not say")]
+    SimSwapUnknown,
+    #[error("a PIN was sent too recently")]
+    PinResendTooSoon { retry_after: Duration },
+    #[error("no more PINs for this verification")]
+    PinSendLimit,
+    #[error("another fallback request for this verification is under way")]
+    FallbackBusy,
+    #[error("no PIN was sent for this verification")]
+    NoPinSent,
+    #[error("wrong PIN")]
+    WrongPin { attempts_remaining: u32 },
+    #[error("the PIN can no longer be used")]
+    PinDead,
+    #[error("Infobip could not send the PIN")]
+    PinNotSent,
 }
 
 /// `error` and every cause under it, for a log line.
@@ -132,12 +159,35 @@ impl From<InfobipError> for AppError {
                 cause: error,
             },
             InfobipError::Timeout(_) => Self::InfobipTimeout(error),
+            InfobipError::PinNotSent => Self::PinNotSent,
+            // A 2FA refusal is our configuration's problem (application, template, limits), as
+            // a rejected key is: the app is told no more than that.
+            InfobipError::Rejected { .. } => Self::InfobipMisconfigured(error),
+            InfobipError::UnknownPin => Self::PinDead,
             InfobipError::Unavailable { .. }
             | InfobipError::Unreachable(_)
             | InfobipError::UnexpectedAnswer { .. } => Self::InfobipUnavailable {
                 retry_after: DEFAULT_RETRY_AFTER,
                 cause: error,
             },
+        }
+    }
+}
+
+impl From<PinRefusal> for AppError {
+    fn from(refusal: PinRefusal) -> Self {
+        match refusal {
+            PinRefusal::NotSent => Self::NoPinSent,
+            PinRefusal::Dead => Self::PinDead,
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::SimSwap => Self::SimSwapDetected,
+            other => Self::FallbackNotAllowed(other),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - [`callback_secret`]: tells a callback URL we issued from a forged one, without storage.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
+//! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
@@ -24,6 +25,7 @@ pub mod device;
 pub mod device_address;
 pub mod device_return;
 pub mod error;
+pub mod fallback;
 pub mod http;
 pub mod idempotency;
 pub mod infobip;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::fallback::Channel;
 use crate::time::{Clock, SystemClock};
 use crate::verification::Status;
 
@@ -63,6 +64,15 @@ pub enum Metric {
     InfobipError {
         id: i32,
     },
+    /// A fallback PIN was sent (or sent again) by `channel`: watch it against `PinsVerified` per
+    /// country for SMS pumping.
+    PinSent(Channel),
+    /// A PIN the user typed was wrong.
+    PinRejected,
+    /// A verification became VALID by a PIN.
+    PinVerified(Channel),
+    /// Our SIM-swap check refused a fallback.
+    SimSwapDetected,
 }
 
 pub trait MetricsSink: Send + Sync {
@@ -97,6 +107,20 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
             1,
             Some(("ErrorId", id.to_string())),
         ),
+        Metric::PinSent(channel) => (
+            "PinsSent",
+            "Count",
+            1,
+            Some(("Channel", channel.as_str().to_owned())),
+        ),
+        Metric::PinRejected => ("PinsRejected", "Count", 1, None),
+        Metric::PinVerified(channel) => (
+            "PinsVerified",
+            "Count",
+            1,
+            Some(("Channel", channel.as_str().to_owned())),
+        ),
+        Metric::SimSwapDetected => ("SimSwapsDetected", "Count", 1, None),
     };
     let mut metrics = vec![json!({"Name": name, "Unit": unit})];
     let mut root = Map::new();

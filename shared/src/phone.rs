@@ -12,6 +12,8 @@ pub struct PhoneNumber {
     /// Country code and national number, digits only: the form Infobip wants.
     digits: String,
     country_code: u16,
+    /// ISO 3166 alpha-2 of the number's country (`GB`), as the numbering plan assigns it.
+    country: Option<String>,
 }
 
 /// Why a phone number was refused; the message is shown to the caller as is.
@@ -89,9 +91,11 @@ impl PhoneNumber {
         // E.164 keeps the leading zeros of Italian-style national numbers after the country code.
         let e164 = parsed.format_as(PhoneNumberFormat::E164);
         let digits = e164.trim_start_matches('+').to_owned();
+        let country = parsed.get_region_code().map(|region| region.to_string());
         Ok(Self {
             digits,
             country_code,
+            country,
         })
     }
 
@@ -103,6 +107,11 @@ impl PhoneNumber {
     /// E.164: `+` and the digits.
     pub fn e164(&self) -> String {
         format!("+{}", self.digits)
+    }
+
+    /// ISO 3166 alpha-2 (`GB`); `None` for a non-geographic number (`+800`…).
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
     }
 
     /// For logs and storage: country code and the last three digits, e.g. `+44*******456`.
@@ -197,6 +206,23 @@ mod tests {
         assert_eq!(calling_code_of("8001"), Some(800));
         assert_eq!(calling_code_of("9991234"), None);
         assert_eq!(calling_code_of("3"), None);
+    }
+
+    #[test]
+    fn a_number_knows_its_country() {
+        for (number, country) in [
+            ("+447400123456", "GB"),
+            ("+447911123456", "GG"),
+            ("+5511987654321", "BR"),
+            ("+14155550123", "US"),
+            ("+16135550123", "CA"),
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(number).unwrap().country(),
+                Some(country),
+                "{number}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::assertion::Signer;
 use crate::aws::Account;
 use crate::callback_secret::CallbackKey;
 use crate::config::{CallbackConfig, CommonConfig, ConfigError, PollConfig, StartConfig};
-use crate::infobip::{SmvClient, Transport};
+use crate::infobip::{PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
 use crate::metrics::EmfStdout;
 use crate::store::{DynamoDbStore, Store};
 use crate::time::SystemClock;
@@ -61,7 +61,17 @@ impl StartApp {
             infobip.timeout,
         )?;
         let store = &runtime.store;
+        let pins = config.twofa.as_ref().map(|ids| {
+            Arc::new(TwoFactorClient::new(
+                transport.clone(),
+                ids.application_id.clone(),
+                ids.message_id.clone(),
+            )) as Arc<dyn PinService>
+        });
         Ok(Self {
+            fallback: config.fallback.clone(),
+            pins,
+            sim_swaps: Arc::new(SimSwapClient::new(transport.clone())),
             verifications: store.clone(),
             parked: store.clone(),
             counters: store.clone(),
@@ -131,6 +141,7 @@ impl PollApp {
             assertions: config.assertions.policy.clone(),
             demo_app_routes: config.demo_app_routes,
             web_page: config.web_page,
+            fallback: config.fallback.clone(),
         }
     }
 }

@@ -18,6 +18,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::binding::Nonce;
+use crate::fallback::Method;
 use crate::phone::PhoneNumber;
 use crate::time::Timestamp;
 pub use jwk::Jwk;
@@ -65,6 +66,9 @@ pub struct Claims<'a> {
     pub nonce: Option<&'a Nonce>,
     pub issued_at: Timestamp,
     pub lifetime: Duration,
+    /// How the number was verified: `amr` is `smv`, or RFC 8176's `sms` or `tel` after a PIN, so
+    /// that a relying party can demand silent verification.
+    pub method: Method,
 }
 
 #[derive(Serialize)]
@@ -123,7 +127,7 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
         exp: expires_at.as_millis() / 1000,
         jti: &URL_SAFE_NO_PAD.encode(jti),
         nonce: claims.nonce.map(Nonce::as_str),
-        amr: [AMR],
+        amr: [claims.method.amr()],
     };
     let signing_input = format!("{}.{}", encode_part(&header), encode_part(&body));
     let signature = signer.sign(signing_input.as_bytes()).await?;

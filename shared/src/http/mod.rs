@@ -7,6 +7,7 @@ mod callback;
 pub mod cors;
 mod demo;
 pub mod event;
+mod fallback;
 mod problem;
 mod request;
 pub mod routes;

@@ -266,6 +266,108 @@ fn describe(error: &AppError) -> Problem {
                 "The request did not finish in time; try again shortly.",
             )
         },
+        NotTheStarter => problem(
+            StatusCode::FORBIDDEN,
+            "fallback-refused",
+            "Fallback refused",
+            "The code verifier or phone number does not match this verification.",
+        ),
+        InvalidPin(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-pin",
+            "Invalid PIN",
+            e.to_string(),
+        ),
+        CountryNotAllowed => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "fallback-country-not-allowed",
+            "Fallback not offered",
+            "A PIN cannot be sent to numbers of this country.",
+        ),
+        FallbackNotAllowed(reason) => {
+            let detail = match reason {
+                crate::fallback::Refusal::Pending => {
+                    "Silent verification may still answer: poll, and fall back once it allows."
+                }
+                crate::fallback::Refusal::Invalid => {
+                    "The number does not belong to this device's SIM; no PIN is sent after INVALID."
+                }
+                _ => "This verification has ended; start a new one.",
+            };
+            let mut p = problem(
+                StatusCode::CONFLICT,
+                "fallback-not-allowed",
+                "Fallback not allowed",
+                detail,
+            );
+            p.extensions.insert("reason".into(), json!(reason.as_str()));
+            p
+        }
+        SimSwapDetected => problem(
+            StatusCode::FORBIDDEN,
+            "sim-swap-detected",
+            "SIM recently changed",
+            "This number's SIM changed recently, so no code is sent to it. Verify another way.",
+        ),
+        SimSwapUnknown => problem(
+            StatusCode::FORBIDDEN,
+            "sim-swap-unknown",
+            "SIM change unknown",
+            "Whether this number's SIM changed recently cannot be checked, so no code is sent to it.",
+        ),
+        PinResendTooSoon { retry_after } => Problem {
+            retry_after: Some(*retry_after),
+            ..problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "pin-resend-too-soon",
+                "Too soon to resend",
+                "A code was sent moments ago; wait before asking for another.",
+            )
+        },
+        PinSendLimit => problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "pin-send-limit",
+            "No more codes",
+            "No more codes can be sent for this verification; start a new one later.",
+        ),
+        FallbackBusy => Problem {
+            retry_after: Some(Duration::from_secs(1)),
+            ..problem(
+                StatusCode::CONFLICT,
+                "fallback-busy",
+                "Request in progress",
+                "Another request for this verification is being processed; retry shortly.",
+            )
+        },
+        NoPinSent => problem(
+            StatusCode::CONFLICT,
+            "no-pin-sent",
+            "No code sent",
+            "No code was sent for this verification; ask for one first.",
+        ),
+        WrongPin { attempts_remaining } => {
+            let mut p = problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "wrong-pin",
+                "Wrong code",
+                "The code is not the one sent.",
+            );
+            p.extensions
+                .insert("attemptsRemaining".into(), json!(attempts_remaining));
+            p
+        }
+        PinDead => problem(
+            StatusCode::GONE,
+            "pin-expired",
+            "Code no longer valid",
+            "This code can no longer be used (no attempts left, expired, or the verification ended).",
+        ),
+        PinNotSent => problem(
+            StatusCode::BAD_GATEWAY,
+            "pin-not-sent",
+            "Code not sent",
+            "The code could not be sent to this number; try the other channel or later.",
+        ),
         Internal(_) | StorageFailed(_) | Randomness(_) | Signing(_) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",

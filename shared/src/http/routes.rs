@@ -13,7 +13,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::problem::ErrorStyle;
-use super::{assertions, callback, demo, verifications, web_page};
+use super::{assertions, callback, demo, fallback, verifications, web_page};
 use crate::app::{CallbackApp, PollApp, StartApp};
 use crate::error::AppError;
 
@@ -75,6 +75,18 @@ pub static START_VERIFY_ROUTES: &[Route<StartApp>] = &[
         pattern: "/device-address",
         family: Family::DemoApp,
         handler: |app, _, request| Box::pin(async move { demo::device_address(app, request) }),
+    },
+    Route {
+        method: "POST",
+        pattern: "/verifications/{token}/fallback",
+        family: Family::Api,
+        handler: |app, params, request| Box::pin(fallback::send(app, params, request)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/verifications/{token}/pin",
+        family: Family::Api,
+        handler: |app, params, request| Box::pin(fallback::check(app, params, request)),
     },
 ];
 

@@ -92,6 +92,17 @@ struct ReportBody<'a> {
     expires_at: String,
     /// Whether an assertion can still be redeemed; never the number.
     assertion: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<FallbackBody>,
+}
+
+#[derive(Serialize)]
+struct FallbackBody {
+    allowed: bool,
+    channels: Vec<&'static str>,
+    reason: Option<&'static str>,
 }
 
 /// `None` without the header; two headers are refused rather than one picked.
@@ -222,6 +233,12 @@ pub async fn get(app: &PollApp, params: &Params) -> Result<Response<Body>, AppEr
             error: report.error.as_ref().map(ErrorBody::from),
             expires_at: report.pending_until.to_rfc3339(),
             assertion: report.assertion.as_str(),
+            method: report.method.map(|m| m.as_str()),
+            fallback: report.fallback.as_ref().map(|offer| FallbackBody {
+                allowed: offer.allowed,
+                channels: offer.channels.iter().map(|c| c.as_str()).collect(),
+                reason: offer.reason.map(|r| r.as_str()),
+            }),
         },
     );
     if report.status == Status::Pending {

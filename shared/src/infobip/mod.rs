@@ -6,11 +6,15 @@
 //! - [`types`]: Infobip's JSON, field for field. Only the adapters read it.
 //! - [`transport`]: one HTTP exchange with Infobip.
 //! - [`smv`]: `POST /mi/verification/1/verify` and the result callback.
+//! - [`twofa`]: 2FA: send, resend and check a PIN; the one-time setup.
+//! - [`simswap`]: `POST /mi/simswap/1/check`.
 //! - [`error_codes`]: the documented Mobile Identity error codes.
 
 mod error_codes;
+mod simswap;
 mod smv;
 mod transport;
+pub mod twofa;
 pub mod types;
 
 use std::fmt;
@@ -21,13 +25,16 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::device::DeviceAddress;
+use crate::fallback::{Channel, Pin, PinId};
 use crate::phone::PhoneNumber;
 use crate::token::Token;
 use crate::verification::ErrorInfo;
 
 pub use error_codes::known_error;
+pub use simswap::SimSwapClient;
 pub use smv::{parse_callback, SmvClient};
 pub use transport::{Transport, MAX_ANSWER_BYTES};
+pub use twofa::TwoFactorClient;
 
 /// Asks Infobip to verify that a number belongs to the device at an address.
 #[async_trait]
@@ -35,6 +42,39 @@ pub trait SilentVerifier: Send + Sync {
     /// One attempt: the request is not idempotent and every accepted one is billed, so retrying
     /// is the app's decision.
     async fn verify(&self, order: &VerifyOrder<'_>) -> Result<Accepted, InfobipError>;
+}
+
+/// Infobip 2FA: PINs by SMS or voice.
+#[async_trait]
+pub trait PinService: Send + Sync {
+    /// Sends a new PIN to `phone`. Never retried: a second send is a second PIN and charge.
+    async fn send(&self, channel: Channel, phone: &PhoneNumber) -> Result<PinId, InfobipError>;
+    /// Sends the same PIN again, by `channel`.
+    async fn resend(&self, channel: Channel, pin_id: &PinId) -> Result<(), InfobipError>;
+    async fn check(&self, pin_id: &PinId, pin: &Pin) -> Result<PinCheck, InfobipError>;
+}
+
+/// Infobip's verdict on a PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinCheck {
+    pub verified: bool,
+    pub attempts_remaining: Option<u32>,
+    /// `WRONG_PIN`, `TTL_EXPIRED`, `NO_MORE_PIN_ATTEMPTS` (no enum in the current spec).
+    pub pin_error: Option<String>,
+}
+
+/// Whether a number's SIM changed recently.
+#[async_trait]
+pub trait SimSwapChecker: Send + Sync {
+    async fn check(&self, phone: &PhoneNumber, period_hours: u32) -> Result<SimSwap, InfobipError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimSwap {
+    Swapped,
+    NotSwapped,
+    /// No coverage, or no answer to read.
+    Unknown,
 }
 
 /// What a start asks Infobip for.
@@ -81,6 +121,18 @@ pub enum InfobipError {
     Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("Infobip's answer (HTTP {http_status}) broke the contract: {detail}")]
     UnexpectedAnswer { http_status: u16, detail: String },
+    /// 2FA took the request but could not send the PIN (`MESSAGE_NOT_SENT`).
+    #[error("Infobip could not send the PIN")]
+    PinNotSent,
+    /// 2FA no longer knows the PIN (404): expired or deleted.
+    #[error("Infobip does not know this PIN")]
+    UnknownPin,
+    /// 2FA refused the request (a 4xx in the platform envelope); only the messageId is kept.
+    #[error("Infobip refused the request (HTTP {http_status}, messageId {message_id:?})")]
+    Rejected {
+        http_status: u16,
+        message_id: Option<String>,
+    },
 }
 
 /// Infobip's API key. Held as a secret so that it cannot reach a log by accident.

@@ -114,6 +114,15 @@ impl Transport {
     }
 }
 
+/// The `messageId` of a platform error body; its `text` is never kept.
+pub(super) fn message_id(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<PlatformErrorResponse>(body)
+        .ok()
+        .and_then(|b| b.request_error)
+        .and_then(|e| e.service_exception)
+        .and_then(|e| e.message_id)
+}
+
 /// The answers every Infobip API gives alike.
 fn platform_error(
     status: StatusCode,
@@ -122,14 +131,9 @@ fn platform_error(
 ) -> Option<InfobipError> {
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         // Only `messageId` is kept; the `text` never reaches a log or an app.
-        let message_id = serde_json::from_slice::<PlatformErrorResponse>(body)
-            .ok()
-            .and_then(|b| b.request_error)
-            .and_then(|e| e.service_exception)
-            .and_then(|e| e.message_id);
         return Some(InfobipError::Unauthorized {
             http_status: status.as_u16(),
-            message_id,
+            message_id: message_id(body),
         });
     }
     if status == StatusCode::TOO_MANY_REQUESTS {

@@ -112,6 +112,97 @@ pub(super) struct ServiceException {
     pub message_id: Option<String>,
 }
 
+/// `POST /2fa/2/pin` and `/2fa/2/pin/voice`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendPinRequest<'a> {
+    pub application_id: &'a str,
+    pub message_id: &'a str,
+    /// Digits, no `+`.
+    pub to: &'a str,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SendPinResponse {
+    pub pin_id: Option<String>,
+    pub sms_status: Option<String>,
+    pub call_status: Option<String>,
+}
+
+/// `POST /2fa/2/pin/{pinId}/verify`. The PIN is the user's; this type never derives `Debug`.
+#[derive(Serialize)]
+pub(super) struct VerifyPinRequest<'a> {
+    pub pin: &'a str,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VerifyPinResponse {
+    pub verified: Option<bool>,
+    pub attempts_remaining: Option<u32>,
+    pub pin_error: Option<String>,
+}
+
+/// `POST /2fa/2/applications` (the one-time setup).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationRequest<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+    pub configuration: ApplicationConfiguration<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationConfiguration<'a> {
+    pub pin_attempts: u32,
+    pub allow_multiple_pin_verifications: bool,
+    pub pin_time_to_live: &'a str,
+    pub verify_pin_limit: &'a str,
+    pub send_pin_per_application_limit: &'a str,
+    pub send_pin_per_phone_number_limit: &'a str,
+}
+
+/// `POST /2fa/2/applications/{appId}/messages`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRequest<'a> {
+    pub message_text: &'a str,
+    pub pin_type: &'a str,
+    pub pin_length: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreatedApplication {
+    pub application_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreatedMessage {
+    pub message_id: Option<String>,
+}
+
+/// `POST /mi/simswap/1/check`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SimSwapCheckRequest<'a> {
+    pub phone_number: &'a str,
+    pub consent_granted: bool,
+    /// Hours.
+    pub period: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SimSwapCheckResponse {
+    pub sim_swap_occurred: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

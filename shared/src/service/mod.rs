@@ -3,10 +3,12 @@
 //! show a returning device its code, and redeem an assertion ([`results`]).
 
 mod callback;
+mod fallback;
 mod results;
 mod start;
 
 pub use callback::{receive_callback, CallbackOutcome};
+pub use fallback::{check_pin, send_pin, FallbackRequest, PinSent, PinVerified};
 pub use results::{device_return, redeem, report, Redeem, Report};
 pub use start::{start, Started};
 

@@ -9,6 +9,7 @@ use crate::assertion::{self, Assertion, Claims};
 use crate::binding::CodeVerifier;
 use crate::device_return::{DeviceCode, ReturnSecret};
 use crate::error::AppError;
+use crate::fallback::{Channel, FallbackPolicy, Method, Refusal};
 use crate::phone::PhoneNumber;
 use crate::telemetry;
 use crate::time::Timestamp;
@@ -22,6 +23,42 @@ pub struct Report {
     pub error: Option<ErrorInfo>,
     pub pending_until: Timestamp,
     pub assertion: AssertionState,
+    /// On VALID: how.
+    pub method: Option<Method>,
+    /// While a PIN fallback is possible, or once it is refused for good.
+    pub fallback: Option<FallbackOffer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackOffer {
+    pub allowed: bool,
+    pub channels: &'static [Channel],
+    pub reason: Option<Refusal>,
+}
+
+/// What a poll says of a fallback: offered while the policy allows one now, refused for good
+/// after a SIM swap or INVALID; nothing while it is too early, or where fallback is off.
+fn fallback_offer(
+    v: &Verification,
+    now: Timestamp,
+    policy: &FallbackPolicy,
+) -> Option<FallbackOffer> {
+    if v.binding.is_none() || !policy.allows_country(v.country.as_deref()) {
+        return None;
+    }
+    match v.fallback_refusal(now, policy) {
+        None => Some(FallbackOffer {
+            allowed: true,
+            channels: &Channel::ALL,
+            reason: None,
+        }),
+        Some(reason @ (Refusal::SimSwap | Refusal::Invalid)) => Some(FallbackOffer {
+            allowed: false,
+            channels: &[],
+            reason: Some(reason),
+        }),
+        Some(Refusal::Pending | Refusal::Final) => None,
+    }
 }
 
 async fn find(app: &PollApp, token: &Token, now: Timestamp) -> Result<Verification, AppError> {
@@ -61,6 +98,8 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
         status: verification.status(now),
         error: verification.result().and_then(|r| r.error()).cloned(),
         assertion: verification.assertion_state(now),
+        method: (verification.status(now) == Status::Valid).then(|| verification.method()),
+        fallback: fallback_offer(&verification, now, &app.fallback),
         token: verification.token,
         pending_until: verification.pending_until,
     })
@@ -100,9 +139,11 @@ pub async fn redeem(
     let key = &app.phone_hash_key;
     // Every part is checked whatever the others gave, so timing says nothing of which failed.
     let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
-    let device_ok = match &binding.return_hash {
-        None => true,
-        Some(return_hash) => redeem
+    // A PIN reached the number itself: no device code to show.
+    let method = verification.method();
+    let device_ok = match (&binding.return_hash, method) {
+        (_, Method::Pin(_)) | (None, _) => true,
+        (Some(return_hash), Method::Silent) => redeem
             .device_code
             .as_deref()
             .is_some_and(|given| DeviceCode::for_return(return_hash, key).matches(given)),
@@ -123,6 +164,7 @@ pub async fn redeem(
             nonce: binding.nonce.as_ref(),
             issued_at: now,
             lifetime: app.assertions.lifetime,
+            method,
         },
     )
     .await?;

@@ -107,7 +107,8 @@ pub async fn start(
         phone.masked(),
         now,
         app.lifetimes,
-    );
+    )
+    .in_country(phone.country());
     if let Some(binding) = binding {
         verification = verification.bound_to(Binding {
             challenge: binding.challenge,

@@ -84,6 +84,7 @@ impl Verifications for MemoryStore {
                     result: result.clone(),
                     at: now,
                 };
+                v.version += 1;
                 Ok(Some(v.clone()))
             }
             _ => Ok(None),
@@ -95,6 +96,7 @@ impl Verifications for MemoryStore {
         match map.get_mut(token) {
             Some(v) if v.accepts_redemption(now) => {
                 v.redemption.redeemed_at = Some(now);
+                v.version += 1;
                 Ok(true)
             }
             _ => Ok(false),
@@ -106,9 +108,24 @@ impl Verifications for MemoryStore {
         if let Some(v) = map.get_mut(token) {
             if v.exists_at(now) && v.redemption.redeemed_at.is_none() {
                 v.redemption.failures += 1;
+                v.version += 1;
             }
         }
         Ok(())
+    }
+
+    async fn replace(&self, read_version: u64, next: &Verification) -> Result<bool, StoreError> {
+        let mut map = lock(&self.verifications);
+        match map.get_mut(&next.token) {
+            Some(v) if v.version == read_version => {
+                *v = Verification {
+                    version: read_version + 1,
+                    ..next.clone()
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -62,6 +62,11 @@ pub trait Verifications: Send + Sync {
 
     /// Counts a wrong redeem attempt, unless the verification was already redeemed.
     async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Writes `next` (the whole verification, at version `read_version + 1`) in one
+    /// conditional write, only if the stored verification is still at `read_version`: a change
+    /// computed from a read. `false` if something else wrote it meanwhile.
+    async fn replace(&self, read_version: u64, next: &Verification) -> Result<bool, StoreError>;
 }
 
 /// Return URLs a device has already come back to: each shows its device code once.

@@ -547,6 +547,10 @@ impl Verifications for FaultyStore {
         self.enter("fail_redemption")?;
         self.inner.fail_redemption(t, now).await
     }
+    async fn replace(&self, version: u64, next: &Verification) -> Result<bool, StoreError> {
+        self.enter("replace")?;
+        self.inner.replace(version, next).await
+    }
 }
 
 #[async_trait]

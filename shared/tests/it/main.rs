@@ -11,6 +11,7 @@ mod device_address;
 mod drive_by;
 mod dynamodb_flows;
 mod events;
+mod fallback;
 mod faults;
 mod fuzz;
 mod hostile_input;

@@ -397,6 +397,73 @@ async fn of_concurrent_claims_exactly_one_wins(store: Arc<dyn Store>) {
     );
 }
 
+/// A change computed from a read applies only if nothing was written since; every write (a
+/// result, a replace) moves the version on; a fallback's state reads back whole.
+async fn a_replace_applies_only_at_the_version_read(store: Arc<dyn Store>) {
+    use smv_shared::fallback::{Channel, PinId};
+    use smv_shared::verification::PinState;
+    let t = token(crate::helpers::TOKEN);
+    let secret = UrlSecret::generate().unwrap();
+    let v = pending(&t, &secret.hash()).in_country(Some("GB"));
+    store.create(&v).await.unwrap();
+    let read = store.find(&t, NOW).await.unwrap().unwrap();
+    assert_eq!(read.version, 0);
+    let mut next = read.clone();
+    next.fallback.pin = Some(PinState {
+        channel: Channel::Voice,
+        pin_id: PinId::parse("9C817C6F8AF3D48F9FE553282AFA2B67"),
+        sends: 2,
+        first_sent_at: later(61),
+        last_sent_at: later(91),
+        attempts: 1,
+        dead: false,
+        verified: false,
+    });
+    assert!(store.replace(read.version, &next).await.unwrap());
+    let stored = store.find(&t, later(92)).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        smv_shared::verification::Verification {
+            version: 1,
+            ..next.clone()
+        }
+    );
+    assert_eq!(stored.country.as_deref(), Some("GB"));
+    // Computed from the first read: refused, and nothing of it is written.
+    let mut stale = read.clone();
+    stale.fallback.sim_swapped = true;
+    assert!(!store.replace(read.version, &stale).await.unwrap());
+    assert!(
+        !store
+            .find(&t, later(92))
+            .await
+            .unwrap()
+            .unwrap()
+            .fallback
+            .sim_swapped
+    );
+    // A result is a write too: a replace computed before it is refused.
+    store
+        .complete(&t, &secret.hash(), &VerificationResult::Invalid, later(93))
+        .await
+        .unwrap()
+        .expect("applies");
+    assert!(!store.replace(1, &stored).await.unwrap());
+    assert_eq!(
+        store
+            .find(&t, later(94))
+            .await
+            .unwrap()
+            .unwrap()
+            .status(later(94)),
+        Status::Invalid
+    );
+    // An unknown token is never created by a replace.
+    let other = pending(&token(crate::helpers::OTHER_TOKEN), &secret.hash());
+    assert!(!store.replace(0, &other).await.unwrap());
+    assert_eq!(store.find(&other.token, NOW).await.unwrap(), None);
+}
+
 async fn futures_join<T: Send + 'static>(
     handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
 ) -> Vec<T> {
@@ -443,4 +510,5 @@ contract!(
     an_idempotency_record_is_claimed_once_then_replayed,
     a_released_or_abandoned_claim_can_be_taken,
     of_concurrent_claims_exactly_one_wins,
+    a_replace_applies_only_at_the_version_read,
 );

@@ -503,3 +503,26 @@ fn cors_and_the_web_page_are_configured_as_served_locally() {
         .contains("CorsAllowedOrigins"));
     assert_eq!(template["Parameters"]["WebPage"]["Default"], "true");
 }
+
+/// Fallback costs money per PIN and invites SMS pumping: off unless countries are listed, and a
+/// stack that lists them without its 2FA application cannot be deployed.
+#[test]
+fn fallback_is_off_by_default_and_needs_its_two_factor_application() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["FallbackCountries"]["Default"], "");
+    assert_eq!(parameters["FallbackOnInvalid"]["Default"], "false");
+    assert_eq!(parameters["SimSwapOnUnknown"]["Default"], "deny");
+    assert_eq!(
+        parameters["SimSwapCheckHours"]["Default"].as_u64(),
+        Some(72)
+    );
+    let rule = &template["Rules"]["FallbackNeedsItsTwoFactorApplication"];
+    let asserted = serde_yaml::to_string(&rule["Assertions"]).unwrap();
+    for parameter in ["TwofaApplicationId", "TwofaMessageId"] {
+        assert!(asserted.contains(parameter), "{asserted}");
+    }
+    assert!(serde_yaml::to_string(&rule["RuleCondition"])
+        .unwrap()
+        .contains("FallbackCountries"));
+}

@@ -5,12 +5,14 @@ use async_trait::async_trait;
 use super::item::*;
 use super::{DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::binding::{CodeChallenge, Nonce};
+use crate::fallback::{Channel, PinId};
 use crate::phone_hash::PhoneHash;
 use crate::store::{StoreError, Verifications};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{
-    Binding, Redemption, State, Verification, VerificationResult, MAX_REDEEM_FAILURES,
+    Binding, FallbackState, PinState, Redemption, State, Verification, VerificationResult,
+    MAX_REDEEM_FAILURES,
 };
 
 const PHONE: &str = "phone";
@@ -23,6 +25,17 @@ const RETURN_HASH: &str = "returnHash";
 const REDEEM_FAILURES: &str = "redeemFailures";
 const REDEEMED_AT: &str = "redeemedAt";
 const VALID: &str = "VALID";
+const VERSION: &str = "version";
+const COUNTRY: &str = "country";
+const SIM_SWAPPED: &str = "simSwapped";
+const PIN_CHANNEL: &str = "pinChannel";
+const PIN_ID: &str = "pinId";
+const PIN_SENDS: &str = "pinSends";
+const PIN_FIRST_SENT_AT: &str = "pinFirstSentAt";
+const PIN_LAST_SENT_AT: &str = "pinLastSentAt";
+const PIN_ATTEMPTS: &str = "pinAttempts";
+const PIN_DEAD: &str = "pinDead";
+const PIN_VERIFIED: &str = "pinVerified";
 
 fn to_item(v: &Verification) -> Item {
     let mut item = Item::from([
@@ -58,7 +71,55 @@ fn to_item(v: &Verification) -> Item {
     if let Some(at) = v.redemption.redeemed_at {
         item.insert(REDEEMED_AT.into(), n(at.as_millis()));
     }
+    item.insert(VERSION.into(), n(v.version));
+    if let Some(country) = &v.country {
+        item.insert(COUNTRY.into(), s(country));
+    }
+    if v.fallback.sim_swapped {
+        item.insert(SIM_SWAPPED.into(), n(1));
+    }
+    if let Some(pin) = &v.fallback.pin {
+        item.insert(PIN_CHANNEL.into(), s(pin.channel.as_str()));
+        if let Some(id) = &pin.pin_id {
+            item.insert(PIN_ID.into(), s(id.as_str()));
+        }
+        item.insert(PIN_SENDS.into(), n(pin.sends));
+        item.insert(PIN_FIRST_SENT_AT.into(), n(pin.first_sent_at.as_millis()));
+        item.insert(PIN_LAST_SENT_AT.into(), n(pin.last_sent_at.as_millis()));
+        item.insert(PIN_ATTEMPTS.into(), n(pin.attempts));
+        item.insert(PIN_DEAD.into(), n(u8::from(pin.dead)));
+        item.insert(PIN_VERIFIED.into(), n(u8::from(pin.verified)));
+    }
     item
+}
+
+fn fallback_from_item(item: &Item) -> Result<FallbackState, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} is malformed"));
+    let flag = |name: &str| -> Result<bool, StoreError> {
+        match item.get(name) {
+            None => Ok(false),
+            Some(_) => Ok(get_n::<u8>(item, name)? != 0),
+        }
+    };
+    let pin = match optional_s(item, PIN_CHANNEL)? {
+        None => None,
+        Some(channel) => Some(PinState {
+            channel: Channel::parse(channel).ok_or_else(|| corrupt(PIN_CHANNEL))?,
+            pin_id: optional_s(item, PIN_ID)?
+                .map(|raw| PinId::parse(raw).ok_or_else(|| corrupt(PIN_ID)))
+                .transpose()?,
+            sends: get_n(item, PIN_SENDS)?,
+            first_sent_at: Timestamp::from_millis(get_n(item, PIN_FIRST_SENT_AT)?),
+            last_sent_at: Timestamp::from_millis(get_n(item, PIN_LAST_SENT_AT)?),
+            attempts: get_n(item, PIN_ATTEMPTS)?,
+            dead: flag(PIN_DEAD)?,
+            verified: flag(PIN_VERIFIED)?,
+        }),
+    };
+    Ok(FallbackState {
+        sim_swapped: flag(SIM_SWAPPED)?,
+        pin,
+    })
 }
 
 fn optional_s<'i>(item: &'i Item, name: &str) -> Result<Option<&'i str>, StoreError> {
@@ -119,6 +180,13 @@ fn from_item(item: &Item) -> Result<Verification, StoreError> {
         state,
         binding: binding_from_item(item)?,
         redemption: redemption_from_item(item)?,
+        country: optional_s(item, COUNTRY)?.map(str::to_owned),
+        fallback: fallback_from_item(item)?,
+        // Written before versions existed: the first write makes it 1.
+        version: match item.get(VERSION) {
+            None => 0,
+            Some(_) => get_n(item, VERSION)?,
+        },
     })
 }
 
@@ -170,14 +238,18 @@ impl Verifications for DynamoDbStore {
             (":now_ms".into(), n(now.as_millis())),
             (":now_s".into(), now_secs(now)),
         ]);
+        values.insert(":one".into(), n(1));
         let mut update = format!("SET {COMPLETED_AT} = :now_ms");
-        let mut names =
-            std::collections::HashMap::from([("#ttl".to_owned(), TTL_ATTRIBUTE.to_owned())]);
+        let mut names = std::collections::HashMap::from([
+            ("#ttl".to_owned(), TTL_ATTRIBUTE.to_owned()),
+            ("#version".to_owned(), VERSION.to_owned()),
+        ]);
         for (name, value) in result_attributes(result) {
             update.push_str(&format!(", #{name} = :{name}"));
             values.insert(format!(":{name}"), value);
             names.insert(format!("#{name}"), name.to_owned());
         }
+        update.push_str(" ADD #version :one");
         let request = self
             .client
             .update_item()
@@ -212,7 +284,7 @@ impl Verifications for DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .key(TABLE_KEY, s(token.as_str()))
-            .update_expression(format!("SET {REDEEMED_AT} = :now_ms"))
+            .update_expression(format!("SET {REDEEMED_AT} = :now_ms ADD #version :one"))
             .condition_expression(format!(
                 "#status = :valid AND attribute_exists({CODE_CHALLENGE}) \
                  AND attribute_not_exists({REDEEMED_AT}) \
@@ -221,6 +293,8 @@ impl Verifications for DynamoDbStore {
             ))
             .expression_attribute_names("#status", STATUS)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":valid", s(VALID))
             .expression_attribute_values(":max", n(MAX_REDEEM_FAILURES))
             .expression_attribute_values(":now_ms", n(now.as_millis()))
@@ -236,17 +310,42 @@ impl Verifications for DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .key(TABLE_KEY, s(token.as_str()))
-            .update_expression(format!("ADD {REDEEM_FAILURES} :one"))
+            .update_expression(format!("ADD {REDEEM_FAILURES} :one, #version :one"))
             .condition_expression(format!(
                 "attribute_exists(#key) AND attribute_not_exists({REDEEMED_AT}) AND #ttl > :now_s"
             ))
             .expression_attribute_names("#key", TABLE_KEY)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now_s", now_secs(now))
             .send()
             .await;
         conditional(outcome, (), ())
+    }
+
+    async fn replace(&self, read_version: u64, next: &Verification) -> Result<bool, StoreError> {
+        let next = Verification {
+            version: read_version + 1,
+            ..next.clone()
+        };
+        // An item written before versions existed has none: it is at version 0.
+        let condition = match read_version {
+            0 => "attribute_exists(#key) AND (attribute_not_exists(#version) OR #version = :read)",
+            _ => "#version = :read",
+        };
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&next)))
+            .condition_expression(condition)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":read", n(read_version));
+        if read_version == 0 {
+            request = request.expression_attribute_names("#key", TABLE_KEY);
+        }
+        conditional(request.send().await, true, false)
     }
 }
 

@@ -1,0 +1,250 @@
+//! The PIN fallback for users silent verification cannot reach: when it is allowed, which
+//! channel, and what a PIN is. Silent verification that produced no evidence (an error that says
+//! nothing about the number, or no answer in time) may fall back to a PIN by SMS or voice through
+//! Infobip 2FA; a sign of a SIM swap never does, and INVALID does only where configured. The rules
+//! are `../shared/docs/fallback.md`'s; the verification applies them ([`crate::verification`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Silent outcomes that carry no evidence either way: no coverage (100), provider failure (101),
+/// gateway not allowed (303), device timeout (305), address not in the operator's range (306,
+/// typically Wi-Fi or a VPN), internal error (1000).
+pub const NO_EVIDENCE_ERRORS: &[i32] = &[100, 101, 303, 305, 306, 1000];
+/// Infobip's SIM-swap errors: a PIN would go to whoever holds the new SIM.
+pub const SIM_SWAP_ERRORS: &[i32] = &[309, 310];
+/// Waits before each resend: the first resend after 30 s, then 60 s, then 120 s.
+pub const RESEND_WAITS: [Duration; 3] = [
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+    Duration::from_secs(120),
+];
+/// How long a sent PIN can be entered: the most the 2FA application should allow
+/// (`pinTimeToLive`, set to 10 minutes by `smv-local infobip-setup`; OWASP ASVS 6.5.5).
+pub const PIN_LIFETIME: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Voice,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Sms, Channel::Voice];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sms" => Some(Self::Sms),
+            "voice" => Some(Self::Voice),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Voice => "voice",
+        }
+    }
+
+    /// The RFC 8176 authentication method reference: `sms`, or `tel` for a voice call.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Voice => "tel",
+        }
+    }
+}
+
+/// How a VALID verification was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Silent,
+    Pin(Channel),
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Silent => "silent",
+            Self::Pin(channel) => channel.as_str(),
+        }
+    }
+
+    /// RFC 8176 values for the assertion's `amr` (`smv` is ours: no registered value names
+    /// silent verification).
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Silent => "smv",
+            Self::Pin(channel) => channel.amr(),
+        }
+    }
+}
+
+/// A PIN as the user typed it: 4 to 10 digits (the 2FA message template is NUMERIC). Never
+/// logged, never stored; its `Debug` is redacted.
+pub struct Pin(SecretString);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pin must be the 4 to 10 digits that were sent")]
+pub struct InvalidPin;
+
+impl Pin {
+    pub fn parse(raw: &str) -> Result<Self, InvalidPin> {
+        let raw = raw.trim();
+        if !(4..=10).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidPin);
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(<redacted>)")
+    }
+}
+
+/// Infobip's id of a sent PIN: kept server-side only, never accepted from a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinId(String);
+
+impl PinId {
+    /// Infobip's ids are opaque short strings; anything else is not one.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = (1..=128).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What to do when the SIM-swap check cannot say (no coverage, or an unreadable answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUnknownSwap {
+    Allow,
+    Deny,
+}
+
+/// This deployment's fallback rules (`FALLBACK_*`, `SIM_SWAP_*`, `PIN_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackPolicy {
+    /// ISO 3166 alpha-2 codes; empty turns fallback off (SMS pumping goes where it is allowed).
+    pub countries: Vec<String>,
+    /// A PENDING verification may fall back once it is this old.
+    pub after: Duration,
+    pub on_invalid: bool,
+    /// The SIM-swap check's period in hours; 0 turns the check off.
+    pub sim_swap_check_hours: u32,
+    pub on_unknown_swap: OnUnknownSwap,
+    pub max_sends: u32,
+    pub max_attempts: u32,
+}
+
+pub const DEFAULT_FALLBACK_AFTER: Duration = Duration::from_secs(60);
+pub const DEFAULT_SIM_SWAP_CHECK_HOURS: u32 = 72;
+pub const DEFAULT_PIN_MAX_SENDS: u32 = 3;
+pub const DEFAULT_PIN_MAX_ATTEMPTS: u32 = 5;
+
+impl FallbackPolicy {
+    /// Fallback off: no country allowed.
+    pub fn off() -> Self {
+        Self {
+            countries: Vec::new(),
+            after: DEFAULT_FALLBACK_AFTER,
+            on_invalid: false,
+            sim_swap_check_hours: DEFAULT_SIM_SWAP_CHECK_HOURS,
+            on_unknown_swap: OnUnknownSwap::Deny,
+            max_sends: DEFAULT_PIN_MAX_SENDS,
+            max_attempts: DEFAULT_PIN_MAX_ATTEMPTS,
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        !self.countries.is_empty()
+    }
+
+    pub fn allows_country(&self, country: Option<&str>) -> bool {
+        country.is_some_and(|c| self.countries.iter().any(|allowed| allowed == c))
+    }
+
+    /// The wait before the next send, after `sends` sends.
+    pub fn resend_wait(sends: u32) -> Duration {
+        let index = (sends.max(1) - 1) as usize;
+        RESEND_WAITS[index.min(RESEND_WAITS.len() - 1)]
+    }
+}
+
+/// Why a fallback cannot start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Silent verification may still answer: wait for the result or the fallback deadline.
+    Pending,
+    /// The number is positively not this device's SIM (and FALLBACK_ON_INVALID is off).
+    Invalid,
+    /// VALID, expired, or an error that is not ours to paper over.
+    Final,
+    /// A swapped SIM (Infobip's 309/310 or our own check): never a PIN.
+    SimSwap,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Invalid => "invalid",
+            Self::Final => "final",
+            Self::SimSwap => "sim-swap",
+        }
+    }
+}
+
+/// Why a PIN cannot be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinRefusal {
+    /// No PIN was sent for this verification (or its send is still under way).
+    NotSent,
+    /// No attempts left, expired, or the verification ended (a late INVALID, a SIM swap, VALID
+    /// by silent verification).
+    Dead,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_are_digits_and_never_print() {
+        assert!(Pin::parse("123456").is_ok());
+        for bad in ["", "123", "12345678901", "12a456", "１２３４５６"] {
+            assert_eq!(Pin::parse(bad).unwrap_err(), InvalidPin, "{bad}");
+        }
+        assert!(!format!("{:?}", Pin::parse("123456").unwrap()).contains("123456"));
+    }
+
+    #[test]
+    fn resends_wait_longer_each_time() {
+        let waits: Vec<u64> = (1..=5)
+            .map(|sends| FallbackPolicy::resend_wait(sends).as_secs())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 120, 120]);
+    }
+
+    #[test]
+    fn methods_name_their_rfc_8176_values() {
+        assert_eq!(Method::Pin(Channel::Sms).amr(), "sms");
+        assert_eq!(Method::Pin(Channel::Voice).amr(), "tel");
+        assert_eq!(Method::Silent.as_str(), "silent");
+    }
+}

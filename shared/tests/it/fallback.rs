@@ -1,0 +1,732 @@
+//! The PIN fallback through Infobip 2FA (faked on loopback): when it is allowed, the SIM-swap
+//! check before it, resends, attempt caps, races with a late silent result, and the assertion it
+//! leads to. Every refusal is checked to change nothing and send nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use smv_shared::store::{MemoryStore, Store};
+use wiremock::matchers::{body_partial_json, method, path, path_regex};
+use wiremock::{Mock, ResponseTemplate};
+
+const PIN: &str = "493817";
+const PIN_ID: &str = "9C817C6F8AF3D48F9FE553282AFA2B67";
+const ERROR_306: &str = r#"{"id": 306, "name": "EC_REJECTED_INVALID_IP_ADDRESS", "description": "IP address not in MNO data range."}"#;
+
+/// The test number is Guernsey's (GG) by the numbering plan.
+const FALLBACK_ENV: &[(&str, &str)] = &[
+    ("FALLBACK_COUNTRIES", "GB,GG"),
+    ("TWOFA_APPLICATION_ID", "app-1"),
+    ("TWOFA_MESSAGE_ID", "msg-1"),
+];
+
+async fn app_with(extra: &[(&'static str, &'static str)], store: Arc<dyn Store>) -> TestApp {
+    let env: Vec<(&str, &str)> = FALLBACK_ENV.iter().chain(extra).copied().collect();
+    test_app_with(&env, store).await
+}
+
+async fn app(extra: &[(&'static str, &'static str)]) -> TestApp {
+    app_with(extra, Arc::new(MemoryStore::new())).await
+}
+
+/// A bound verification whose silent attempt ended with `callback` (e.g. ERROR 306).
+async fn ended_with(t: &TestApp, callback: Value) {
+    let redirect = json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+    let (callback_path, _) = t.start_bound(TOKEN, PHONE, redirect).await;
+    let recorded = t.callback(&callback_path, callback).await;
+    assert_eq!(recorded.status(), 200, "{}", body_text(&recorded));
+}
+
+async fn error_306(t: &TestApp) {
+    let error: Value = serde_json::from_str(ERROR_306).unwrap();
+    ended_with(
+        t,
+        json!({"result": "ERROR", "token": TOKEN, "error": error}),
+    )
+    .await;
+}
+
+async fn sim_swap_answers(t: &TestApp, status: u16, body: Value) {
+    Mock::given(method("POST"))
+        .and(path("/mi/simswap/1/check"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(&t.infobip)
+        .await;
+}
+
+async fn not_swapped(t: &TestApp) {
+    sim_swap_answers(t, 200, json!({"requestId": "r", "simSwapOccurred": false})).await;
+}
+
+async fn pins_are_sent(t: &TestApp) {
+    for (route, status) in [
+        ("/2fa/2/pin", "smsStatus"),
+        ("/2fa/2/pin/voice", "callStatus"),
+    ] {
+        let value = if status == "smsStatus" {
+            "MESSAGE_SENT"
+        } else {
+            "PENDING_ACCEPTED"
+        };
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"pinId": PIN_ID, "to": PHONE_DIGITS, status: value})),
+            )
+            .mount(&t.infobip)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/2fa/2/pin/[^/]+/resend(/voice)?$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"pinId": PIN_ID, "smsStatus": "MESSAGE_SENT"})),
+        )
+        .mount(&t.infobip)
+        .await;
+}
+
+/// Infobip 2FA's verify answer for the right PIN, and for any other.
+async fn pins_are_checked(t: &TestApp, attempts_remaining: u32) {
+    Mock::given(method("POST"))
+        .and(path(format!("/2fa/2/pin/{PIN_ID}/verify")))
+        .and(body_partial_json(json!({"pin": PIN})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"pinId": PIN_ID, "msisdn": PHONE_DIGITS, "verified": true, "attemptsRemaining": attempts_remaining, "pinError": null}),
+        ))
+        .mount(&t.infobip)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2fa/2/pin/{PIN_ID}/verify")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"pinId": PIN_ID, "msisdn": PHONE_DIGITS, "verified": false, "attemptsRemaining": attempts_remaining, "pinError": "WRONG_PIN"}),
+        ))
+        .mount(&t.infobip)
+        .await;
+}
+
+fn fallback_body(channel: &str) -> Value {
+    json!({"codeVerifier": VERIFIER, "channel": channel, "phoneNumber": PHONE})
+}
+
+async fn fall_back(t: &TestApp, body: Value) -> lambda_http::Response<lambda_http::Body> {
+    t.send(post(
+        &format!("/verifications/{TOKEN}/fallback"),
+        &body.to_string(),
+    ))
+    .await
+}
+
+async fn enter(t: &TestApp, pin: &str) -> lambda_http::Response<lambda_http::Body> {
+    let body = json!({"codeVerifier": VERIFIER, "pin": pin});
+    t.send(post(
+        &format!("/verifications/{TOKEN}/pin"),
+        &body.to_string(),
+    ))
+    .await
+}
+
+/// Requests Infobip received under `prefix` (`/2fa`, `/mi/simswap`).
+async fn calls_to(t: &TestApp, prefix: &str) -> Vec<(String, Value)> {
+    t.infobip
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().starts_with(prefix))
+        .map(|r| {
+            let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            (r.url.path().to_owned(), body)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
+    for (channel, send_path, amr) in [
+        ("sms", "/2fa/2/pin", "sms"),
+        ("voice", "/2fa/2/pin/voice", "tel"),
+    ] {
+        let t = app(&[]).await;
+        error_306(&t).await;
+        not_swapped(&t).await;
+        pins_are_sent(&t).await;
+        pins_are_checked(&t, 4).await;
+        let (_, before) = t.poll(TOKEN).await;
+        assert_eq!(
+            before["fallback"],
+            json!({"allowed": true, "channels": ["sms", "voice"], "reason": null})
+        );
+
+        let sent = fall_back(&t, fallback_body(channel)).await;
+        assert_eq!(sent.status(), 202, "{}", body_text(&sent));
+        let sent = body_json(&sent);
+        assert_eq!(sent["channel"], channel);
+        assert_eq!(sent["token"], TOKEN);
+        assert!(sent["resendAfter"].is_string() && sent["expiresAt"].is_string());
+        assert!(sent.get("pinId").is_none(), "the pinId stays server-side");
+        let sim_swap = calls_to(&t, "/mi/simswap").await;
+        assert_eq!(sim_swap.len(), 1, "checked before the first PIN");
+        assert_eq!(
+            sim_swap[0].1,
+            json!({"phoneNumber": PHONE_DIGITS, "consentGranted": true, "period": 72})
+        );
+        let sends = calls_to(&t, "/2fa").await;
+        assert_eq!(
+            sends,
+            [(
+                send_path.to_owned(),
+                json!({"applicationId": "app-1", "messageId": "msg-1", "to": PHONE_DIGITS})
+            )]
+        );
+
+        let verified = enter(&t, PIN).await;
+        assert_eq!(verified.status(), 200, "{}", body_text(&verified));
+        assert_eq!(
+            body_json(&verified),
+            json!({"token": TOKEN, "status": "VALID", "method": channel})
+        );
+        let (_, after) = t.poll(TOKEN).await;
+        assert_eq!(after["status"], "VALID");
+        assert_eq!(after["method"], channel);
+        assert!(after.get("fallback").is_none());
+
+        // The PIN reached the number: no device code, but still the verifier and the number.
+        let redeemed = t
+            .redeem(
+                TOKEN,
+                json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE}),
+            )
+            .await;
+        assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+        let claims = verify_assertion(
+            body_json(&redeemed)["assertion"].as_str().unwrap(),
+            &t.jwks().await,
+            ISSUER,
+        );
+        assert_eq!(
+            claims["amr"],
+            json!([amr]),
+            "a relying party can demand silent verification"
+        );
+        assert_eq!(claims["phone_number"], PHONE);
+    }
+}
+
+/// A refusal case: its name, extra settings, the request body, how silent verification ended
+/// (`None`: ERROR 306; `Some(Null)`: still pending), and the expected status and problem type.
+type Refusal = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Value,
+    Option<Value>,
+    u16,
+    &'static str,
+);
+
+#[tokio::test]
+async fn refusals_change_nothing_and_send_nothing() {
+    let cases: Vec<Refusal> = vec![
+        (
+            "wrong verifier",
+            vec![],
+            json!({"codeVerifier": "x".repeat(43), "channel": "sms", "phoneNumber": PHONE}),
+            None,
+            403,
+            "fallback-refused",
+        ),
+        (
+            "another number",
+            vec![],
+            json!({"codeVerifier": VERIFIER, "channel": "sms", "phoneNumber": "+447911123457"}),
+            None,
+            403,
+            "fallback-refused",
+        ),
+        (
+            "country not allowed",
+            vec![("FALLBACK_COUNTRIES", "DE")],
+            fallback_body("sms"),
+            None,
+            422,
+            "fallback-country-not-allowed",
+        ),
+        (
+            "fallback off",
+            vec![
+                ("FALLBACK_COUNTRIES", ""),
+                ("TWOFA_APPLICATION_ID", ""),
+                ("TWOFA_MESSAGE_ID", ""),
+            ],
+            fallback_body("sms"),
+            None,
+            422,
+            "fallback-country-not-allowed",
+        ),
+        (
+            "still pending",
+            vec![],
+            fallback_body("sms"),
+            Some(Value::Null),
+            409,
+            "fallback-not-allowed",
+        ),
+        (
+            "INVALID",
+            vec![],
+            fallback_body("sms"),
+            Some(json!({"result": "INVALID", "token": TOKEN})),
+            409,
+            "fallback-not-allowed",
+        ),
+        (
+            "VALID",
+            vec![],
+            fallback_body("sms"),
+            Some(json!({"result": "VALID", "token": TOKEN})),
+            409,
+            "fallback-not-allowed",
+        ),
+        (
+            "an error that is our problem",
+            vec![],
+            fallback_body("sms"),
+            Some(
+                json!({"result": "ERROR", "token": TOKEN, "error": {"id": 202, "name": "EC_CONSENT_NOT_GRANTED", "description": "x"}}),
+            ),
+            409,
+            "fallback-not-allowed",
+        ),
+        (
+            "SIM swap reported by Infobip",
+            vec![],
+            fallback_body("sms"),
+            Some(
+                json!({"result": "ERROR", "token": TOKEN, "error": {"id": 310, "name": "EC_SIM_SWAP_DETECTED", "description": "x"}}),
+            ),
+            403,
+            "sim-swap-detected",
+        ),
+        (
+            "an unknown channel",
+            vec![],
+            fallback_body("pigeon"),
+            None,
+            400,
+            "invalid-request",
+        ),
+    ];
+    for (name, env, body, outcome, status, problem) in cases {
+        let store = FaultyStore::new(MemoryStore::new());
+        let t = app_with(&env, store.clone()).await;
+        let error: Value = serde_json::from_str(ERROR_306).unwrap();
+        let callback = match outcome {
+            // Still pending: no callback at all.
+            Some(Value::Null) => None,
+            Some(callback) => Some(callback),
+            None => Some(json!({"result": "ERROR", "token": TOKEN, "error": error})),
+        };
+        let redirect =
+            json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+        let (callback_path, _) = t.start_bound(TOKEN, PHONE, redirect).await;
+        if let Some(callback) = callback {
+            t.callback(&callback_path, callback).await;
+        }
+        not_swapped(&t).await;
+        pins_are_sent(&t).await;
+        let (_, before) = t.poll(TOKEN).await;
+        let writes_before = store.calls().iter().filter(|c| **c == "replace").count();
+
+        let refused = fall_back(&t, body).await;
+        let problem_body = assert_problem(&refused, status);
+        assert_eq!(
+            problem_body["type"],
+            format!("urn:smv:problem:{problem}"),
+            "{name}"
+        );
+        if name == "still pending" {
+            assert_eq!(problem_body["reason"], "pending");
+        }
+        assert!(calls_to(&t, "/2fa").await.is_empty(), "{name}: no PIN");
+        assert!(
+            calls_to(&t, "/mi/simswap").await.is_empty(),
+            "{name}: no SIM-swap check"
+        );
+        let writes_after = store.calls().iter().filter(|c| **c == "replace").count();
+        assert_eq!(writes_before, writes_after, "{name}: nothing written");
+        assert_eq!(t.poll(TOKEN).await.1, before, "{name}: nothing changed");
+    }
+}
+
+#[tokio::test]
+async fn a_swapped_sim_never_gets_a_pin_and_the_refusal_is_recorded() {
+    let t = app(&[]).await;
+    error_306(&t).await;
+    sim_swap_answers(&t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
+    pins_are_sent(&t).await;
+    for _ in 0..2 {
+        let refused = fall_back(&t, fallback_body("sms")).await;
+        assert_eq!(
+            assert_problem(&refused, 403)["type"],
+            "urn:smv:problem:sim-swap-detected"
+        );
+    }
+    assert!(calls_to(&t, "/2fa").await.is_empty(), "no PIN, ever");
+    assert_eq!(
+        calls_to(&t, "/mi/simswap").await.len(),
+        1,
+        "the second refusal is the recorded one"
+    );
+    let (_, poll) = t.poll(TOKEN).await;
+    assert_eq!(
+        poll["fallback"],
+        json!({"allowed": false, "channels": [], "reason": "sim-swap"})
+    );
+    assert_eq!(poll["status"], "ERROR");
+}
+
+#[tokio::test]
+async fn an_unknown_sim_swap_answer_follows_the_policy() {
+    for (policy, expected) in [("deny", 403), ("allow", 202)] {
+        let t = app(&[("SIM_SWAP_ON_UNKNOWN", policy)]).await;
+        error_306(&t).await;
+        sim_swap_answers(
+            &t,
+            400,
+            json!({"requestId": "r", "error": {"id": 100, "name": "EC_NO_COVERAGE"}}),
+        )
+        .await;
+        pins_are_sent(&t).await;
+        let answer = fall_back(&t, fallback_body("sms")).await;
+        assert_eq!(
+            answer.status(),
+            expected,
+            "{policy}: {}",
+            body_text(&answer)
+        );
+        let pins = calls_to(&t, "/2fa").await.len();
+        assert_eq!(pins, usize::from(expected == 202), "{policy}");
+    }
+    // And with the check off, no check at all.
+    let t = app(&[("SIM_SWAP_CHECK_HOURS", "0")]).await;
+    error_306(&t).await;
+    pins_are_sent(&t).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    assert!(calls_to(&t, "/mi/simswap").await.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_falls_back_only_where_configured() {
+    let t = app(&[("FALLBACK_ON_INVALID", "true")]).await;
+    ended_with(&t, json!({"result": "INVALID", "token": TOKEN})).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+}
+
+#[tokio::test]
+async fn pending_falls_back_after_the_deadline_and_a_late_silent_valid_wins() {
+    let t = app(&[]).await;
+    let redirect = json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+    let (callback_path, _) = t.start_bound(TOKEN, PHONE, redirect).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    pins_are_checked(&t, 4).await;
+    t.advance(Duration::from_secs(59));
+    assert_problem(&fall_back(&t, fallback_body("sms")).await, 409);
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.poll(TOKEN).await.1["fallback"]["allowed"], true);
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+
+    // The device finishes the silent step after all: VALID by silent verification.
+    let late = t
+        .callback(&callback_path, json!({"result": "VALID", "token": TOKEN}))
+        .await;
+    assert_eq!(body_json(&late)["outcome"], "RECORDED");
+    let (_, poll) = t.poll(TOKEN).await;
+    assert_eq!(
+        (poll["status"].as_str(), poll["method"].as_str()),
+        (Some("VALID"), Some("silent"))
+    );
+    assert_problem(&enter(&t, PIN).await, 410);
+    assert!(
+        calls_to(&t, "/2fa/2/pin/")
+            .await
+            .iter()
+            .all(|(p, _)| !p.ends_with("/verify")),
+        "the PIN is not even checked"
+    );
+}
+
+#[tokio::test]
+async fn a_late_invalid_or_sim_swap_ends_the_fallback() {
+    for late in [
+        json!({"result": "INVALID", "token": TOKEN}),
+        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 309, "name": "EC_SIM_SWAP_CHECK_FAILED", "description": "x"}}),
+    ] {
+        let t = app(&[("FALLBACK_ON_INVALID", "true")]).await;
+        let redirect =
+            json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+        let (callback_path, _) = t.start_bound(TOKEN, PHONE, redirect).await;
+        not_swapped(&t).await;
+        pins_are_sent(&t).await;
+        pins_are_checked(&t, 4).await;
+        t.advance(Duration::from_secs(60));
+        assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+        t.callback(&callback_path, late.clone()).await;
+        assert_eq!(
+            assert_problem(&enter(&t, PIN).await, 410)["type"],
+            "urn:smv:problem:pin-expired",
+            "{late}"
+        );
+        assert_ne!(t.poll(TOKEN).await.1["status"], "VALID");
+    }
+}
+
+#[tokio::test]
+async fn resends_wait_longer_each_time_and_are_capped() {
+    let t = app(&[]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    for wait in [30u64, 60] {
+        let early = fall_back(&t, fallback_body("sms")).await;
+        assert_eq!(
+            assert_problem(&early, 429)["type"],
+            "urn:smv:problem:pin-resend-too-soon"
+        );
+        assert_eq!(
+            header(&early, "retry-after"),
+            Some(wait.to_string().as_str())
+        );
+        t.advance(Duration::from_secs(wait));
+        assert_eq!(
+            fall_back(&t, fallback_body("voice")).await.status(),
+            202,
+            "after {wait} s"
+        );
+    }
+    t.advance(Duration::from_secs(120));
+    let capped = fall_back(&t, fallback_body("sms")).await;
+    assert_eq!(
+        assert_problem(&capped, 429)["type"],
+        "urn:smv:problem:pin-send-limit"
+    );
+    let calls: Vec<String> = calls_to(&t, "/2fa")
+        .await
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "/2fa/2/pin".to_owned(),
+            format!("/2fa/2/pin/{PIN_ID}/resend/voice"),
+            format!("/2fa/2/pin/{PIN_ID}/resend/voice")
+        ],
+        "one PIN, resent (the same PIN) on the channel asked for"
+    );
+}
+
+#[tokio::test]
+async fn our_attempt_cap_holds_whatever_infobip_allows() {
+    let t = app(&[("PIN_MAX_ATTEMPTS", "2")]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    pins_are_checked(&t, 9).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    let wrong = enter(&t, "000000").await;
+    assert_eq!(assert_problem(&wrong, 422)["attemptsRemaining"], 1);
+    assert_problem(&enter(&t, "000001").await, 410);
+    // Dead: even the right PIN is refused, without asking Infobip.
+    assert_problem(&enter(&t, PIN).await, 410);
+    let checks = calls_to(&t, "/2fa/2/pin/")
+        .await
+        .iter()
+        .filter(|(p, _)| p.ends_with("/verify"))
+        .count();
+    assert_eq!(checks, 2);
+    assert_eq!(t.poll(TOKEN).await.1["status"], "ERROR");
+}
+
+#[tokio::test]
+async fn infobips_attempt_cap_and_expiry_kill_the_pin() {
+    let t = app(&[]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2fa/2/pin/{PIN_ID}/verify")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"pinId": PIN_ID, "verified": false, "attemptsRemaining": 0, "pinError": "NO_MORE_PIN_ATTEMPTS"}),
+        ))
+        .mount(&t.infobip)
+        .await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    assert_problem(&enter(&t, PIN).await, 410);
+
+    // Past its lifetime a PIN is dead without a word to Infobip.
+    let t = app(&[]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    pins_are_checked(&t, 4).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(601));
+    assert_problem(&enter(&t, PIN).await, 410);
+    assert!(calls_to(&t, "/2fa/2/pin/")
+        .await
+        .iter()
+        .all(|(p, _)| !p.ends_with("/verify")));
+}
+
+#[tokio::test]
+async fn a_pin_that_was_not_sent_is_a_failed_send_that_costs_no_wait() {
+    let t = app(&[]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    Mock::given(method("POST"))
+        .and(path("/2fa/2/pin"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"pinId": PIN_ID, "to": PHONE_DIGITS, "ncStatus": "NC_DESTINATION_UNREACHABLE", "smsStatus": "MESSAGE_NOT_SENT"}),
+        ))
+        .mount(&t.infobip)
+        .await;
+    let failed = fall_back(&t, fallback_body("sms")).await;
+    assert_eq!(
+        assert_problem(&failed, 502)["type"],
+        "urn:smv:problem:pin-not-sent"
+    );
+    // Nothing was claimed for good: asking again is not "too soon", and no PIN can be checked.
+    assert_eq!(
+        assert_problem(&fall_back(&t, fallback_body("sms")).await, 502)["type"],
+        "urn:smv:problem:pin-not-sent"
+    );
+    assert_problem(&enter(&t, PIN).await, 409);
+}
+
+#[tokio::test]
+async fn infobip_2fa_errors_are_clear_problems_without_infobips_text() {
+    for (status, expected) in [(401, 502), (403, 502), (400, 502), (500, 503), (429, 503)] {
+        let t = app(&[]).await;
+        error_306(&t).await;
+        not_swapped(&t).await;
+        Mock::given(method("POST"))
+            .and(path("/2fa/2/pin"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(
+                json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details for app-1"}}}),
+            ))
+            .mount(&t.infobip)
+            .await;
+        let answer = fall_back(&t, fallback_body("sms")).await;
+        assert_problem(&answer, expected);
+        assert!(
+            !body_text(&answer).contains("Invalid login"),
+            "{status}: {}",
+            body_text(&answer)
+        );
+        assert!(!body_text(&answer).contains("app-1"));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_pin_submissions_produce_one_result() {
+    for store in [
+        Arc::new(MemoryStore::new()) as Arc<dyn Store>,
+        dynamodb_store().await,
+    ] {
+        let t = app_with(&[], store).await;
+        error_306(&t).await;
+        not_swapped(&t).await;
+        pins_are_sent(&t).await;
+        pins_are_checked(&t, 4).await;
+        assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+        let answers = futures::future::join_all((0..6).map(|_| enter(&t, PIN))).await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+        assert!(statuses.contains(&200), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [200, 409, 410].contains(s)),
+            "{statuses:?}"
+        );
+        let verified = t
+            .metrics
+            .documents()
+            .iter()
+            .filter(|d| d.get("PinsVerified").is_some())
+            .count();
+        assert_eq!(verified, 1, "one VALID, recorded once");
+        let (_, poll) = t.poll(TOKEN).await;
+        assert_eq!(
+            (poll["status"].as_str(), poll["method"].as_str()),
+            (Some("VALID"), Some("sms"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_whole_fallback_on_dynamodb() {
+    let t = app_with(&[], dynamodb_store().await).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    pins_are_checked(&t, 4).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    let early = fall_back(&t, fallback_body("sms")).await;
+    assert_problem(&early, 429);
+    assert_eq!(
+        assert_problem(&enter(&t, "111111").await, 422)["attemptsRemaining"],
+        4
+    );
+    assert_eq!(enter(&t, PIN).await.status(), 200);
+    let redeemed = t
+        .redeem(
+            TOKEN,
+            json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE}),
+        )
+        .await;
+    assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_pin_and_no_full_number_in_any_log_line() {
+    let captured = LogCapture::default();
+    let _guard = captured.install("trace");
+    let t = app(&[]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    pins_are_checked(&t, 4).await;
+    fall_back(&t, fallback_body("sms")).await;
+    enter(&t, "000000").await;
+    enter(&t, PIN).await;
+    let logs = captured.text();
+    assert!(
+        logs.contains("PIN sent") || logs.contains("verified by PIN"),
+        "the flow was logged: {logs}"
+    );
+    for secret in [PIN, PHONE_DIGITS, PIN_ID, VERIFIER] {
+        assert!(!logs.contains(secret), "{secret} in the logs: {logs}");
+    }
+}
+
+/// A new PIN is counted like a start, before anything is asked of Infobip: the SIM-swap check is
+/// billed too. Resends are bounded by PIN_MAX_SENDS and their waits instead.
+#[tokio::test]
+async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
+    let t = app(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    let limited = fall_back(&t, fallback_body("sms")).await;
+    assert_eq!(
+        assert_problem(&limited, 429)["type"],
+        "urn:smv:problem:too-many-verifications"
+    );
+    assert!(calls_to(&t, "/mi/simswap").await.is_empty());
+    assert!(calls_to(&t, "/2fa").await.is_empty());
+}
