@@ -128,6 +128,44 @@ class Run:
         expect(page.locator("#advice")).to_contain_text("Turn off Wi-Fi")
         self.shot(page, "error-306")
 
+    def error_306_falls_back_to_a_code(self):
+        page = self.page()
+        nonce = "browser-test-" + secrets.token_hex(8)
+        self.start(page, "+447911000306", nonce=nonce)
+        self.result(page, "ERROR")
+        expect(page.locator("#fallback")).to_be_visible()
+        self.shot(page, "error-306-offers-a-code")
+        page.get_by_role("button", name="Text me a code").click()
+        expect(page.locator("#fallback-status")).to_contain_text("text message")
+        pin = self.inbox("447911000306")
+        page.get_by_label("The code you received").fill("000000" if pin != "000000" else "111111")
+        page.get_by_role("button", name="Verify the code").click()
+        expect(page.locator("#pin-error")).to_contain_text("attempts left")
+        page.get_by_label("The code you received").fill(pin)
+        page.get_by_role("button", name="Verify the code").click()
+        result = self.result(page, "VALID")
+        jwks = jwt.PyJWKClient(f"{self.base}/.well-known/jwks.json")
+        assertion = result.get_attribute("data-assertion")
+        number = verify_assertion(
+            assertion, jwks_client=jwks, issuer=self.base, audience=AUDIENCE,
+            nonce=nonce, seen_jtis={},
+        )
+        assert number == "+447911000306", number
+        assert jwt.decode(assertion, options={"verify_signature": False})["amr"] == ["sms"]
+        self.shot(page, "valid-by-code")
+
+    def a_swapped_sim_gets_no_code(self):
+        page = self.page()
+        self.start(page, "+447911000307")
+        self.result(page, "ERROR")
+        page.get_by_role("button", name="Text me a code").click()
+        expect(page.locator("#fallback-status")).to_contain_text("SIM card changed recently")
+        expect(page.locator("#pin-form")).to_be_hidden()
+
+    def inbox(self, digits):
+        with urllib.request.urlopen(f"{self.base}/_simulator/infobip/inbox/{digits}") as response:
+            return json.load(response)["pin"]
+
     def expired(self):
         page = self.page()
         self.start(page, "+447911000404")
@@ -202,6 +240,8 @@ CASES = [
     ("VALID, assertion verified against the JWKS; Back after the result", "valid_with_a_verified_assertion"),
     ("INVALID", "invalid"),
     ("ERROR 306 advises turning off Wi-Fi", "error_306_says_turn_off_wifi"),
+    ("ERROR 306 falls back to a code by SMS; the assertion says amr sms", "error_306_falls_back_to_a_code"),
+    ("a swapped SIM gets no code", "a_swapped_sim_gets_no_code"),
     ("EXPIRED", "expired"),
     ("Brazil OK flow, no redirect", "brazil_ok_flow_polls_at_once"),
     ("Back from the operator checks instead of starting again", "back_from_the_operator_checks_instead_of_starting_again"),

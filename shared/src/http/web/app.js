@@ -148,26 +148,137 @@
     }
   }
 
-  async function finish(report, state) {
-    const done = { status: report.status, error: report.error || null, assertion: null };
-    if (report.status === "VALID" && report.assertion === "available") {
-      const body = { codeVerifier: state.verifier, phoneNumber: state.phone };
-      if (state.code) body.deviceCode = state.code;
-      try {
-        const response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/assertion`), {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        if (response.ok) done.assertion = (await response.json()).assertion;
-        else done.redeemFailed = true;
-      } catch {
-        done.redeemFailed = true;
-      }
+  async function redeem(state, done) {
+    const body = { codeVerifier: state.verifier, phoneNumber: state.phone };
+    // A code reached the number itself: no device code then.
+    if (state.code && done.method !== "sms" && done.method !== "voice") body.deviceCode = state.code;
+    try {
+      const response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/assertion`), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (response.ok) done.assertion = (await response.json()).assertion;
+      else done.redeemFailed = true;
+    } catch {
+      done.redeemFailed = true;
     }
-    // The verifier has done its work: keep only what the result screen needs.
-    save({ token: state.token, done });
+  }
+
+  async function finish(report, state) {
+    const done = {
+      status: report.status,
+      error: report.error || null,
+      method: report.method || null,
+      assertion: null,
+      fallback: report.fallback && report.fallback.allowed ? report.fallback.channels : null,
+    };
+    if (report.status === "VALID" && report.assertion === "available") await redeem(state, done);
+    // The verifier has done its work unless a code may still be asked for: keep only what the
+    // result screen needs.
+    save(done.fallback ? { ...state, done } : { token: state.token, done });
     render(done);
+  }
+
+  function fallbackSays(text) {
+    $("fallback-status").textContent = text;
+  }
+  function pinError(text) {
+    const error = $("pin-error");
+    error.textContent = text;
+    error.hidden = !text;
+    $("pin").setAttribute("aria-invalid", text ? "true" : "false");
+    if (text) $("pin").focus();
+  }
+
+  async function sendPin(channel) {
+    const state = load();
+    if (!state || !state.verifier) return;
+    const buttons = [$("send-sms"), $("send-voice")];
+    buttons.forEach((b) => { b.disabled = true; });
+    let response;
+    try {
+      response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/fallback`), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ codeVerifier: state.verifier, channel, phoneNumber: state.phone }),
+      });
+    } catch {
+      buttons.forEach((b) => { b.disabled = false; });
+      fallbackSays("We could not reach the server. Try again.");
+      return;
+    }
+    buttons.forEach((b) => { b.disabled = false; });
+    if (response.status === 202) {
+      fallbackSays(channel === "sms"
+        ? "We sent a code by text message. It can take a minute to arrive."
+        : "We are calling you: listen for the code.");
+      $("send-sms").textContent = "Text me the code again";
+      $("send-voice").textContent = "Call me again";
+      $("pin-form").hidden = false;
+      $("pin").focus();
+      return;
+    }
+    if (response.status === 429) {
+      const seconds = Math.ceil(retryAfter(response, 30) / 1000);
+      fallbackSays(response.headers.get("retry-after")
+        ? `Please wait ${seconds} seconds before asking for another code.`
+        : "No more codes can be sent for this attempt. Start again later.");
+      return;
+    }
+    const problem = await response.json().catch(() => ({}));
+    if (problem.type === "urn:smv:problem:sim-swap-detected") {
+      fallbackSays("For your security we cannot send a code: this number's SIM card changed recently. Please verify another way.");
+    } else {
+      fallbackSays(problem.detail || "We could not send a code. Please verify another way.");
+    }
+    if (response.status !== 502 && response.status !== 503 && response.status !== 504) {
+      buttons.forEach((b) => { b.hidden = true; });
+    }
+  }
+
+  async function checkPin(event) {
+    event.preventDefault();
+    const state = load();
+    if (!state || !state.verifier) return;
+    const pin = $("pin").value.trim();
+    if (!/^[0-9]{4,10}$/.test(pin)) {
+      pinError("Enter the digits of the code you received.");
+      return;
+    }
+    pinError("");
+    const button = $("pin-button");
+    button.disabled = true;
+    let response;
+    try {
+      response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/pin`), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ codeVerifier: state.verifier, pin }),
+      });
+    } catch {
+      button.disabled = false;
+      pinError("We could not reach the server. Try again.");
+      return;
+    }
+    button.disabled = false;
+    if (response.ok) {
+      const verified = await response.json();
+      const done = { status: "VALID", error: null, method: verified.method, assertion: null, fallback: null };
+      await redeem(state, done);
+      save({ token: state.token, done });
+      render(done);
+      return;
+    }
+    const problem = await response.json().catch(() => ({}));
+    if (response.status === 422 && typeof problem.attemptsRemaining === "number") {
+      const left = problem.attemptsRemaining;
+      pinError(`That code is not right. ${left} attempt${left === 1 ? "" : "s"} left.`);
+    } else if (response.status === 410) {
+      pinError("This code can no longer be used. Ask for a new one, or start again.");
+    } else {
+      pinError(problem.detail || "The code could not be checked. Try again.");
+    }
   }
 
   const HEADLINES = {
@@ -181,6 +292,11 @@
     const id = done.error && done.error.id;
     switch (done.status) {
       case "VALID":
+        if (done.method === "sms" || done.method === "voice") {
+          return done.assertion
+            ? "Verified with the code we sent. The proof below is what this site's server checks."
+            : "Verified with the code we sent, but the proof could not be collected here. Start again to get a new one.";
+        }
         return done.assertion
           ? "You can continue. The proof below is what this site's server checks."
           : "Your number is verified, but the proof could not be collected here. Start again to get a new one.";
@@ -239,6 +355,13 @@
       claimsBox.hidden = true;
     }
     $("code-box").hidden = true;
+    const offer = Array.isArray(done.fallback) && done.fallback.length > 0;
+    $("fallback").hidden = !offer;
+    if (offer) {
+      $("send-sms").hidden = !done.fallback.includes("sms");
+      $("send-voice").hidden = !done.fallback.includes("voice");
+      $("advice").textContent = `${adviceFor(done)} Or get a one-time code instead.`;
+    }
     $("again").hidden = false;
     result.setAttribute("tabindex", "-1");
     result.focus();
@@ -287,6 +410,9 @@
   }
 
   $("start-form").addEventListener("submit", start);
+  $("send-sms").addEventListener("click", () => sendPin("sms"));
+  $("send-voice").addEventListener("click", () => sendPin("voice"));
+  $("pin-form").addEventListener("submit", checkPin);
   $("again").addEventListener("click", () => {
     forget();
     if (app.dataset.mode !== "start") {
