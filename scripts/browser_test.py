@@ -6,7 +6,8 @@ Screenshots of the start and result screens go to the directory given, for a per
 
 Run by scripts/test with Debian's chromium-headless-shell: Playwright drives that binary and
 downloads nothing (never `playwright install`). The server must run with PENDING_TIMEOUT_SECONDS
-short enough for the EXPIRED case (scripts/test uses 10).
+and FALLBACK_AFTER_SECONDS short enough for the EXPIRED and long-wait cases (scripts/test uses
+20 and 10).
 """
 
 import base64
@@ -154,6 +155,18 @@ class Run:
         assert jwt.decode(assertion, options={"verify_signature": False})["amr"] == ["sms"]
         self.shot(page, "valid-by-code")
 
+    def a_long_wait_offers_a_code(self):
+        page = self.page()
+        self.start(page, "+447911000404")  # the operator never answers
+        page.get_by_role("button", name="Taking long? Get a code instead").click(timeout=RESULT_TIMEOUT_MS)
+        page.get_by_role("button", name="Call me with a code").click()
+        expect(page.locator("#fallback-status")).to_contain_text("calling you")
+        page.get_by_label("The code you received").fill(self.inbox("447911000404"))
+        page.get_by_role("button", name="Verify the code").click()
+        result = self.result(page, "VALID")
+        assertion = result.get_attribute("data-assertion")
+        assert jwt.decode(assertion, options={"verify_signature": False})["amr"] == ["tel"]
+
     def a_swapped_sim_gets_no_code(self):
         page = self.page()
         self.start(page, "+447911000307")
@@ -242,6 +255,7 @@ CASES = [
     ("ERROR 306 advises turning off Wi-Fi", "error_306_says_turn_off_wifi"),
     ("ERROR 306 falls back to a code by SMS; the assertion says amr sms", "error_306_falls_back_to_a_code"),
     ("a swapped SIM gets no code", "a_swapped_sim_gets_no_code"),
+    ("a long wait offers a code by voice; the assertion says amr tel", "a_long_wait_offers_a_code"),
     ("EXPIRED", "expired"),
     ("Brazil OK flow, no redirect", "brazil_ok_flow_polls_at_once"),
     ("Back from the operator checks instead of starting again", "back_from_the_operator_checks_instead_of_starting_again"),

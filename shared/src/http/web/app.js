@@ -115,6 +115,9 @@
   }
 
   let polling = false;
+  // Set when the user takes the offer of a code while silent verification is still pending.
+  let stopPolling = false;
+  let pendingOffer = null;
   async function poll() {
     const state = load();
     if (!state || !state.token) return showStart();
@@ -140,6 +143,9 @@
         }
         const report = await response.json();
         if (FINAL.includes(report.status)) return finish(report, state);
+        if (stopPolling) return;
+        pendingOffer = report.fallback && report.fallback.allowed ? report.fallback.channels : null;
+        $("offer-code").hidden = !pendingOffer;
         say("Waiting for your operator's answer…");
         await sleep(retryAfter(response, 2));
       }
@@ -282,6 +288,7 @@
   }
 
   const HEADLINES = {
+    PENDING: "Still waiting for your operator.",
     VALID: "VALID: your phone number is verified.",
     INVALID: "INVALID: this number is not the one in this phone.",
     ERROR: "ERROR: your operator could not check the number.",
@@ -304,6 +311,8 @@
         return "Check that you typed the number of the phone you are holding, then start again.";
       case "EXPIRED":
         return "Keep this page open, make sure mobile data is on and Wi-Fi is off, then start again.";
+      case "PENDING":
+        return "Your operator has not answered yet.";
       default:
         if (id === 306 || id === 303)
           return "Your phone is not using its mobile network. Turn off Wi-Fi (and any VPN or iCloud Private Relay), keep mobile data on, then start again.";
@@ -413,6 +422,10 @@
   $("send-sms").addEventListener("click", () => sendPin("sms"));
   $("send-voice").addEventListener("click", () => sendPin("voice"));
   $("pin-form").addEventListener("submit", checkPin);
+  $("offer-code").addEventListener("click", () => {
+    stopPolling = true;
+    render({ status: "PENDING", error: null, method: null, assertion: null, fallback: pendingOffer });
+  });
   $("again").addEventListener("click", () => {
     forget();
     if (app.dataset.mode !== "start") {
