@@ -62,65 +62,21 @@ pub async fn send_pin(
     }
     let previous = read.fallback.pin.clone();
     if let Some(pin) = &previous {
-        if pin.sends >= policy.max_sends {
-            return Err(AppError::PinSendLimit);
-        }
-        let ready_at = pin
-            .last_sent_at
-            .plus(FallbackPolicy::resend_wait(pin.sends));
-        if now < ready_at {
-            return Err(AppError::PinResendTooSoon {
-                retry_after: ready_at.saturating_since(now).max(Duration::from_secs(1)),
-            });
-        }
+        may_resend(pin, policy, now)?;
     }
+    // A dead PIN is replaced by a new one; a live one is sent again.
     let fresh = previous
         .as_ref()
         .is_none_or(|p| p.dead || p.pin_id.is_none());
-    // A new PIN costs what a start costs, and is counted like one; resends of it are bounded by
-    // PIN_MAX_SENDS and the growing waits.
     if fresh {
-        let phone_hash = app.phone_hash_key.hash(&request.phone);
-        let admitted = rate_limit::admit(
-            app.counters.as_ref(),
-            &app.rate_limits,
-            &phone_hash,
-            &device.subscriber(),
-            now,
-        )
-        .await;
-        if let Err(LimitError::Exceeded(exceeded)) = &admitted {
-            app.metrics
-                .emit(&Metric::StartRateLimited(LimitedBy::Ours(exceeded.scope)));
-        }
-        admitted?;
+        count_like_a_start(app, &request.phone, device, now).await?;
     }
     if previous.is_none() && policy.sim_swap_check_hours > 0 {
         check_sim_swap(app, &read, &request.phone).await?;
     }
 
     // Claim the send first: two concurrent requests must not both reach Infobip.
-    let claimed_pin = PinState {
-        channel: request.channel,
-        pin_id: if fresh {
-            None
-        } else {
-            previous.as_ref().and_then(|p| p.pin_id.clone())
-        },
-        sends: previous.as_ref().map_or(0, |p| p.sends) + 1,
-        first_sent_at: previous.as_ref().map_or(now, |p| p.first_sent_at),
-        last_sent_at: now,
-        attempts: previous.as_ref().map_or(0, |p| p.attempts),
-        dead: false,
-        verified: false,
-    };
-    let mut claimed = read.clone();
-    claimed.fallback.pin = Some(claimed_pin.clone());
-    // A PENDING verification stays open as long as its PIN can be entered.
-    if matches!(claimed.state, State::Pending) {
-        let pin_until = now.plus(PIN_LIFETIME).min(claimed.expires_at);
-        claimed.pending_until = claimed.pending_until.max(pin_until);
-    }
+    let (claimed, claimed_pin) = claim(&read, request.channel, fresh, now);
     if !app.verifications.replace(read.version, &claimed).await? {
         return Err(AppError::FallbackBusy);
     }
@@ -251,6 +207,73 @@ pub async fn check_pin(
         version = current.version;
     }
     Err(AppError::FallbackBusy)
+}
+
+/// The same PIN again: after a wait that grows with each send, at most `max_sends` in all.
+fn may_resend(pin: &PinState, policy: &FallbackPolicy, now: Timestamp) -> Result<(), AppError> {
+    if pin.sends >= policy.max_sends {
+        return Err(AppError::PinSendLimit);
+    }
+    let ready_at = pin
+        .last_sent_at
+        .plus(FallbackPolicy::resend_wait(pin.sends));
+    if now < ready_at {
+        return Err(AppError::PinResendTooSoon {
+            retry_after: ready_at.saturating_since(now).max(Duration::from_secs(1)),
+        });
+    }
+    Ok(())
+}
+
+/// A new PIN costs what a start costs, and is counted like one, before the billed SIM-swap
+/// check; resends are bounded by PIN_MAX_SENDS and their waits instead.
+async fn count_like_a_start(
+    app: &StartApp,
+    phone: &PhoneNumber,
+    device: &DeviceAddress,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let admitted = rate_limit::admit(
+        app.counters.as_ref(),
+        &app.rate_limits,
+        &app.phone_hash_key.hash(phone),
+        &device.subscriber(),
+        now,
+    )
+    .await;
+    if let Err(LimitError::Exceeded(exceeded)) = &admitted {
+        app.metrics
+            .emit(&Metric::StartRateLimited(LimitedBy::Ours(exceeded.scope)));
+    }
+    Ok(admitted?)
+}
+
+/// `read` with one more send of a PIN (a new one when `fresh`) claimed at `now`. A PENDING
+/// verification stays open as long as its PIN can be entered.
+fn claim(
+    read: &Verification,
+    channel: Channel,
+    fresh: bool,
+    now: Timestamp,
+) -> (Verification, PinState) {
+    let previous = read.fallback.pin.as_ref();
+    let pin = PinState {
+        channel,
+        pin_id: previous.filter(|_| !fresh).and_then(|p| p.pin_id.clone()),
+        sends: previous.map_or(0, |p| p.sends) + 1,
+        first_sent_at: previous.map_or(now, |p| p.first_sent_at),
+        last_sent_at: now,
+        attempts: previous.map_or(0, |p| p.attempts),
+        dead: false,
+        verified: false,
+    };
+    let mut claimed = read.clone();
+    claimed.fallback.pin = Some(pin.clone());
+    if matches!(claimed.state, State::Pending) {
+        let pin_until = now.plus(PIN_LIFETIME).min(claimed.expires_at);
+        claimed.pending_until = claimed.pending_until.max(pin_until);
+    }
+    (claimed, pin)
 }
 
 fn already_verified(v: &Verification) -> Option<PinVerified> {
