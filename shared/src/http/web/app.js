@@ -66,6 +66,13 @@
       return;
     }
     fieldError("");
+    // A new verification: whatever was offered for the last one is gone.
+    stopPolling = false;
+    pendingOffer = null;
+    $("offer-code").hidden = true;
+    $("fallback").hidden = true;
+    $("pin-form").hidden = true;
+    $("fallback-status").textContent = "";
     const button = $("start-button");
     button.disabled = true;
     const verifier = random(32);
