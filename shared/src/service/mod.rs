@@ -12,6 +12,8 @@ pub use fallback::{check_pin, send_pin, FallbackRequest, PinSent, PinVerified};
 pub use results::{device_return, redeem, report, Redeem, Report};
 pub use start::{start, Started};
 
+use tracing::warn;
+
 use crate::error::AppError;
 use crate::metrics::{Metric, MetricsSink};
 use crate::store::{ParkedCallbacks, Verifications};
@@ -21,9 +23,26 @@ use crate::verification::{State, Verification};
 
 /// The Brazil race: Infobip may call back before the start has stored the verification; such a
 /// result is parked under the callback secret's hash. Applies it to `verification` if there is
-/// one, and returns the verification as it then stands; `None` when nothing was parked. The
-/// start looks right after storing; a PENDING poll looks again, in case the start could not.
+/// one, and returns the verification as it then stands; `None` when nothing was parked, or when
+/// storage could not say. The start looks right after storing; a PENDING poll looks again, so a
+/// failure here is logged, never an error: the caller's answer does not depend on it.
 async fn pick_up_parked(
+    verifications: &dyn Verifications,
+    parked: &dyn ParkedCallbacks,
+    metrics: &dyn MetricsSink,
+    verification: &Verification,
+    now: Timestamp,
+) -> Option<Verification> {
+    match apply_parked(verifications, parked, metrics, verification, now).await {
+        Ok(picked_up) => picked_up,
+        Err(e) => {
+            warn!(token = %verification.token, error = %crate::error::chain(&e), "could not look for a parked result; the next poll looks again");
+            None
+        }
+    }
+}
+
+async fn apply_parked(
     verifications: &dyn Verifications,
     parked: &dyn ParkedCallbacks,
     metrics: &dyn MetricsSink,

@@ -125,24 +125,16 @@ pub async fn start(
     app.verifications.create(&verification).await?;
     app.metrics.emit(&Metric::VerificationStarted);
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
-    // would only make the app start another one. A parked result we cannot read is logged, and
-    // the next poll looks for it again.
-    let picked_up = pick_up_parked(
+    // would only make the app start another one.
+    let status = pick_up_parked(
         app.verifications.as_ref(),
         app.parked.as_ref(),
         app.metrics.as_ref(),
         &verification,
         now,
     )
-    .await;
-    let status = match picked_up {
-        Ok(Some(completed)) => completed.status(now),
-        Ok(None) => Status::Pending,
-        Err(e) => {
-            warn!(token = %verification.token, error = %crate::error::chain(&e), "could not look for an early callback");
-            Status::Pending
-        }
-    };
+    .await
+    .map_or(Status::Pending, |completed| completed.status(now));
     info!(token = %verification.token, phone = %phone.masked(), status = status.as_str(), "verification started");
     Ok(Started {
         token: verification.token,
