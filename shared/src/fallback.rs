@@ -116,12 +116,13 @@ impl fmt::Debug for Pin {
 pub struct PinId(String);
 
 impl PinId {
-    /// Infobip's ids are opaque short strings; anything else is not one.
+    /// Infobip's ids are opaque short strings (hex today); anything else is not one. No `.` nor
+    /// `/`: the id becomes a path segment of the next 2FA call, and must stay one.
     pub fn parse(raw: &str) -> Option<Self> {
         let ok = (1..=128).contains(&raw.len())
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
         ok.then(|| Self(raw.to_owned()))
     }
 
@@ -231,6 +232,14 @@ mod tests {
             assert_eq!(Pin::parse(bad).unwrap_err(), InvalidPin, "{bad}");
         }
         assert!(!format!("{:?}", Pin::parse("123456").unwrap()).contains("123456"));
+    }
+
+    #[test]
+    fn a_pin_id_is_one_path_segment() {
+        assert!(PinId::parse("9C817C6F8AF3D48F9FE553282AFA2B67").is_some());
+        for bad in ["", "..", "a/b", "a.b", "a?b", &"a".repeat(129)] {
+            assert!(PinId::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -343,11 +343,7 @@ impl Verification {
 
     /// The PIN a check may be made against, or why none can. A silent result that arrived after
     /// the PIN was sent ends it, unless it is an error that says nothing about the number.
-    pub fn checkable_pin(
-        &self,
-        now: Timestamp,
-        max_attempts: u32,
-    ) -> Result<(&PinState, &PinId), PinRefusal> {
+    pub fn checkable_pin(&self, now: Timestamp, max_attempts: u32) -> Result<&PinId, PinRefusal> {
         let pin = self.fallback.pin.as_ref().ok_or(PinRefusal::NotSent)?;
         let pin_id = pin.pin_id.as_ref().ok_or(PinRefusal::NotSent)?;
         let spent = pin.dead || pin.attempts >= max_attempts || pin.verified;
@@ -364,7 +360,7 @@ impl Verification {
             Status::Valid | Status::Expired => false,
         };
         match alive {
-            true => Ok((pin, pin_id)),
+            true => Ok(pin_id),
             false => Err(PinRefusal::Dead),
         }
     }

@@ -132,8 +132,7 @@ pub async fn check_pin(
         if let Some(done) = already_verified(&read) {
             return Ok(done);
         }
-        let (_, pin_id) = read.checkable_pin(now, max_attempts)?;
-        let pin_id = pin_id.clone();
+        let pin_id = read.checkable_pin(now, max_attempts)?.clone();
         let mut next = read.clone();
         if let Some(state) = next.fallback.pin.as_mut() {
             state.attempts += 1;
