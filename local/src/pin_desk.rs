@@ -35,8 +35,8 @@ struct SentPin {
 #[derive(Default)]
 pub struct PinDesk {
     pins: Mutex<HashMap<String, SentPin>>,
-    /// The latest PIN per number, with its channel.
-    inbox: Mutex<HashMap<String, (String, &'static str)>>,
+    /// The latest PIN per number, with its channel and when it arrived.
+    inbox: Mutex<HashMap<String, (String, &'static str, Instant)>>,
 }
 
 #[derive(Deserialize)]
@@ -100,7 +100,10 @@ impl PinDesk {
         let pin = format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
         info!(channel, "simulator: PIN sent to the inbox");
         self.deliver(&request.to, &pin, channel);
-        lock(&self.pins).insert(
+        let mut pins = lock(&self.pins);
+        // A long smv-local run must not keep every PIN it ever sent.
+        pins.retain(|_, sent| sent.sent_at.elapsed() <= PIN_TTL);
+        pins.insert(
             pin_id.clone(),
             SentPin {
                 pin,
@@ -153,13 +156,15 @@ impl PinDesk {
     }
 
     fn deliver(&self, to: &str, pin: &str, channel: &'static str) {
-        lock(&self.inbox).insert(to.to_owned(), (pin.to_owned(), channel));
+        let mut inbox = lock(&self.inbox);
+        inbox.retain(|_, (_, _, at)| at.elapsed() <= PIN_TTL);
+        inbox.insert(to.to_owned(), (pin.to_owned(), channel, Instant::now()));
     }
 
     fn read_inbox(&self, digits: &str) -> SimResponse {
         let digits = digits.trim_start_matches('+');
         match lock(&self.inbox).get(digits) {
-            Some((pin, channel)) => json_response(
+            Some((pin, channel, _)) => json_response(
                 StatusCode::OK,
                 json!({"to": digits, "pin": pin, "channel": channel}),
             ),
