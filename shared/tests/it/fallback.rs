@@ -39,6 +39,23 @@ async fn ended_with(t: &TestApp, callback: Value) {
     assert_eq!(recorded.status(), 200, "{}", body_text(&recorded));
 }
 
+/// ERROR 306 for a bound verification, a SIM that was not swapped, and 2FA ready to send: the
+/// common ground of most cases here.
+async fn after_error_306_on(
+    extra: &[(&'static str, &'static str)],
+    store: Arc<dyn Store>,
+) -> TestApp {
+    let t = app_with(extra, store).await;
+    error_306(&t).await;
+    not_swapped(&t).await;
+    pins_are_sent(&t).await;
+    t
+}
+
+async fn after_error_306(extra: &[(&'static str, &'static str)]) -> TestApp {
+    after_error_306_on(extra, Arc::new(MemoryStore::new())).await
+}
+
 async fn error_306(t: &TestApp) {
     let error: Value = serde_json::from_str(ERROR_306).unwrap();
     ended_with(
@@ -150,10 +167,7 @@ async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
         ("sms", "/2fa/2/pin", "sms"),
         ("voice", "/2fa/2/pin/voice", "tel"),
     ] {
-        let t = app(&[]).await;
-        error_306(&t).await;
-        not_swapped(&t).await;
-        pins_are_sent(&t).await;
+        let t = after_error_306(&[]).await;
         pins_are_checked(&t, 4).await;
         let (_, before) = t.poll(TOKEN).await;
         assert_eq!(
@@ -488,10 +502,7 @@ async fn a_late_invalid_or_sim_swap_ends_the_fallback() {
 
 #[tokio::test]
 async fn resends_wait_longer_each_time_and_are_capped() {
-    let t = app(&[]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[]).await;
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
     for wait in [30u64, 60] {
         let early = fall_back(&t, fallback_body("sms")).await;
@@ -534,10 +545,7 @@ async fn resends_wait_longer_each_time_and_are_capped() {
 
 #[tokio::test]
 async fn our_attempt_cap_holds_whatever_infobip_allows() {
-    let t = app(&[("PIN_MAX_ATTEMPTS", "2")]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[("PIN_MAX_ATTEMPTS", "2")]).await;
     pins_are_checked(&t, 9).await;
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
     let wrong = enter(&t, "000000").await;
@@ -556,10 +564,7 @@ async fn our_attempt_cap_holds_whatever_infobip_allows() {
 
 #[tokio::test]
 async fn infobips_attempt_cap_and_expiry_kill_the_pin() {
-    let t = app(&[]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[]).await;
     Mock::given(method("POST"))
         .and(path(format!("/2fa/2/pin/{PIN_ID}/verify")))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -571,10 +576,7 @@ async fn infobips_attempt_cap_and_expiry_kill_the_pin() {
     assert_problem(&enter(&t, PIN).await, 410);
 
     // Past its lifetime a PIN is dead without a word to Infobip.
-    let t = app(&[]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[]).await;
     pins_are_checked(&t, 4).await;
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
     t.advance(Duration::from_secs(601));
@@ -640,10 +642,7 @@ async fn concurrent_pin_submissions_produce_one_result() {
         Arc::new(MemoryStore::new()) as Arc<dyn Store>,
         dynamodb_store().await,
     ] {
-        let t = app_with(&[], store).await;
-        error_306(&t).await;
-        not_swapped(&t).await;
-        pins_are_sent(&t).await;
+        let t = after_error_306_on(&[], store).await;
         pins_are_checked(&t, 4).await;
         assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
         let answers = futures::future::join_all((0..6).map(|_| enter(&t, PIN))).await;
@@ -670,10 +669,7 @@ async fn concurrent_pin_submissions_produce_one_result() {
 
 #[tokio::test]
 async fn the_whole_fallback_on_dynamodb() {
-    let t = app_with(&[], dynamodb_store().await).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306_on(&[], dynamodb_store().await).await;
     pins_are_checked(&t, 4).await;
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
     let early = fall_back(&t, fallback_body("sms")).await;
@@ -696,10 +692,7 @@ async fn the_whole_fallback_on_dynamodb() {
 async fn no_pin_and_no_full_number_in_any_log_line() {
     let captured = LogCapture::default();
     let _guard = captured.install("trace");
-    let t = app(&[]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[]).await;
     pins_are_checked(&t, 4).await;
     fall_back(&t, fallback_body("sms")).await;
     enter(&t, "000000").await;
@@ -718,10 +711,7 @@ async fn no_pin_and_no_full_number_in_any_log_line() {
 /// billed too. Resends are bounded by PIN_MAX_SENDS and their waits instead.
 #[tokio::test]
 async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
-    let t = app(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
-    error_306(&t).await;
-    not_swapped(&t).await;
-    pins_are_sent(&t).await;
+    let t = after_error_306(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
     let limited = fall_back(&t, fallback_body("sms")).await;
     assert_eq!(
         assert_problem(&limited, 429)["type"],
