@@ -77,20 +77,19 @@ pub async fn send_pin(
 
     // Claim the send first: two concurrent requests must not both reach Infobip.
     let (claimed, claimed_pin) = claim(&read, request.channel, fresh, now);
-    if !app.verifications.replace(read.version, &claimed).await? {
-        return Err(AppError::FallbackBusy);
-    }
-    let claimed_version = read.version + 1;
+    let claimed = write_over(app, &read, claimed)
+        .await?
+        .ok_or(AppError::FallbackBusy)?;
 
     let sent = match &claimed_pin.pin_id {
         None => pins.send(request.channel, &request.phone).await.map(Some),
         Some(pin_id) => pins.resend(request.channel, pin_id).await.map(|()| None),
     };
     match sent {
-        Ok(Some(pin_id)) => record_pin_id(app, token, pin_id, now).await?,
+        Ok(Some(pin_id)) => record_pin_id(app, claimed.clone(), pin_id, now).await?,
         Ok(None) => {}
         Err(error) => {
-            release_claim(app, token, claimed_version, previous, now).await;
+            release_claim(app, &claimed, previous).await;
             if matches!(error, InfobipError::PinNotSent) {
                 warn!(channel = request.channel.as_str(), phone = %request.phone.masked(), "Infobip could not send the PIN");
             }
@@ -137,19 +136,19 @@ pub async fn check_pin(
         if let Some(state) = next.fallback.pin.as_mut() {
             state.attempts += 1;
         }
-        if app.verifications.replace(read.version, &next).await? {
-            claimed = Some((next, read.version + 1, pin_id));
+        if let Some(written) = write_over(app, &read, next).await? {
+            claimed = Some((written, pin_id));
             break;
         }
     }
-    let (claimed, mut version, pin_id) = claimed.ok_or(AppError::FallbackBusy)?;
+    let (claimed, pin_id) = claimed.ok_or(AppError::FallbackBusy)?;
     let attempts = claimed.fallback.pin.as_ref().map_or(0, |p| p.attempts);
     // A PIN was sent, so 2FA is configured.
     let pins = app.pins.as_ref().ok_or(AppError::NoPinSent)?;
 
     let checked = match pins.check(&pin_id, pin).await {
         Err(InfobipError::UnknownPin) => {
-            mark_dead(app, token).await;
+            mark_dead(app, &claimed).await;
             return Err(AppError::PinDead);
         }
         other => other?,
@@ -165,7 +164,7 @@ pub async fn check_pin(
         );
         app.metrics.emit(&Metric::PinRejected);
         if remaining == 0 || dead_at_infobip {
-            mark_dead(app, token).await;
+            mark_dead(app, &claimed).await;
             return Err(AppError::PinDead);
         }
         return Err(AppError::WrongPin {
@@ -187,15 +186,14 @@ pub async fn check_pin(
             return Err(AppError::NoPinSent);
         };
         state.verified = true;
-        let method = Method::Pin(state.channel);
+        let channel = state.channel;
         next.state = State::Completed {
             result: VerificationResult::Valid,
             at: now,
         };
-        if app.verifications.replace(version, &next).await? {
-            if let Method::Pin(channel) = method {
-                app.metrics.emit(&Metric::PinVerified(channel));
-            }
+        if write_over(app, &current, next).await?.is_some() {
+            app.metrics.emit(&Metric::PinVerified(channel));
+            let method = Method::Pin(channel);
             info!(token = %token, method = method.as_str(), "verified by PIN");
             return Ok(PinVerified {
                 token: token.clone(),
@@ -203,7 +201,6 @@ pub async fn check_pin(
             });
         }
         current = find(app, token, now).await?;
-        version = current.version;
     }
     Err(AppError::FallbackBusy)
 }
@@ -338,7 +335,7 @@ async fn check_sim_swap(
             let mut swapped = read.clone();
             swapped.fallback.sim_swapped = true;
             // Recorded if nothing else wrote meanwhile; refused either way.
-            if !app.verifications.replace(read.version, &swapped).await? {
+            if write_over(app, read, swapped).await?.is_none() {
                 warn!(token = %read.token, "could not record the SIM swap: the verification changed meanwhile");
             }
             Err(AppError::SimSwapDetected)
@@ -350,58 +347,56 @@ async fn check_sim_swap(
 /// changes the version); without it the PIN could never be checked.
 async fn record_pin_id(
     app: &StartApp,
-    token: &Token,
+    mut current: Verification,
     pin_id: PinId,
     now: Timestamp,
 ) -> Result<(), AppError> {
     for _ in 0..WRITE_ATTEMPTS {
-        let current = find(app, token, now).await?;
         let mut next = current.clone();
         match next.fallback.pin.as_mut() {
             Some(pin) => pin.pin_id = Some(pin_id.clone()),
             None => return Err(AppError::Internal("the claimed PIN vanished".into())),
         }
-        if app.verifications.replace(current.version, &next).await? {
+        if write_over(app, &current, next).await?.is_some() {
             return Ok(());
         }
+        current = find(app, &current.token, now).await?;
     }
     Err(AppError::FallbackBusy)
 }
 
 /// Infobip did not send: give the send back, so the user is not made to wait for nothing. Best
-/// effort: a lost race only costs a wait.
-async fn release_claim(
-    app: &StartApp,
-    token: &Token,
-    version: u64,
-    previous: Option<PinState>,
-    now: Timestamp,
-) {
-    let Ok(Some(current)) = app.verifications.find(token, now).await else {
-        return;
-    };
-    if current.version != version {
-        return;
-    }
-    let mut next = current;
+/// effort: if anything wrote meanwhile the claim stays, which only costs a wait.
+async fn release_claim(app: &StartApp, claimed: &Verification, previous: Option<PinState>) {
+    let mut next = claimed.clone();
     next.fallback.pin = previous;
-    if let Err(e) = app.verifications.replace(version, &next).await {
+    if let Err(e) = write_over(app, claimed, next).await {
         warn!(error = %crate::error::chain(&e), "could not release a PIN send that failed");
     }
 }
 
 /// No attempt can succeed any more: say so to later checks without asking Infobip. Best
 /// effort: a later check finds the same answer at Infobip.
-async fn mark_dead(app: &StartApp, token: &Token) {
-    let now = app.clock.now();
-    let Ok(Some(current)) = app.verifications.find(token, now).await else {
-        return;
-    };
-    let mut next = current.clone();
+async fn mark_dead(app: &StartApp, claimed: &Verification) {
+    let mut next = claimed.clone();
     if let Some(pin) = next.fallback.pin.as_mut() {
         pin.dead = true;
     }
-    if let Err(e) = app.verifications.replace(current.version, &next).await {
+    if let Err(e) = write_over(app, claimed, next).await {
         warn!(error = %crate::error::chain(&e), "could not mark a PIN dead");
     }
+}
+
+/// Writes `next` if the stored verification is still at `read`'s version; `next` as stored (at
+/// the version after), or `None` when something else wrote first.
+async fn write_over(
+    app: &StartApp,
+    read: &Verification,
+    next: Verification,
+) -> Result<Option<Verification>, AppError> {
+    let written = app.verifications.replace(read.version, &next).await?;
+    Ok(written.then(|| Verification {
+        version: read.version + 1,
+        ..next
+    }))
 }
