@@ -33,13 +33,16 @@
   function say(text) {
     $("status").textContent = text;
   }
-  function fieldError(text) {
-    const error = $("phone-error");
+  // An input's error, announced (role=alert) and tied to it (aria-invalid); "" clears it.
+  function inputError(input, text) {
+    const error = $(`${input}-error`);
     error.textContent = text;
     error.hidden = !text;
-    $("phone").setAttribute("aria-invalid", text ? "true" : "false");
-    if (text) $("phone").focus();
+    $(input).setAttribute("aria-invalid", text ? "true" : "false");
+    if (text) $(input).focus();
   }
+  const fieldError = (text) => inputError("phone", text);
+  const pinError = (text) => inputError("pin", text);
   function retryAfter(response, fallback) {
     const seconds = Number(response.headers.get("retry-after"));
     return (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) : fallback) * 1000;
@@ -196,14 +199,6 @@
   function fallbackSays(text) {
     $("fallback-status").textContent = text;
   }
-  function pinError(text) {
-    const error = $("pin-error");
-    error.textContent = text;
-    error.hidden = !text;
-    $("pin").setAttribute("aria-invalid", text ? "true" : "false");
-    if (text) $("pin").focus();
-  }
-
   async function sendPin(channel) {
     const state = load();
     if (!state || !state.verifier) return;
