@@ -11,6 +11,7 @@ use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::setup::SetupOptions;
 use smv_local::simulator::TEST_NUMBERS;
+use smv_shared::config::Family;
 use smv_shared::http::cors::Cors;
 use tokio::net::TcpListener;
 use url::Url;
@@ -65,19 +66,12 @@ async fn serve() -> ExitCode {
         .init();
     let result = async {
         let address = settings::bind_address(&env)?;
-        let listener =
-            TcpListener::bind(address)
-                .await
-                .map_err(|e| settings::SettingsError::Invalid {
-                    name: "PORT",
-                    problem: format!("cannot listen on {address}: {e}"),
-                })?;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|e| settings::invalid("PORT", format!("cannot listen on {address}: {e}")))?;
         let local = listener
             .local_addr()
-            .map_err(|e| settings::SettingsError::Invalid {
-                name: "BIND_ADDR",
-                problem: e.to_string(),
-            })?;
+            .map_err(|e| settings::invalid("BIND_ADDR", e.to_string()))?;
         let base_url =
             Url::parse(&format!("http://{local}")).expect("a socket address makes a URL");
         let running = settings::build(env, &base_url).await?;
@@ -93,7 +87,7 @@ async fn serve() -> ExitCode {
         }
     };
     let server = Arc::new(Server {
-        cors: Cors::new(running.backend.start.allowed_origins.clone()),
+        cors: Cors::new(running.backend.start.config.allowed_origins.clone()),
         backend: running.backend,
         simulator: running.simulator,
         concurrency: match running.concurrency {
@@ -120,7 +114,13 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
     println!("  infobip: {}", running.infobip_description);
     println!("  assertions: signed with {}", running.signer_description);
     println!();
-    if running.backend.poll.web_page {
+    if running
+        .backend
+        .poll
+        .config
+        .families
+        .contains(Family::WebPage)
+    {
         println!("Open the verification page in a browser: {base}/web");
         println!();
     }

@@ -5,12 +5,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use smv_shared::app::Runtime;
+use smv_shared::app::Adapters;
 use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
 use smv_shared::aws::Account;
-use smv_shared::config::{ConfigError, PollConfig, StartConfig};
+use smv_shared::config::{ConfigError, Env, Kind, PollConfig, Setting, Template};
 use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
 use url::Url;
@@ -22,10 +22,43 @@ pub const DEFAULT_PORT: u16 = 3000;
 /// assertions from `smv-local` expects this value.
 pub const LOCAL_AUDIENCE: &str = "smv-local";
 
+/// `smv-local`'s own settings, read with the functions' reader.
+pub const BIND_ADDR: Setting = local(
+    "BIND_ADDR",
+    Kind::Text {
+        default: Some("127.0.0.1"),
+    },
+);
+pub const PORT: Setting = local(
+    "PORT",
+    Kind::Number {
+        default: DEFAULT_PORT as u64,
+        min: 0,
+        max: u16::MAX as u64,
+    },
+);
+/// Requests each function serves at once; unset: no limit.
+pub const LOCAL_CONCURRENCY: Setting = local(
+    "LOCAL_CONCURRENCY",
+    Kind::Number {
+        default: 0,
+        min: 1,
+        max: 100_000,
+    },
+);
+pub const SIMULATOR_DUPLICATE_CALLBACKS: Setting = local(
+    "SIMULATOR_DUPLICATE_CALLBACKS",
+    Kind::Flag { default: false },
+);
+pub const ASSERTION_SIGNING_KEY_FILE: Setting =
+    local("ASSERTION_SIGNING_KEY_FILE", Kind::Text { default: None });
+
+const fn local(name: &'static str, kind: Kind) -> Setting {
+    Setting::new(name, kind, &[], Template::Local)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("configuration error: {name} {problem}")]
-    Invalid { name: &'static str, problem: String },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("could not create the DynamoDB table: {0}")]
@@ -46,11 +79,10 @@ async fn laptop_account(env: &impl Fn(&str) -> Option<String>) -> Result<Account
         .await;
     let (Some(region), Some(credentials)) = (aws.region().cloned(), aws.credentials_provider())
     else {
-        return Err(SettingsError::Invalid {
-            name: "AWS_REGION",
-            problem: "and AWS credentials must be available for TABLE_NAME or ASSERTION_KEY_ID"
-                .into(),
-        });
+        return Err(invalid(
+            "AWS_REGION",
+            "and AWS credentials must be available for TABLE_NAME or ASSERTION_KEY_ID",
+        ));
     };
     let endpoint = |service: &str| env(service).or_else(|| env("AWS_ENDPOINT_URL"));
     Ok(Account {
@@ -64,7 +96,7 @@ async fn laptop_account(env: &impl Fn(&str) -> Option<String>) -> Result<Account
 /// The KMS key `ASSERTION_KEY_ID` names (e.g. on moto through `AWS_ENDPOINT_URL_KMS`), else the
 /// PKCS#8 PEM key in `ASSERTION_SIGNING_KEY_FILE`, else a key generated for this run.
 async fn signer(
-    env: &impl Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
     config: &PollConfig,
     account: Option<&Account>,
 ) -> Result<(Arc<dyn Signer>, String), SettingsError> {
@@ -78,10 +110,12 @@ async fn signer(
         signer.keys().await?;
         return Ok((Arc::new(signer), format!("KMS key {key_id}")));
     }
-    if let Some(path) = env("ASSERTION_SIGNING_KEY_FILE") {
-        let pem = std::fs::read_to_string(&path).map_err(|e| SettingsError::Invalid {
-            name: "ASSERTION_SIGNING_KEY_FILE",
-            problem: format!("cannot be read ({e})"),
+    if let Some(path) = Env(env).text(&ASSERTION_SIGNING_KEY_FILE) {
+        let pem = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                ASSERTION_SIGNING_KEY_FILE.name,
+                format!("cannot be read ({e})"),
+            )
         })?;
         let signer = LocalSigner::from_pkcs8_pem(&pem)?;
         return Ok((Arc::new(signer), format!("P-256 key from {path}")));
@@ -93,21 +127,27 @@ async fn signer(
 }
 
 pub fn bind_address(env: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr, SettingsError> {
-    let ip: IpAddr = match env("BIND_ADDR") {
-        None => IpAddr::from([127, 0, 0, 1]),
-        Some(raw) => raw.parse().map_err(|_| SettingsError::Invalid {
-            name: "BIND_ADDR",
-            problem: format!("must be an IP address (got {raw:?})"),
-        })?,
-    };
-    let port = match env("PORT") {
-        None => DEFAULT_PORT,
-        Some(raw) => raw.parse().map_err(|_| SettingsError::Invalid {
-            name: "PORT",
-            problem: format!("must be a port number (got {raw:?})"),
-        })?,
-    };
-    Ok(SocketAddr::new(ip, port))
+    let env = Env(env);
+    let ip = env.parsed(&BIND_ADDR, |raw| {
+        raw.parse::<IpAddr>()
+            .map_err(|_| format!("must be an IP address (got {raw:?})"))
+    })?;
+    let port = env.parsed(&PORT, |raw| {
+        raw.parse::<u16>()
+            .map_err(|_| format!("must be a port number (got {raw:?})"))
+    })?;
+    Ok(SocketAddr::new(
+        ip.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        port.unwrap_or(DEFAULT_PORT),
+    ))
+}
+
+/// A problem with a setting `smv-local` checks itself.
+pub fn invalid(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Config(ConfigError {
+        name,
+        problem: problem.into(),
+    })
 }
 
 pub struct Running {
@@ -129,30 +169,19 @@ pub async fn build(
         (Some(_), Some(_)) => true,
         (None, None) => false,
         (Some(_), None) => {
-            return Err(SettingsError::Invalid {
-                name: "INFOBIP_API_KEY",
-                problem: "must be set with INFOBIP_BASE_URL (or unset both to use the simulator)"
-                    .into(),
-            })
+            return Err(invalid(
+                "INFOBIP_API_KEY",
+                "must be set with INFOBIP_BASE_URL (or unset both to use the simulator)",
+            ))
         }
         (None, Some(_)) => {
-            return Err(SettingsError::Invalid {
-                name: "INFOBIP_BASE_URL",
-                problem: "must be set with INFOBIP_API_KEY (or unset both to use the simulator)"
-                    .into(),
-            })
+            return Err(invalid(
+                "INFOBIP_BASE_URL",
+                "must be set with INFOBIP_API_KEY (or unset both to use the simulator)",
+            ))
         }
     };
-    let duplicate_callbacks = match env("SIMULATOR_DUPLICATE_CALLBACKS").as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(other) => {
-            return Err(SettingsError::Invalid {
-                name: "SIMULATOR_DUPLICATE_CALLBACKS",
-                problem: format!("must be true or false (got {other:?})"),
-            })
-        }
-    };
+    let duplicate_callbacks = Env(&env).flag(&SIMULATOR_DUPLICATE_CALLBACKS)?;
     let simulator = (!real_infobip)
         .then(|| Arc::new(Simulator::new(base_url).with_duplicate_callbacks(duplicate_callbacks)));
     let table = env("TABLE_NAME");
@@ -195,7 +224,6 @@ pub async fn build(
             _ => env(name),
         }
     };
-    let config = StartConfig::from_lookup(defaults)?;
     let poll_config = PollConfig::from_lookup(defaults)?;
     let account = match table.is_some() || poll_config.assertions.key_id.is_some() {
         true => Some(laptop_account(&env).await?),
@@ -204,7 +232,10 @@ pub async fn build(
     let (signer, signer_description) = signer(&env, &poll_config, account.as_ref()).await?;
     let infobip_description = match &simulator {
         Some(s) => format!("built-in simulator at {}", s.base_url()),
-        None => format!("{} (real account)", config.infobip.base_url),
+        None => format!(
+            "{} (real account)",
+            env("INFOBIP_BASE_URL").unwrap_or_default()
+        ),
     };
 
     let (store, store_description): (Arc<dyn Store>, String) =
@@ -228,22 +259,13 @@ pub async fn build(
                 )
             }
         };
-    let mut runtime = Runtime::new(store);
+    let mut adapters = Adapters::new(store);
     // stdout is for the person running the server, not for CloudWatch.
-    runtime.metrics = Arc::new(smv_shared::metrics::Discard);
-    let backend = Backend::new(&config, &poll_config, &runtime, signer)?;
-    let concurrency = match env("LOCAL_CONCURRENCY") {
-        None => None,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                return Err(SettingsError::Invalid {
-                    name: "LOCAL_CONCURRENCY",
-                    problem: format!("must be a positive number (got {raw:?})"),
-                })
-            }
-        },
-    };
+    adapters.metrics = Arc::new(smv_shared::metrics::Discard);
+    let backend = Backend::from_lookup(defaults, &adapters, signer)?;
+    let concurrency = Env(&env)
+        .number_if_set(&LOCAL_CONCURRENCY)?
+        .map(|n| n as usize);
     Ok(Running {
         backend,
         concurrency,

@@ -1,28 +1,22 @@
-//! What each function's handlers receive: exactly the parts that function uses, so that a poll
-//! handler cannot reach Infobip and the callback function holds neither the Infobip key nor the
-//! phone hash key. Only ports and settings:
-//! which adapters fill them is `startup`'s business. Built once per process; the Lambda
-//! functions, the local server and the tests share them.
+//! What each function's handlers receive: its ports and the settings it reads, exactly, so that a
+//! poll handler cannot reach Infobip and the callback function holds neither the Infobip key nor
+//! the phone hash key. Which adapters fill the ports is `startup`'s business; the settings are
+//! `config`'s structs, held whole. Built once per process; the Lambda functions, the local
+//! server and the tests share them.
 
 use std::sync::Arc;
 
-use url::Url;
-
-use crate::assertion::{Policy, Signer};
-use crate::callback_secret::CallbackKey;
-use crate::device_address::AddressPolicy;
-use crate::fallback::FallbackPolicy;
+use crate::assertion::Signer;
+use crate::config::{CallbackConfig, PollConfig, StartConfig};
 use crate::infobip::{PinService, SilentVerifier, SimSwapChecker};
 use crate::metrics::MetricsSink;
-use crate::phone_hash::PhoneHashKey;
-use crate::rate_limit::RateLimits;
 use crate::store::{
     Counters, DeviceReturns, IdempotencyRecords, ParkedCallbacks, Store, Verifications,
 };
 use crate::time::Clock;
-use crate::verification::Lifetimes;
 
-/// The start-verify function: starts verifications and tells a device its address.
+/// The start-verify function: starts verifications, tells a device its address, and sends and
+/// checks fallback PINs.
 #[derive(Clone)]
 pub struct StartApp {
     pub verifications: Arc<dyn Verifications>,
@@ -30,33 +24,23 @@ pub struct StartApp {
     pub counters: Arc<dyn Counters>,
     pub idempotency: Arc<dyn IdempotencyRecords>,
     pub infobip: Arc<dyn SilentVerifier>,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<dyn MetricsSink>,
-    pub lifetimes: Lifetimes,
-    pub callback_base_url: Option<Url>,
-    pub address_policy: AddressPolicy,
-    pub rate_limits: RateLimits,
-    pub phone_hash_key: PhoneHashKey,
-    pub callback_key: CallbackKey,
-    /// Origins whose pages may start verifications.
-    pub allowed_origins: Vec<String>,
-    pub demo_app_routes: bool,
-    pub fallback: FallbackPolicy,
     /// Infobip 2FA; `None` while fallback is off (no 2FA application configured).
     pub pins: Option<Arc<dyn PinService>>,
     pub sim_swaps: Arc<dyn SimSwapChecker>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricsSink>,
+    pub config: Arc<StartConfig>,
 }
 
 /// The callback function: records the results Infobip sends.
 #[derive(Clone)]
 pub struct CallbackApp {
     pub verifications: Arc<dyn Verifications>,
+    /// A result for a callback URL we issued is kept when its verification is not stored yet.
     pub parked: Arc<dyn ParkedCallbacks>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
-    pub lifetimes: Lifetimes,
-    /// Only a result for a callback URL we issued is kept when its verification is not stored yet.
-    pub callback_key: CallbackKey,
+    pub config: Arc<CallbackConfig>,
 }
 
 /// The poll function: reports results, shows a returning device its code, and redeems VALID
@@ -67,22 +51,15 @@ pub struct PollApp {
     /// A result the start could not pick up is applied by the next poll.
     pub parked: Arc<dyn ParkedCallbacks>,
     pub returns: Arc<dyn DeviceReturns>,
+    pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
-    pub lifetimes: Lifetimes,
-    pub phone_hash_key: PhoneHashKey,
-    pub signer: Arc<dyn Signer>,
-    pub assertions: Policy,
-    pub demo_app_routes: bool,
-    /// Serve the verification page for browsers (`GET /web`).
-    pub web_page: bool,
-    /// What a poll says of a fallback.
-    pub fallback: FallbackPolicy,
+    pub config: Arc<PollConfig>,
 }
 
-/// The process-wide parts every context shares.
+/// The process-wide adapters every context shares: the store, the clock, the metrics sink.
 #[derive(Clone)]
-pub struct Runtime {
+pub struct Adapters {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,

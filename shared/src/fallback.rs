@@ -138,40 +138,17 @@ pub enum OnUnknownSwap {
     Deny,
 }
 
-/// This deployment's fallback rules (`FALLBACK_*`, `SIM_SWAP_*`, `PIN_*`).
+/// Where and when a PIN is offered (`FALLBACK_*`): what the start and the poll both read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FallbackPolicy {
+pub struct OfferPolicy {
     /// ISO 3166 alpha-2 codes; empty turns fallback off (SMS pumping goes where it is allowed).
     pub countries: Vec<String>,
     /// A PENDING verification may fall back once it is this old.
     pub after: Duration,
     pub on_invalid: bool,
-    /// The SIM-swap check's period in hours; 0 turns the check off.
-    pub sim_swap_check_hours: u32,
-    pub on_unknown_swap: OnUnknownSwap,
-    pub max_sends: u32,
-    pub max_attempts: u32,
 }
 
-pub const DEFAULT_FALLBACK_AFTER: Duration = Duration::from_secs(60);
-pub const DEFAULT_SIM_SWAP_CHECK_HOURS: u32 = 72;
-pub const DEFAULT_PIN_MAX_SENDS: u32 = 3;
-pub const DEFAULT_PIN_MAX_ATTEMPTS: u32 = 5;
-
-impl FallbackPolicy {
-    /// Fallback off: no country allowed.
-    pub fn off() -> Self {
-        Self {
-            countries: Vec::new(),
-            after: DEFAULT_FALLBACK_AFTER,
-            on_invalid: false,
-            sim_swap_check_hours: DEFAULT_SIM_SWAP_CHECK_HOURS,
-            on_unknown_swap: OnUnknownSwap::Deny,
-            max_sends: DEFAULT_PIN_MAX_SENDS,
-            max_attempts: DEFAULT_PIN_MAX_ATTEMPTS,
-        }
-    }
-
+impl OfferPolicy {
     pub fn is_on(&self) -> bool {
         !self.countries.is_empty()
     }
@@ -179,7 +156,19 @@ impl FallbackPolicy {
     pub fn allows_country(&self, country: Option<&str>) -> bool {
         country.is_some_and(|c| self.countries.iter().any(|allowed| allowed == c))
     }
+}
 
+/// How PINs are sent and checked (`SIM_SWAP_*`, `PIN_*`): the start function's alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinPolicy {
+    /// The SIM-swap check's period in hours; 0 turns the check off.
+    pub sim_swap_check_hours: u32,
+    pub on_unknown_swap: OnUnknownSwap,
+    pub max_sends: u32,
+    pub max_attempts: u32,
+}
+
+impl PinPolicy {
     /// The wait before the next send, after `sends` sends.
     pub fn resend_wait(sends: u32) -> Duration {
         let index = (sends.max(1) - 1) as usize;
@@ -245,7 +234,7 @@ mod tests {
     #[test]
     fn resends_wait_longer_each_time() {
         let waits: Vec<u64> = (1..=5)
-            .map(|sends| FallbackPolicy::resend_wait(sends).as_secs())
+            .map(|sends| PinPolicy::resend_wait(sends).as_secs())
             .collect();
         assert_eq!(waits, [30, 60, 120, 120, 120]);
     }

@@ -19,63 +19,25 @@ pub struct Limit {
     pub window: Duration,
 }
 
-/// `None` turns a limit off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    pub per_phone: Option<Limit>,
-    pub per_ip: Option<Limit>,
-    /// Per IPv6 /48: a site's whole allocation, split into /64s, is still one counter.
-    pub per_ipv6_48: Option<Limit>,
-    /// Per (number, address): one device hammering one number, without locking the number out
-    /// for everyone else.
-    pub per_phone_and_ip: Option<Limit>,
-    /// Every start of the deployment: the spend cap.
-    pub global: Option<Limit>,
-}
+/// The limits that are on, in the order they are checked (the most specific first: a refusal
+/// names the first one exceeded). Which exist, their defaults and their order are declared in
+/// `config::rate_limits`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimits(Vec<(Scope, Limit)>);
 
-/// A person retrying a failed verification needs a few attempts; a script walking through
-/// someone's number needs many. Five per quarter hour separates the two.
-pub const DEFAULT_PER_PHONE: Limit = Limit {
-    max: 5,
-    window: Duration::from_secs(900),
-};
+impl RateLimits {
+    /// `None` turns a limit off.
+    pub fn new(limits: impl IntoIterator<Item = (Scope, Option<Limit>)>) -> Self {
+        Self(
+            limits
+                .into_iter()
+                .filter_map(|(scope, limit)| Some((scope, limit?)))
+                .collect(),
+        )
+    }
 
-/// Mobile carriers put many subscribers behind one address (carrier-grade NAT), so this limit is
-/// loose: it stops one machine from starting verifications for many numbers, not a busy carrier.
-pub const DEFAULT_PER_IP: Limit = Limit {
-    max: 60,
-    window: Duration::from_secs(60),
-};
-
-/// Four /64s' worth of the per-address limit for a whole /48.
-pub const DEFAULT_PER_IPV6_48: Limit = Limit {
-    max: 240,
-    window: Duration::from_secs(60),
-};
-
-/// One device retrying one number: three per quarter hour, below the number's own five, so a
-/// single device cannot use up the number's allowance by itself.
-pub const DEFAULT_PER_PHONE_AND_IP: Limit = Limit {
-    max: 3,
-    window: Duration::from_secs(900),
-};
-
-/// A small production's day: 2,000 starts an hour (about 48,000 a day) before the spend cap
-/// refuses more. Size it to the traffic you expect, with headroom, and watch the alarm.
-pub const DEFAULT_GLOBAL: Limit = Limit {
-    max: 2_000,
-    window: Duration::from_secs(3600),
-};
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            per_phone: Some(DEFAULT_PER_PHONE),
-            per_ip: Some(DEFAULT_PER_IP),
-            per_ipv6_48: Some(DEFAULT_PER_IPV6_48),
-            per_phone_and_ip: Some(DEFAULT_PER_PHONE_AND_IP),
-            global: Some(DEFAULT_GLOBAL),
-        }
+    pub fn get(&self, scope: Scope) -> Option<Limit> {
+        self.0.iter().find(|(s, _)| *s == scope).map(|(_, l)| *l)
     }
 }
 
@@ -141,28 +103,17 @@ pub async fn admit(
     now: Timestamp,
 ) -> Result<(), LimitError> {
     let phone = phone.as_str();
-    let checks = [
-        (
-            Scope::PhoneAndDevice,
-            limits.per_phone_and_ip,
-            Some(format!("{phone}#{}", subscriber.as_str())),
-        ),
-        (
-            Scope::DeviceIp,
-            limits.per_ip,
-            Some(subscriber.as_str().to_owned()),
-        ),
-        (
-            Scope::DeviceNetwork,
-            limits.per_ipv6_48,
-            subscriber.ipv6_network().map(str::to_owned),
-        ),
-        (Scope::PhoneNumber, limits.per_phone, Some(phone.to_owned())),
-        (Scope::Global, limits.global, Some("all".to_owned())),
-    ];
-    let checks = checks
-        .into_iter()
-        .filter_map(|(scope, limit, subject)| Some((scope, limit?, subject?)));
+    let subject = |scope| match scope {
+        Scope::PhoneAndDevice => Some(format!("{phone}#{}", subscriber.as_str())),
+        Scope::DeviceIp => Some(subscriber.as_str().to_owned()),
+        Scope::DeviceNetwork => subscriber.ipv6_network().map(str::to_owned),
+        Scope::PhoneNumber => Some(phone.to_owned()),
+        Scope::Global => Some("all".to_owned()),
+    };
+    let checks = limits
+        .0
+        .iter()
+        .filter_map(|&(scope, limit)| Some((scope, limit, subject(scope)?)));
     // All at once: one round trip of latency on every start, whatever the number of limits.
     let counted = join_all(checks.map(|(scope, limit, subject)| async move {
         count(counters, scope, limit, &subject, now).await

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::{
-    Channel, FallbackPolicy, Method, PinId, PinRefusal, Refusal, NO_EVIDENCE_ERRORS, PIN_LIFETIME,
+    Channel, Method, OfferPolicy, PinId, PinRefusal, Refusal, NO_EVIDENCE_ERRORS, PIN_LIFETIME,
     SIM_SWAP_ERRORS,
 };
 use crate::phone_hash::PhoneHash;
@@ -320,7 +320,7 @@ impl Verification {
 
     /// Why a PIN may not be sent now, by `policy`; `None` when it may. The country is checked
     /// apart: there the number, not the moment, is the problem.
-    pub fn fallback_refusal(&self, now: Timestamp, policy: &FallbackPolicy) -> Option<Refusal> {
+    pub fn fallback_refusal(&self, now: Timestamp, policy: &OfferPolicy) -> Option<Refusal> {
         if !self.exists_at(now) || self.fallback.pin.as_ref().is_some_and(|p| p.verified) {
             return Some(Refusal::Final);
         }

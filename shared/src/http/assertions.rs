@@ -39,7 +39,7 @@ pub async fn device_return(
     let secret = UrlSecret::parse(params.get("secret")?)?;
     // A return URL we never issued is answered like any unknown path, without a storage call.
     let secret =
-        ReturnSecret::verify(secret, &app.phone_hash_key).ok_or(AppError::RouteNotFound)?;
+        ReturnSecret::verify(secret, &app.config.phone_hash_key).ok_or(AppError::RouteNotFound)?;
     let shown = service::device_return(app, secret).await;
     if wants_json(request) {
         let code = shown?;
@@ -104,7 +104,7 @@ pub async fn redeem(
         device_code: body.device_code,
         phone: PhoneNumber::parse(&body.phone_number)?,
     };
-    let issuer = match &app.assertions.issuer {
+    let issuer = match &app.config.assertions.policy.issuer {
         Some(issuer) => issuer.clone(),
         None => public_base_url(None, request)?
             .as_str()

@@ -45,17 +45,17 @@ pub async fn start(
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
     // A GET that starts a billed verification: an `<img>` on any page could send one.
-    refuse_cross_site(request, &app.allowed_origins)?;
+    refuse_cross_site(request, &app.config.allowed_origins)?;
     let msisdn = percent_decode_str(params.get("msisdn")?)
         .decode_utf8()
         .map_err(|_| {
             AppError::BadRequest("the phone number in the path is not valid UTF-8".into())
         })?;
     let phone = PhoneNumber::parse(&msisdn)?;
-    let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
+    let device = device_address::resolve(request, &app.config.address_policy)?;
+    let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     // The demo app knows no PKCE: its verifications never yield assertions.
-    let phone_hash = app.phone_hash_key.hash(&phone);
+    let phone_hash = app.config.phone_hash_key.hash(&phone);
     let started = service::start(app, &phone, &phone_hash, device, &callback_base, None).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
@@ -118,7 +118,7 @@ pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, Ap
 
 /// `GET /device-address`: what we would send Infobip as `deviceIp` / `devicePort`.
 pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
-    let device = device_address::resolve(request, &app.address_policy)?;
+    let device = device_address::resolve(request, &app.config.address_policy)?;
     Ok(json_response(
         StatusCode::OK,
         &AddressBody {

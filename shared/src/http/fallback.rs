@@ -41,7 +41,7 @@ pub async fn send(
     request: &Request,
 ) -> Result<Response<Body>, AppError> {
     // A PIN costs what a start costs: pages of other sites may not ask for one either.
-    refuse_cross_site(request, &app.allowed_origins)?;
+    refuse_cross_site(request, &app.config.allowed_origins)?;
     let token = Token::parse(params.get("token")?)?;
     let body: FallbackBody = json_body(request)?;
     let order = FallbackRequest {
@@ -50,7 +50,7 @@ pub async fn send(
             .ok_or_else(|| AppError::BadRequest("channel must be \"sms\" or \"voice\"".into()))?,
         phone: PhoneNumber::parse(&body.phone_number)?,
     };
-    let device = device_address::resolve(request, &app.address_policy)?;
+    let device = device_address::resolve(request, &app.config.address_policy)?;
     let sent = service::send_pin(app, &token, &order, &device).await?;
     crate::telemetry::record_outcome("PIN_SENT");
     Ok(json_response(

@@ -93,7 +93,7 @@ async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
     let path = request::path(request);
     let found = routes::find::<C>(request.method().as_str(), &path).and_then(|found| {
         // Not served here: as if the route did not exist.
-        match app.serves(found.0.family) {
+        match app.families().contains(found.0.family) {
             true => Ok(found),
             false => Err(AppError::RouteNotFound),
         }

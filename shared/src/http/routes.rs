@@ -15,15 +15,8 @@ use lambda_http::{Body, Request, Response};
 use super::problem::ErrorStyle;
 use super::{assertions, callback, demo, fallback, verifications, web_page};
 use crate::app::{CallbackApp, PollApp, StartApp};
+pub use crate::config::{Families, Family, Function};
 use crate::error::AppError;
-
-/// The three Lambda functions, as `template.yaml` declares them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Function {
-    StartVerify,
-    Callback,
-    Poll,
-}
 
 pub type Served<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, AppError>> + Send + 'a>>;
 
@@ -36,16 +29,6 @@ pub struct Route<C: 'static> {
     pub pattern: &'static str,
     pub family: Family,
     pub handler: Handler<C>,
-}
-
-/// Our API; the routes Infobip's demo app calls (they report errors in the shape it reads and
-/// are served only where configured, `DEMO_APP_ROUTES`); or the verification page for browsers
-/// (served unless `WEB_PAGE=false`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Api,
-    DemoApp,
-    WebPage,
 }
 
 impl Family {
@@ -142,24 +125,9 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
 pub trait Routes: Sized + Sync + 'static {
     fn routes() -> &'static [Route<Self>];
 
-    /// Whether this deployment serves the demo-app family (`DEMO_APP_ROUTES`).
-    fn serves_demo_app(&self) -> bool {
-        false
-    }
-
-    /// Whether this deployment serves the verification page (`WEB_PAGE`).
-    fn serves_web_page(&self) -> bool {
-        false
-    }
-
-    /// Whether `family` is served here; a family that is not is answered like an unknown route.
-    fn serves(&self, family: Family) -> bool {
-        match family {
-            Family::Api => true,
-            Family::DemoApp => self.serves_demo_app(),
-            Family::WebPage => self.serves_web_page(),
-        }
-    }
+    /// The route families this deployment serves; a family that is not served is answered like
+    /// an unknown route.
+    fn families(&self) -> Families;
 }
 
 impl Routes for StartApp {
@@ -167,14 +135,18 @@ impl Routes for StartApp {
         START_VERIFY_ROUTES
     }
 
-    fn serves_demo_app(&self) -> bool {
-        self.demo_app_routes
+    fn families(&self) -> Families {
+        self.config.families
     }
 }
 
 impl Routes for CallbackApp {
     fn routes() -> &'static [Route<Self>] {
         CALLBACK_ROUTES
+    }
+
+    fn families(&self) -> Families {
+        Families::API
     }
 }
 
@@ -183,12 +155,8 @@ impl Routes for PollApp {
         POLL_ROUTES
     }
 
-    fn serves_demo_app(&self) -> bool {
-        self.demo_app_routes
-    }
-
-    fn serves_web_page(&self) -> bool {
-        self.web_page
+    fn families(&self) -> Families {
+        self.config.families
     }
 }
 
@@ -201,21 +169,6 @@ pub struct RouteInfo {
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::StartVerify, Function::Callback, Function::Poll];
-
-    /// The Lambda binary (the package under `functions/`) that serves this function.
-    pub fn binary(self) -> &'static str {
-        match self {
-            Function::StartVerify => "start-verify",
-            Function::Callback => "callback",
-            Function::Poll => "poll",
-        }
-    }
-
-    pub fn from_binary(binary: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.binary() == binary)
-    }
-
     /// This function's routes.
     pub fn routes(self) -> Vec<RouteInfo> {
         fn info<C>(function: Function, routes: &[Route<C>]) -> Vec<RouteInfo> {

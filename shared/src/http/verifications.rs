@@ -116,14 +116,14 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, InvalidI
 }
 
 pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
-    refuse_cross_site(request, &app.allowed_origins)?;
+    refuse_cross_site(request, &app.config.allowed_origins)?;
     let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let binding = body.binding()?;
-    let phone_hash = app.phone_hash_key.hash(&phone);
-    let device = device_address::resolve(request, &app.address_policy)?;
-    let callback_base = public_base_url(app.callback_base_url.as_ref(), request)?;
+    let phone_hash = app.config.phone_hash_key.hash(&phone);
+    let device = device_address::resolve(request, &app.config.address_policy)?;
+    let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
         return start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
     };
@@ -149,7 +149,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     };
     let kept = match keep {
         Some(response) => {
-            let until = now.plus(app.lifetimes.pending_timeout);
+            let until = now.plus(app.config.common.lifetimes.pending_timeout);
             app.idempotency
                 .finish_idempotent(&record_key, &fingerprint, &response, until)
                 .await

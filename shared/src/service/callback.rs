@@ -44,7 +44,7 @@ pub async fn receive_callback(
         }
         Some(_) => Ok(CallbackOutcome::Ignored),
         // The Brazil race, or a forgery: only a secret we issued is kept for its start.
-        None if !app.callback_key.issued(secret) => {
+        None if !app.config.callback_key.issued(secret) => {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));
             Err(AppError::ForgedCallback)
@@ -55,7 +55,7 @@ pub async fn receive_callback(
                 secret_hash: hash,
                 result,
                 received_at: now,
-                expires_at: now.plus(app.lifetimes.pending_timeout),
+                expires_at: now.plus(app.config.common.lifetimes.pending_timeout),
             };
             app.parked.park(&parked).await?;
             // `start` may have stored the verification between our read and our park, and then

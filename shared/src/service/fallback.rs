@@ -11,7 +11,7 @@ use crate::app::StartApp;
 use crate::binding::CodeVerifier;
 use crate::device::DeviceAddress;
 use crate::error::AppError;
-use crate::fallback::{Channel, FallbackPolicy, Method, OnUnknownSwap, Pin, PinId, PIN_LIFETIME};
+use crate::fallback::{Channel, Method, OnUnknownSwap, Pin, PinId, PinPolicy, PIN_LIFETIME};
 use crate::infobip::{InfobipError, SimSwap};
 use crate::metrics::{LimitedBy, Metric};
 use crate::phone::PhoneNumber;
@@ -50,14 +50,15 @@ pub async fn send_pin(
 ) -> Result<PinSent, AppError> {
     telemetry::record_token(token);
     let now = app.clock.now();
-    let policy = &app.fallback;
+    let offer = &app.config.fallback.offer;
+    let policy = &app.config.fallback.pins;
     let read = find(app, token, now).await?;
     check_starter(app, &read, &request.verifier, Some(&request.phone))?;
-    if !policy.allows_country(request.phone.country()) {
+    if !offer.allows_country(request.phone.country()) {
         return Err(AppError::CountryNotAllowed);
     }
     let pins = app.pins.as_ref().ok_or(AppError::CountryNotAllowed)?;
-    if let Some(refusal) = read.fallback_refusal(now, policy) {
+    if let Some(refusal) = read.fallback_refusal(now, offer) {
         return Err(refusal.into());
     }
     let previous = read.fallback.pin.clone();
@@ -102,7 +103,7 @@ pub async fn send_pin(
         token: token.clone(),
         channel: request.channel,
         expires_at: now.plus(PIN_LIFETIME).min(claimed.expires_at),
-        resend_after: now.plus(FallbackPolicy::resend_wait(claimed_pin.sends)),
+        resend_after: now.plus(PinPolicy::resend_wait(claimed_pin.sends)),
     })
 }
 
@@ -121,7 +122,7 @@ pub async fn check_pin(
     pin: &Pin,
 ) -> Result<PinVerified, AppError> {
     telemetry::record_token(token);
-    let max_attempts = app.fallback.max_attempts;
+    let max_attempts = app.config.fallback.pins.max_attempts;
     // Claim an attempt before asking Infobip, so concurrent checks cannot exceed the cap.
     let mut claimed = None;
     for _ in 0..WRITE_ATTEMPTS {
@@ -206,13 +207,11 @@ pub async fn check_pin(
 }
 
 /// The same PIN again: after a wait that grows with each send, at most `max_sends` in all.
-fn may_resend(pin: &PinState, policy: &FallbackPolicy, now: Timestamp) -> Result<(), AppError> {
+fn may_resend(pin: &PinState, policy: &PinPolicy, now: Timestamp) -> Result<(), AppError> {
     if pin.sends >= policy.max_sends {
         return Err(AppError::PinSendLimit);
     }
-    let ready_at = pin
-        .last_sent_at
-        .plus(FallbackPolicy::resend_wait(pin.sends));
+    let ready_at = pin.last_sent_at.plus(PinPolicy::resend_wait(pin.sends));
     if now < ready_at {
         return Err(AppError::PinResendTooSoon {
             retry_after: ready_at.saturating_since(now).max(Duration::from_secs(1)),
@@ -231,8 +230,8 @@ async fn count_like_a_start(
 ) -> Result<(), AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
-        &app.rate_limits,
-        &app.phone_hash_key.hash(phone),
+        &app.config.rate_limits,
+        &app.config.phone_hash_key.hash(phone),
         &device.subscriber(),
         now,
     )
@@ -299,7 +298,12 @@ fn check_starter(
         return Err(AppError::NotTheStarter);
     };
     let verifier_ok = binding.challenge.is_met_by(verifier);
-    let phone_ok = phone.is_none_or(|p| app.phone_hash_key.hash(p).matches(&binding.phone_hash));
+    let phone_ok = phone.is_none_or(|p| {
+        app.config
+            .phone_hash_key
+            .hash(p)
+            .matches(&binding.phone_hash)
+    });
     match verifier_ok & phone_ok {
         true => Ok(()),
         false => Err(AppError::NotTheStarter),
@@ -312,7 +316,7 @@ async fn check_sim_swap(
     read: &Verification,
     phone: &PhoneNumber,
 ) -> Result<(), AppError> {
-    let policy = &app.fallback;
+    let policy = &app.config.fallback.pins;
     let answer = match app
         .sim_swaps
         .check(phone, policy.sim_swap_check_hours)

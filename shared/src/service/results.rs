@@ -7,7 +7,7 @@ use crate::assertion::{self, Assertion, Claims};
 use crate::binding::CodeVerifier;
 use crate::device_return::{DeviceCode, ReturnSecret};
 use crate::error::AppError;
-use crate::fallback::{Channel, FallbackPolicy, Method, Refusal};
+use crate::fallback::{Channel, Method, OfferPolicy, Refusal};
 use crate::phone::PhoneNumber;
 use crate::telemetry;
 use crate::time::Timestamp;
@@ -36,11 +36,7 @@ pub struct FallbackOffer {
 
 /// What a poll says of a fallback: offered while the policy allows one now, refused for good
 /// after a SIM swap or INVALID; nothing while it is too early, or where fallback is off.
-fn fallback_offer(
-    v: &Verification,
-    now: Timestamp,
-    policy: &FallbackPolicy,
-) -> Option<FallbackOffer> {
+fn fallback_offer(v: &Verification, now: Timestamp, policy: &OfferPolicy) -> Option<FallbackOffer> {
     if v.binding.is_none() || !policy.allows_country(v.country.as_deref()) {
         return None;
     }
@@ -92,7 +88,7 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
         error: verification.result().and_then(|r| r.error()).cloned(),
         assertion: verification.assertion_state(now),
         method: (verification.status(now) == Status::Valid).then(|| verification.method()),
-        fallback: fallback_offer(&verification, now, &app.fallback),
+        fallback: fallback_offer(&verification, now, &app.config.fallback),
         token: verification.token,
         pending_until: verification.pending_until,
     })
@@ -103,11 +99,11 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
 pub async fn device_return(app: &PollApp, secret: ReturnSecret) -> Result<DeviceCode, AppError> {
     let hash = secret.hash();
     let now = app.clock.now();
-    let until = now.plus(app.lifetimes.record_lifetime);
+    let until = now.plus(app.config.common.lifetimes.record_lifetime);
     if !app.returns.first_return(&hash, until, now).await? {
         return Err(AppError::DeviceCodeAlreadyShown);
     }
-    Ok(DeviceCode::for_return(&hash, &app.phone_hash_key))
+    Ok(DeviceCode::for_return(&hash, &app.config.phone_hash_key))
 }
 
 /// What the starter presents to redeem a verification.
@@ -129,7 +125,7 @@ pub async fn redeem(
     let now = app.clock.now();
     let verification = find(app, token, now).await?;
     let binding = verification.redeemable(now)?;
-    let key = &app.phone_hash_key;
+    let key = &app.config.phone_hash_key;
     // Every part is checked whatever the others gave, so timing says nothing of which failed.
     let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
     // A PIN reached the number itself: no device code to show.
@@ -152,11 +148,11 @@ pub async fn redeem(
         app.signer.as_ref(),
         &Claims {
             issuer,
-            audience: &app.assertions.audience,
+            audience: &app.config.assertions.policy.audience,
             phone: &redeem.phone,
             nonce: binding.nonce.as_ref(),
             issued_at: now,
-            lifetime: app.assertions.lifetime,
+            lifetime: app.config.assertions.policy.lifetime,
             method,
         },
     )

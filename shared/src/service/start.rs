@@ -48,7 +48,7 @@ pub async fn start(
 ) -> Result<Started, AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
-        &app.rate_limits,
+        &app.config.rate_limits,
         phone_hash,
         &device.subscriber(),
         app.clock.now(),
@@ -60,9 +60,9 @@ pub async fn start(
         info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
     }
     admitted?;
-    let secret = app.callback_key.issue()?;
+    let secret = app.config.callback_key.issue()?;
     let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;
-    let return_secret = ReturnSecret::generate(&app.phone_hash_key)?;
+    let return_secret = ReturnSecret::generate(&app.config.phone_hash_key)?;
     let return_url = under(public_base_url, RETURN_PATH_PREFIX, return_secret.expose())?;
     let order = VerifyOrder {
         phone,
@@ -106,7 +106,7 @@ pub async fn start(
         secret.hash(),
         phone.masked(),
         now,
-        app.lifetimes,
+        app.config.common.lifetimes,
     )
     .in_country(phone.country());
     if let Some(binding) = binding {
@@ -165,7 +165,7 @@ async fn record_refusal(
         phone.masked(),
         error,
         now,
-        app.lifetimes,
+        app.config.common.lifetimes,
     );
     if let Err(e) = app.verifications.create(&refused).await {
         warn!(token = %refused.token, error = %crate::error::chain(&e), "could not store Infobip's refusal");

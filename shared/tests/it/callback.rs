@@ -113,7 +113,7 @@ async fn a_verification_whose_secret_carries_no_tag_still_completes() {
     let t = test_app().await;
     let secret = smv_shared::token::UrlSecret::generate().unwrap();
     let now = smv_shared::time::Clock::now(t.clock.as_ref());
-    let lifetimes = t.backend.callback.lifetimes;
+    let lifetimes = t.backend.callback.config.common.lifetimes;
     let pending = smv_shared::verification::Verification::pending(
         smv_shared::token::Token::parse(TOKEN).unwrap(),
         secret.hash(),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use smv_shared::config::{CommonConfig, PollConfig, StartConfig};
+use smv_shared::config::{CallbackConfig, PollConfig, StartConfig};
 use smv_shared::http::all_routes;
 use smv_shared::Function;
 
@@ -105,7 +105,7 @@ fn env_json_configures_every_function_with_what_it_reads() {
         let read = match (needs_infobip, poll) {
             (true, _) => StartConfig::from_lookup(lookup).map(drop),
             (false, true) => PollConfig::from_lookup(lookup).map(drop),
-            (false, false) => CommonConfig::from_lookup(lookup).map(drop),
+            (false, false) => CallbackConfig::from_lookup(lookup).map(drop),
         };
         assert!(read.is_ok(), "{function}: {:?}", read.err());
         assert_eq!(

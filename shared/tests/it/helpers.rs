@@ -8,11 +8,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use smv_shared::app::Runtime;
+use smv_shared::app::Adapters;
 use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
-use smv_shared::config::{PollConfig, StartConfig};
+use smv_shared::config::PollConfig;
 use smv_shared::http::event::{HeaderMap, HttpRequest, Method};
 use smv_shared::store::{
     Counters, DeviceReturns, IdempotencyRecord, IdempotencyRecords, MemoryStore, ParkedCallbacks,
@@ -83,7 +83,6 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     }
     env.retain(|(_, v)| !v.is_empty());
     let lookup = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    let config = StartConfig::from_lookup(lookup).unwrap();
     let poll_config = PollConfig::from_lookup(lookup).unwrap();
     // A KMS key on moto when the test names one, else a key of the process's own.
     let signer: Arc<dyn Signer> = match &poll_config.assertions.key_id {
@@ -99,13 +98,13 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     };
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
     let metrics = Arc::new(smv_shared::metrics::Captured::default());
-    let runtime = Runtime {
+    let adapters = Adapters {
         store,
         clock: clock.clone(),
         metrics: metrics.clone(),
     };
     TestApp {
-        backend: Backend::new(&config, &poll_config, &runtime, signer).unwrap(),
+        backend: Backend::from_lookup(lookup, &adapters, signer).unwrap(),
         clock,
         infobip,
         metrics,

@@ -14,7 +14,7 @@ use crate::helpers::{
 
 use lambda_http::RequestExt;
 use serde_yaml::Value;
-use smv_shared::config::{CALLBACK_VARIABLES, COMMON_VARIABLES, POLL_VARIABLES, STARTER_VARIABLES};
+use smv_shared::config::{all_settings, variables_read_by, Kind, Template};
 use smv_shared::http::routes::Params;
 use smv_shared::http::{all_routes, RouteInfo};
 use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
@@ -51,17 +51,8 @@ fn functions(template: &Value) -> BTreeMap<String, (String, Function)> {
         .collect()
 }
 
-fn variables_read_by(function: Function) -> BTreeSet<String> {
-    let own = match function {
-        Function::StartVerify => STARTER_VARIABLES,
-        Function::Poll => POLL_VARIABLES,
-        Function::Callback => CALLBACK_VARIABLES,
-    };
-    COMMON_VARIABLES
-        .iter()
-        .chain(own)
-        .map(|s| s.to_string())
-        .collect()
+fn variables_of(function: Function) -> BTreeSet<String> {
+    variables_read_by(function).map(str::to_owned).collect()
 }
 
 #[test]
@@ -99,7 +90,7 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
             .keys()
             .map(|k| k.as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(set, variables_read_by(*function), "{id} ({binary})");
+        assert_eq!(set, variables_of(*function), "{id} ({binary})");
         let package =
             std::fs::read_to_string(root().join("functions").join(binary).join("Cargo.toml"))
                 .unwrap();
@@ -146,6 +137,80 @@ fn secrets_reach_only_the_functions_that_use_them_from_secrets_manager() {
             }
         }
     }
+}
+
+/// A parameter's `Default`, bounds and allowed values are the declaration's (where they differ on
+/// purpose, the declaration says why, and the template stays within its bounds), and every
+/// function that reads the setting is given that parameter.
+#[test]
+fn each_parameter_says_what_its_setting_declares() {
+    let template = template();
+    let functions = functions(&template);
+    let text = |v: &Value| match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut checked = 0;
+    for setting in all_settings() {
+        let Some(name) = setting.parameter() else {
+            continue;
+        };
+        let parameter = &template["Parameters"][name];
+        assert!(
+            parameter.is_mapping(),
+            "{}: no parameter {name}",
+            setting.name
+        );
+        let (default, bounds, allowed): (Option<String>, Option<(u64, u64)>, Vec<&str>) =
+            match setting.kind {
+                Kind::Text { default } => (Some(default.unwrap_or("").to_owned()), None, vec![]),
+                Kind::Required => (None, None, vec![]),
+                Kind::Number { default, min, max } => {
+                    (Some(default.to_string()), Some((min, max)), vec![])
+                }
+                Kind::Flag { default } => (Some(default.to_string()), None, vec!["true", "false"]),
+                Kind::Choice { default, allowed } => {
+                    (Some(default.to_owned()), None, allowed.to_vec())
+                }
+            };
+        assert_eq!(text(&parameter["Default"]), default, "{name} Default");
+        let given_allowed: Vec<String> = parameter["AllowedValues"]
+            .as_sequence()
+            .map(|values| values.iter().filter_map(text).collect())
+            .unwrap_or_default();
+        assert_eq!(given_allowed, allowed, "{name} AllowedValues");
+        let bound = |key: &str| parameter[key].as_u64();
+        match (bounds, setting.template) {
+            (Some((min, max)), Template::Parameter(_)) => {
+                assert_eq!(bound("MinValue"), Some(min), "{name} MinValue");
+                assert_eq!(bound("MaxValue"), Some(max), "{name} MaxValue");
+            }
+            (Some((min, max)), _) => {
+                let within = |v: Option<u64>| v.is_none_or(|v| (min..=max).contains(&v));
+                assert!(
+                    within(bound("MinValue")) && within(bound("MaxValue")),
+                    "{name}"
+                );
+            }
+            (None, _) => assert!(bound("MinValue").is_none() && bound("MaxValue").is_none()),
+        }
+        let reference: Value = serde_yaml::from_str(&format!("!Ref {name}")).unwrap();
+        for (id, (_, function)) in &functions {
+            let given = &resources(&template)[id.as_str()]["Properties"]["Environment"]
+                ["Variables"][setting.name];
+            let expected = setting.read_by.contains(function);
+            assert_eq!(
+                *given == reference,
+                expected,
+                "{id}: {} = !Ref {name}",
+                setting.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 30, "only {checked} parameters checked");
 }
 
 #[test]
@@ -228,7 +293,7 @@ fn env_json_names_the_template_functions_and_only_their_variables() {
     for (id, (_, function)) in &functions {
         let given: BTreeSet<String> = env[id].as_object().unwrap().keys().cloned().collect();
         // sam local invoke --env-vars only overrides variables the template declares.
-        assert_eq!(given, variables_read_by(*function), "{id}");
+        assert_eq!(given, variables_of(*function), "{id}");
     }
 }
 

@@ -1,0 +1,124 @@
+//! How the start function reaches Infobip, and the callback URLs Infobip is given: the base URL,
+//! the key, the timeout; our public callback base and the key that tags callback secrets.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::setting::{Env, Kind, Setting, Template};
+use super::{ConfigError, Function};
+use crate::callback_secret::CallbackKey;
+use crate::infobip::ApiKey;
+
+const START: &[Function] = &[Function::StartVerify];
+
+pub const INFOBIP_BASE_URL: Setting = Setting::new(
+    "INFOBIP_BASE_URL",
+    Kind::Text {
+        default: Some("https://api.infobip.com"),
+    },
+    START,
+    Template::Parameter("InfobipBaseUrl"),
+);
+/// Below the demo app's 10 s request timeout, so the app hears our 504 rather than its own.
+pub const INFOBIP_TIMEOUT_MS: Setting = Setting::number(
+    "INFOBIP_TIMEOUT_MS",
+    6000,
+    100..=60_000,
+    START,
+    "InfobipTimeoutMs",
+)
+.in_template(Template::Differs {
+    parameter: "InfobipTimeoutMs",
+    why: "at most 8 s in the template: the start function's timeout is 10 s",
+});
+pub const INFOBIP_API_KEY: Setting = Setting::required(
+    "INFOBIP_API_KEY",
+    START,
+    Template::Stack("a Secrets Manager dynamic reference"),
+);
+/// Public base of our callback URLs; derived from the API Gateway request when unset.
+pub const CALLBACK_BASE_URL: Setting = Setting::text("CALLBACK_BASE_URL", START, "CallbackBaseUrl");
+/// Tags the callback URLs' secrets (start) and tells them from forged ones (callback).
+pub const CALLBACK_SECRET_KEY: Setting = Setting::required(
+    "CALLBACK_SECRET_KEY",
+    &[Function::StartVerify, Function::Callback],
+    Template::Stack("a secret the stack generates"),
+);
+
+pub const SETTINGS: &[Setting] = &[
+    INFOBIP_BASE_URL,
+    INFOBIP_TIMEOUT_MS,
+    INFOBIP_API_KEY,
+    CALLBACK_BASE_URL,
+    CALLBACK_SECRET_KEY,
+];
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct InfobipConfig {
+    pub base_url: Url,
+    pub api_key: ApiKey,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl InfobipConfig {
+    pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let timeout = env.millis(&INFOBIP_TIMEOUT_MS)?;
+        let base_url = env.required(&INFOBIP_BASE_URL)?;
+        Ok(Self {
+            base_url: parse_base_url(INFOBIP_BASE_URL.name, &base_url)?,
+            api_key: ApiKey::new(env.required(&INFOBIP_API_KEY)?).ok_or(ConfigError {
+                name: INFOBIP_API_KEY.name,
+                problem: "must be printable ASCII without spaces".into(),
+            })?,
+            connect_timeout: timeout.min(CONNECT_TIMEOUT),
+            timeout,
+        })
+    }
+}
+
+pub(super) fn callback_base_url(env: &Env<'_>) -> Result<Option<Url>, ConfigError> {
+    env.text(&CALLBACK_BASE_URL)
+        .map(|raw| parse_base_url(CALLBACK_BASE_URL.name, &raw))
+        .transpose()
+}
+
+pub(super) fn callback_key(env: &Env<'_>) -> Result<CallbackKey, ConfigError> {
+    CallbackKey::new(env.required(&CALLBACK_SECRET_KEY)?.into_bytes()).map_err(|e| ConfigError {
+        name: CALLBACK_SECRET_KEY.name,
+        problem: e.to_string(),
+    })
+}
+
+fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let problem = |p: &str| ConfigError {
+        name,
+        problem: p.to_owned(),
+    };
+    let url = Url::parse(raw.trim())
+        .map_err(|_| problem("must be an absolute URL with a scheme, e.g. https://example.com"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(problem("must be an http(s) URL with a host"));
+    }
+    // In clear text the API key (Infobip) or the callback secrets (ours) would cross the network.
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(problem("must be https (http only for a loopback address)"));
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(problem("must not carry credentials, a query or a fragment"));
+    }
+    Ok(url)
+}

@@ -1,0 +1,190 @@
+//! Configuration from the environment, read once at start-up. A missing or malformed setting stops
+//! the function before it serves anything, with a message naming the variable.
+//!
+//! Every setting is declared once, in the module of its concern, with its name, kind, default,
+//! range, the functions that read it and the template parameter that sets it ([`Setting`]);
+//! the readers read through the declarations, [`variables_read_by`] is derived from them, and
+//! the tests hold the template and `events/env.json` to them.
+//!
+//! - [`common`]: the table, the lifetimes, the phone hash key.
+//! - [`infobip`]: Infobip's base URL, key and timeout; our callback base URL and key.
+//! - [`addresses`]: which proxies say where a device is.
+//! - [`rate_limits`]: the start limits, one family.
+//! - [`fallback`]: where a PIN is offered, how PINs are sent and checked.
+//! - [`assertions`]: the signed assertion's audience, issuer, lifetime and keys.
+//! - [`web`]: route families and the origins whose pages may start verifications.
+//!
+//! Adding a setting: its declaration and its read in the struct of its concern, a line in that
+//! module's `SETTINGS`, the template's parameter and environment, `events/env.json`, the README.
+
+pub mod addresses;
+pub mod assertions;
+pub mod common;
+pub mod fallback;
+pub mod infobip;
+pub mod rate_limits;
+mod setting;
+#[cfg(test)]
+mod tests;
+pub mod web;
+
+use url::Url;
+
+pub use assertions::AssertionConfig;
+pub use common::CommonConfig;
+pub use fallback::{FallbackConfig, TwoFactorIds};
+pub use infobip::InfobipConfig;
+pub use setting::{parse_flag, parse_number, Env, Kind, Setting, Template};
+pub use web::{Families, Family};
+
+use crate::callback_secret::CallbackKey;
+use crate::device_address::AddressPolicy;
+use crate::fallback::OfferPolicy;
+use crate::phone_hash::PhoneHashKey;
+use crate::rate_limit::RateLimits;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {name} {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+/// The three Lambda functions, as `template.yaml` declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Function {
+    StartVerify,
+    Callback,
+    Poll,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [Function::StartVerify, Function::Callback, Function::Poll];
+
+    /// The Lambda binary (the package under `functions/`) that serves this function.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::StartVerify => "start-verify",
+            Function::Callback => "callback",
+            Function::Poll => "poll",
+        }
+    }
+
+    pub fn from_binary(binary: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.binary() == binary)
+    }
+}
+
+/// Every setting a Lambda function reads.
+pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
+    common::SETTINGS
+        .iter()
+        .chain(infobip::SETTINGS)
+        .chain(addresses::SETTINGS)
+        .chain(rate_limits::settings())
+        .chain(fallback::SETTINGS)
+        .chain(assertions::SETTINGS)
+        .chain(web::SETTINGS)
+}
+
+/// The variables `function` reads: exactly those `template.yaml` sets on it.
+pub fn variables_read_by(function: Function) -> impl Iterator<Item = &'static str> {
+    all_settings()
+        .filter(move |s| s.read_by.contains(&function))
+        .map(|s| s.name)
+}
+
+/// What the start-verify function reads: it alone calls Infobip, so it alone holds the key, and
+/// it alone resolves device addresses and counts starts.
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    pub common: CommonConfig,
+    pub infobip: InfobipConfig,
+    /// Public base of our callback URLs; derived from the API Gateway request when `None`.
+    pub callback_base_url: Option<Url>,
+    pub callback_key: CallbackKey,
+    pub phone_hash_key: PhoneHashKey,
+    pub address_policy: AddressPolicy,
+    pub rate_limits: RateLimits,
+    pub fallback: FallbackConfig,
+    pub allowed_origins: Vec<String>,
+    pub families: Families,
+}
+
+/// What the callback function reads: the key that tells a callback URL we issued from a forged
+/// one.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    pub common: CommonConfig,
+    pub callback_key: CallbackKey,
+}
+
+/// What the poll function reads: it reports results and redeems VALID verifications for signed
+/// assertions.
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub common: CommonConfig,
+    /// Compares the number a redeem names with the one verified; checks return URLs.
+    pub phone_hash_key: PhoneHashKey,
+    pub assertions: AssertionConfig,
+    /// What a poll says of a fallback (countries, deadline, after INVALID).
+    pub fallback: OfferPolicy,
+    pub families: Families,
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl StartConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            common: CommonConfig::read(&env)?,
+            infobip: InfobipConfig::read(&env)?,
+            callback_base_url: infobip::callback_base_url(&env)?,
+            callback_key: infobip::callback_key(&env)?,
+            phone_hash_key: common::phone_hash_key(&env)?,
+            address_policy: addresses::address_policy(&env)?,
+            rate_limits: rate_limits::rate_limits(&env)?,
+            fallback: FallbackConfig::read(&env)?,
+            allowed_origins: web::origins(&env)?,
+            families: Families::of_start(&env)?,
+        })
+    }
+}
+
+impl CallbackConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            common: CommonConfig::read(&env)?,
+            callback_key: infobip::callback_key(&env)?,
+        })
+    }
+}
+
+impl PollConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            common: CommonConfig::read(&env)?,
+            phone_hash_key: common::phone_hash_key(&env)?,
+            assertions: AssertionConfig::read(&env)?,
+            fallback: fallback::offer(&env)?,
+            families: Families::of_poll(&env)?,
+        })
+    }
+}
