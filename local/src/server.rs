@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use smv_shared::device_address::ConnectedPeer;
 use smv_shared::http::cors::Cors;
 use smv_shared::http::event::HttpRequest;
+use smv_shared::http::Refused;
 use smv_shared::{handle_by, AppError, Backend, Function};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -93,10 +94,10 @@ impl Server {
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                let too_large = AppError::PayloadTooLarge {
+                let too_large = Refused::PayloadTooLarge {
                     limit: smv_shared::http::MAX_BODY_BYTES,
                 };
-                return into_hyper(smv_shared::http::error_response(&too_large));
+                return into_hyper(smv_shared::http::error_response(&too_large.into()));
             }
         };
         if let Some(simulator) = &self.simulator {
@@ -112,10 +113,10 @@ impl Server {
         // cannot represent a URI near 64 kB.
         let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
         if target > MAX_TARGET_BYTES {
-            let too_long = AppError::UriTooLong {
+            let too_long = Refused::UriTooLong {
                 limit: MAX_TARGET_BYTES,
             };
-            return into_hyper(smv_shared::http::error_response(&too_long));
+            return into_hyper(smv_shared::http::error_response(&too_long.into()));
         }
         let host = parts
             .headers
@@ -135,8 +136,8 @@ impl Server {
         let mut request = match event.to_request() {
             Ok(request) => request,
             Err(_) => {
-                let bad = AppError::BadRequest("the request could not be read".into());
-                return into_hyper(smv_shared::http::error_response(&bad));
+                let bad = AppError::InvalidRequest("the request could not be read".into());
+                return into_hyper(smv_shared::http::error_response(&bad.into()));
             }
         };
         request.extensions_mut().insert(ConnectedPeer(peer));

@@ -1,45 +1,43 @@
-//! The one error type the handlers return. `http::problem` turns it into a response, in one place;
-//! the causes it carries (as `source`s, whole) are for the log only.
+//! The service's error type. `http::problem` turns it into a response, in one place; the causes it
+//! carries (as `source`s, whole) are for the log only.
 
 use std::time::Duration;
 
 use crate::assertion::SignError;
 use crate::binding::InvalidBinding;
 use crate::device_address::AddressError;
-use crate::fallback::{InvalidPin, PinRefusal, Refusal};
+use crate::fallback::{InvalidPin, PinRefusal, Refusal, SendRefusal};
 use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
 use crate::phone::InvalidPhoneNumber;
 use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
-use crate::token::{InvalidSecret, InvalidToken, RandomnessUnavailable, Token};
+use crate::token::{InvalidToken, RandomnessUnavailable, Token};
 use crate::verification::{ErrorInfo, Status, Unredeemable};
 
 /// How long a client should wait before retrying after a temporary failure on our side.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// A cause kept whole for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What can go wrong in the service, named as the problem type it is answered with
+/// (`TooManyVerifications` is `urn:smv:problem:too-many-verifications`); `http::problem` holds
+/// each one's status, title and log level. Refusals of the HTTP front end (no route, a body too
+/// large, ...) are `http::Refused`'s.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("no such route")]
-    RouteNotFound,
-    #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
     #[error("{0}")]
-    BadRequest(String),
-    #[error("request body too large")]
-    PayloadTooLarge { limit: usize },
-    #[error("request target too long")]
-    UriTooLong { limit: usize },
-    #[error("unsupported content type")]
-    UnsupportedMediaType,
+    InvalidRequest(String),
     #[error(transparent)]
     InvalidPhoneNumber(#[from] InvalidPhoneNumber),
     #[error(transparent)]
     InvalidToken(#[from] InvalidToken),
+    /// CloudFront is trusted to say where a device is, and this request did not come through it.
     #[error(transparent)]
-    InvalidUrlSecret(#[from] InvalidSecret),
+    UntrustedOrigin(AddressError),
     #[error(transparent)]
-    DeviceAddress(#[from] AddressError),
+    DeviceAddressUnknown(AddressError),
     #[error(transparent)]
     InvalidIdempotencyKey(#[from] InvalidIdempotencyKey),
     #[error("the Idempotency-Key was used for a different request")]
@@ -47,65 +45,59 @@ pub enum AppError {
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInProgress,
     #[error("too many starts for {scope}")]
-    RateLimited { scope: Scope, retry_after: Duration },
+    TooManyVerifications { scope: Scope, retry_after: Duration },
     #[error("no verification with this token")]
     VerificationNotFound,
     #[error("a start from a page of another site")]
     CrossSiteStart,
-    #[error(transparent)]
-    InvalidBinding(#[from] InvalidBinding),
     /// Only a VALID verification can be redeemed.
     #[error("the verification is {}, not VALID", .0.as_str())]
-    NotRedeemable(Status),
+    VerificationNotValid(Status),
     /// A wrong verifier, device code or number, or a verification started without a challenge:
     /// one answer for all, so that a caller learns nothing about which part was wrong.
     #[error("the redeem request does not match the verification")]
-    RedeemRefused,
+    AssertionRefused,
     #[error("an assertion was already issued for this verification")]
     AssertionAlreadyIssued,
     #[error("too many wrong redeem attempts")]
-    RedeemLocked,
+    AssertionLocked,
     #[error("this return URL has already shown its code")]
     DeviceCodeAlreadyShown,
-    #[error("the assertion could not be signed")]
-    Signing(#[source] SignError),
     #[error("callback secret does not match the verification")]
-    ForgedCallback,
+    CallbackRejected,
     #[error("Infobip refused the verification with error {}", error.id)]
-    InfobipRefused {
+    VerificationRefused {
         upstream_status: u16,
         token: Option<Token>,
         error: ErrorInfo,
     },
+    /// Infobip rejected our credentials or our 2FA configuration.
     #[error("Infobip rejected our credentials")]
-    InfobipMisconfigured(#[source] InfobipError),
+    VerificationUnavailable(#[source] InfobipError),
     #[error("Infobip is temporarily unavailable")]
-    InfobipUnavailable {
+    VerificationTemporarilyUnavailable {
         retry_after: Duration,
         #[source]
         cause: InfobipError,
     },
     #[error("Infobip did not answer in time")]
-    InfobipTimeout(#[source] InfobipError),
-    #[error("storage is unavailable")]
-    StorageUnavailable(#[source] StoreError),
-    #[error("storage failed")]
-    StorageFailed(#[source] StoreError),
-    #[error("no random numbers")]
-    Randomness(#[from] RandomnessUnavailable),
-    /// Lambda would have ended the invocation before the handler finished.
-    #[error("the request did not finish before the function's deadline")]
-    OutOfTime,
-    #[error("internal error: {0}")]
-    Internal(String),
+    VerificationTimeout(#[source] InfobipError),
+    /// Storage or the signing key did not answer: worth a retry.
+    #[error("a dependency is temporarily unavailable")]
+    TemporarilyUnavailable(#[source] Cause),
+    /// A fault of ours: a corrupt record, no randomness, a signature that cannot be made.
+    #[error("internal error")]
+    Internal(#[source] Cause),
     #[error("the code verifier or number does not match the verification")]
-    NotTheStarter,
+    FallbackRefused,
     #[error("{0}")]
     InvalidPin(#[from] InvalidPin),
     #[error("fallback is not offered for this number's country")]
-    CountryNotAllowed,
+    FallbackCountryNotAllowed,
     #[error("fallback is not allowed now: {}", .0.as_str())]
     FallbackNotAllowed(Refusal),
+    #[error("fallback is offered but no 2FA application is configured")]
+    FallbackNotConfigured,
     #[error("the SIM was swapped recently")]
     SimSwapDetected,
     #[error("the SIM-swap check could not say")]
@@ -121,9 +113,16 @@ pub enum AppError {
     #[error("wrong PIN")]
     WrongPin { attempts_remaining: u32 },
     #[error("the PIN can no longer be used")]
-    PinDead,
+    PinExpired,
     #[error("Infobip could not send the PIN")]
     PinNotSent,
+}
+
+impl AppError {
+    /// A fault of ours, described for the log.
+    pub fn internal(what: impl Into<String>) -> Self {
+        Self::Internal(what.into().into())
+    }
 }
 
 /// `error` and every cause under it, for a log line.
@@ -145,28 +144,28 @@ impl From<InfobipError> for AppError {
                 http_status,
                 token,
                 error,
-            } => Self::InfobipRefused {
+            } => Self::VerificationRefused {
                 upstream_status: http_status,
                 token,
                 error,
             },
-            InfobipError::Unauthorized { .. } => Self::InfobipMisconfigured(error),
-            InfobipError::RateLimited { retry_after } => Self::InfobipUnavailable {
+            InfobipError::Unauthorized { .. } => Self::VerificationUnavailable(error),
+            InfobipError::RateLimited { retry_after } => Self::VerificationTemporarilyUnavailable {
                 // Infobip's own hint, within reason: an app should not be told to wait an hour.
                 retry_after: retry_after
                     .unwrap_or(DEFAULT_RETRY_AFTER)
                     .clamp(Duration::from_secs(1), Duration::from_secs(60)),
                 cause: error,
             },
-            InfobipError::Timeout(_) => Self::InfobipTimeout(error),
+            InfobipError::Timeout(_) => Self::VerificationTimeout(error),
             InfobipError::PinNotSent => Self::PinNotSent,
             // A 2FA refusal is our configuration's problem (application, template, limits), as
             // a rejected key is: the app is told no more than that.
-            InfobipError::Rejected { .. } => Self::InfobipMisconfigured(error),
-            InfobipError::UnknownPin => Self::PinDead,
+            InfobipError::Rejected { .. } => Self::VerificationUnavailable(error),
+            InfobipError::UnknownPin => Self::PinExpired,
             InfobipError::Unavailable { .. }
             | InfobipError::Unreachable(_)
-            | InfobipError::UnexpectedAnswer { .. } => Self::InfobipUnavailable {
+            | InfobipError::UnexpectedAnswer { .. } => Self::VerificationTemporarilyUnavailable {
                 retry_after: DEFAULT_RETRY_AFTER,
                 cause: error,
             },
@@ -178,7 +177,16 @@ impl From<PinRefusal> for AppError {
     fn from(refusal: PinRefusal) -> Self {
         match refusal {
             PinRefusal::NotSent => Self::NoPinSent,
-            PinRefusal::Dead => Self::PinDead,
+            PinRefusal::Expired => Self::PinExpired,
+        }
+    }
+}
+
+impl From<SendRefusal> for AppError {
+    fn from(refusal: SendRefusal) -> Self {
+        match refusal {
+            SendRefusal::Limit => Self::PinSendLimit,
+            SendRefusal::TooSoon { retry_after } => Self::PinResendTooSoon { retry_after },
         }
     }
 }
@@ -196,25 +204,28 @@ impl From<Unredeemable> for AppError {
     fn from(reason: Unredeemable) -> Self {
         match reason {
             Unredeemable::AlreadyRedeemed => Self::AssertionAlreadyIssued,
-            Unredeemable::Locked => Self::RedeemLocked,
-            Unredeemable::NotValid(status) => Self::NotRedeemable(status),
+            Unredeemable::Locked => Self::AssertionLocked,
+            Unredeemable::NotValid(status) => Self::VerificationNotValid(status),
             // Not worth a failed attempt: there is nothing to guess.
-            Unredeemable::Unbound => Self::RedeemRefused,
+            Unredeemable::Unbound => Self::AssertionRefused,
         }
     }
 }
 
 impl From<SignError> for AppError {
     fn from(error: SignError) -> Self {
-        Self::Signing(error)
+        match error {
+            SignError::Unavailable(_) => Self::TemporarilyUnavailable(error.into()),
+            _ => Self::Internal(error.into()),
+        }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => Self::StorageUnavailable(error),
-            StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::StorageFailed(error),
+            StoreError::Unavailable(_) => Self::TemporarilyUnavailable(error.into()),
+            StoreError::AlreadyExists | StoreError::Corrupt(_) => Self::Internal(error.into()),
         }
     }
 }
@@ -222,11 +233,32 @@ impl From<StoreError> for AppError {
 impl From<LimitError> for AppError {
     fn from(error: LimitError) -> Self {
         match error {
-            LimitError::Exceeded(exceeded) => Self::RateLimited {
+            LimitError::Exceeded(exceeded) => Self::TooManyVerifications {
                 scope: exceeded.scope,
                 retry_after: exceeded.retry_after,
             },
             LimitError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RandomnessUnavailable> for AppError {
+    fn from(error: RandomnessUnavailable) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<InvalidBinding> for AppError {
+    fn from(error: InvalidBinding) -> Self {
+        Self::InvalidRequest(error.to_string())
+    }
+}
+
+impl From<AddressError> for AppError {
+    fn from(error: AddressError) -> Self {
+        match error {
+            AddressError::NotFromCloudFront => Self::UntrustedOrigin(error),
+            _ => Self::DeviceAddressUnknown(error),
         }
     }
 }

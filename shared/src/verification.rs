@@ -20,10 +20,7 @@
 use std::time::Duration;
 
 use crate::binding::{CodeChallenge, Nonce};
-use crate::fallback::{
-    Channel, Method, OfferPolicy, PinId, PinRefusal, Refusal, NO_EVIDENCE_ERRORS, PIN_LIFETIME,
-    SIM_SWAP_ERRORS,
-};
+use crate::fallback::FallbackState;
 use crate::phone_hash::PhoneHash;
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
@@ -39,6 +36,16 @@ pub struct ErrorInfo {
     pub id: i32,
     pub name: String,
     pub description: String,
+}
+
+impl ErrorInfo {
+    /// What a person is told: the description, or the name where Infobip gave none.
+    pub fn describe(&self) -> String {
+        match self.description.is_empty() {
+            true => self.name.clone(),
+            false => self.description.clone(),
+        }
+    }
 }
 
 /// A final result as Infobip reported it.
@@ -118,30 +125,6 @@ pub struct Verification {
     pub fallback: FallbackState,
     /// Increased by every write; a write computed from a read is conditional on it.
     pub version: u64,
-}
-
-/// The PIN fallback's state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FallbackState {
-    /// Our SIM-swap check found a swap: no PIN, ever.
-    pub sim_swapped: bool,
-    pub pin: Option<PinState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinState {
-    pub channel: Channel,
-    /// `None` while a new PIN's send is claimed but Infobip has not answered.
-    pub pin_id: Option<PinId>,
-    pub sends: u32,
-    pub first_sent_at: Timestamp,
-    pub last_sent_at: Timestamp,
-    /// PIN checks made: ours to cap, whatever Infobip allows.
-    pub attempts: u32,
-    /// No attempts left, expired at Infobip, or Infobip no longer knows it.
-    pub dead: bool,
-    /// Infobip said the PIN was right: the verification is VALID by this channel.
-    pub verified: bool,
 }
 
 /// What a start bound the verification to; the redeem step must present all of it.
@@ -307,73 +290,6 @@ impl Verification {
         match &self.state {
             State::Completed { result, .. } => Some(result),
             State::Pending => None,
-        }
-    }
-
-    /// How a VALID verification was reached.
-    pub fn method(&self) -> Method {
-        match &self.fallback.pin {
-            Some(pin) if pin.verified => Method::Pin(pin.channel),
-            _ => Method::Silent,
-        }
-    }
-
-    /// Why a PIN may not be sent now, by `policy`; `None` when it may. The country is checked
-    /// apart: there the number, not the moment, is the problem.
-    pub fn fallback_refusal(&self, now: Timestamp, policy: &OfferPolicy) -> Option<Refusal> {
-        if !self.exists_at(now) || self.fallback.pin.as_ref().is_some_and(|p| p.verified) {
-            return Some(Refusal::Final);
-        }
-        if self.fallback.sim_swapped {
-            return Some(Refusal::SimSwap);
-        }
-        match self.status(now) {
-            Status::Pending if now >= self.created_at.plus(policy.after) => None,
-            Status::Pending => Some(Refusal::Pending),
-            Status::Invalid if policy.on_invalid && !self.ended_after_a_send() => None,
-            Status::Invalid => Some(Refusal::Invalid),
-            Status::Error => match self.error_id() {
-                Some(id) if SIM_SWAP_ERRORS.contains(&id) => Some(Refusal::SimSwap),
-                Some(id) if NO_EVIDENCE_ERRORS.contains(&id) => None,
-                _ => Some(Refusal::Final),
-            },
-            Status::Valid | Status::Expired => Some(Refusal::Final),
-        }
-    }
-
-    /// The PIN a check may be made against, or why none can. A silent result that arrived after
-    /// the PIN was sent ends it, unless it is an error that says nothing about the number.
-    pub fn checkable_pin(&self, now: Timestamp, max_attempts: u32) -> Result<&PinId, PinRefusal> {
-        let pin = self.fallback.pin.as_ref().ok_or(PinRefusal::NotSent)?;
-        let pin_id = pin.pin_id.as_ref().ok_or(PinRefusal::NotSent)?;
-        let spent = pin.dead || pin.attempts >= max_attempts || pin.verified;
-        let expired = !self.exists_at(now) || now >= pin.last_sent_at.plus(PIN_LIFETIME);
-        if spent || expired || self.fallback.sim_swapped {
-            return Err(PinRefusal::Dead);
-        }
-        let alive = match self.status(now) {
-            Status::Pending => true,
-            Status::Error => self
-                .error_id()
-                .is_some_and(|id| NO_EVIDENCE_ERRORS.contains(&id)),
-            Status::Invalid => !self.ended_after_a_send(),
-            Status::Valid | Status::Expired => false,
-        };
-        match alive {
-            true => Ok(pin_id),
-            false => Err(PinRefusal::Dead),
-        }
-    }
-
-    fn error_id(&self) -> Option<i32> {
-        self.result().and_then(|r| r.error()).map(|e| e.id)
-    }
-
-    /// A silent result that arrived once a PIN had been sent.
-    fn ended_after_a_send(&self) -> bool {
-        match (&self.state, &self.fallback.pin) {
-            (State::Completed { at, .. }, Some(pin)) => *at >= pin.first_sent_at,
-            _ => false,
         }
     }
 }

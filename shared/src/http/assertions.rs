@@ -2,6 +2,7 @@
 //! code), `POST /verifications/{token}/assertion` (the starter redeems), and
 //! `GET /.well-known/jwks.json` (the keys a relying party checks assertions with).
 
+use super::refused::{HttpError, Refused};
 use lambda_http::http::header::{ACCEPT, CACHE_CONTROL};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -35,11 +36,11 @@ pub async fn device_return(
     app: &PollApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     let secret = UrlSecret::parse(params.get("secret")?)?;
     // A return URL we never issued is answered like any unknown path, without a storage call.
     let secret =
-        ReturnSecret::verify(secret, &app.config.phone_hash_key).ok_or(AppError::RouteNotFound)?;
+        ReturnSecret::verify(secret, &app.config.phone_hash_key).ok_or(Refused::NotFound)?;
     let shown = service::device_return(app, secret).await;
     if wants_json(request) {
         let code = shown?;
@@ -56,7 +57,7 @@ pub async fn device_return(
         Err(AppError::DeviceCodeAlreadyShown) if wants_html(request) => {
             Ok(web_page::render(Mode::Gone, StatusCode::GONE))
         }
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -96,7 +97,7 @@ pub async fn redeem(
     app: &PollApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     let token = Token::parse(params.get("token")?)?;
     let body: RedeemBody = json_body(request)?;
     let redeem = Redeem {
@@ -123,7 +124,7 @@ pub async fn redeem(
 }
 
 /// `GET /.well-known/jwks.json`.
-pub async fn jwks(app: &PollApp) -> Result<Response<Body>, AppError> {
+pub async fn jwks(app: &PollApp) -> Result<Response<Body>, HttpError> {
     let keys = app.signer.keys().await?;
     let body = json!({"keys": keys.iter().map(|k| k.to_json()).collect::<Vec<_>>()});
     let mut response = json_response(StatusCode::OK, &body);

@@ -1,6 +1,7 @@
 //! `POST /callbacks/infobip/{secret}`: Infobip reports a result. The secret in the path is the
 //! only thing that makes a callback genuine (Infobip signs nothing).
 
+use super::refused::HttpError;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -24,7 +25,7 @@ pub async fn receive(
     app: &CallbackApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     let secret = UrlSecret::parse(params.get("secret")?)?;
     let (token, result) = parse(request).inspect_err(|_| {
         app.metrics
@@ -42,7 +43,7 @@ pub async fn receive(
     Ok(json_response(StatusCode::OK, &Acknowledgement { outcome }))
 }
 
-fn parse(request: &Request) -> Result<(Token, VerificationResult), AppError> {
+fn parse(request: &Request) -> Result<(Token, VerificationResult), HttpError> {
     let body: CallbackBody = json_body(request)?;
-    infobip::parse_callback(body).map_err(|problem| AppError::BadRequest(problem.into()))
+    infobip::parse_callback(body).map_err(|problem| AppError::InvalidRequest(problem.into()).into())
 }

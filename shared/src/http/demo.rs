@@ -1,6 +1,7 @@
 //! The routes Infobip's demo app calls, in the shapes it reads (see docs: demo app). Same service
 //! underneath as the primary API; only the wire format differs.
 
+use super::refused::HttpError;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use percent_encoding::percent_decode_str;
@@ -43,13 +44,13 @@ pub async fn start(
     app: &StartApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     // A GET that starts a billed verification: an `<img>` on any page could send one.
     refuse_cross_site(request, &app.config.allowed_origins)?;
     let msisdn = percent_decode_str(params.get("msisdn")?)
         .decode_utf8()
         .map_err(|_| {
-            AppError::BadRequest("the phone number in the path is not valid UTF-8".into())
+            AppError::InvalidRequest("the phone number in the path is not valid UTF-8".into())
         })?;
     let phone = PhoneNumber::parse(&msisdn)?;
     let device = device_address::resolve(request, &app.config.address_policy)?;
@@ -69,7 +70,7 @@ pub async fn start(
 }
 
 /// `GET /verify/result/{token}`: 204 while pending, 200 with the result once there is one.
-pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
+pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, HttpError> {
     let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());
@@ -117,7 +118,7 @@ pub async fn result(app: &PollApp, params: &Params) -> Result<Response<Body>, Ap
 }
 
 /// `GET /device-address`: what we would send Infobip as `deviceIp` / `devicePort`.
-pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
+pub fn device_address(app: &StartApp, request: &Request) -> Result<Response<Body>, HttpError> {
     let device = device_address::resolve(request, &app.config.address_policy)?;
     Ok(json_response(
         StatusCode::OK,

@@ -2,6 +2,7 @@
 //! silent verification produced no evidence; `POST /verifications/{token}/pin` checks it.
 //! Served by start-verify, the function that holds the Infobip key.
 
+use super::refused::HttpError;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -39,15 +40,16 @@ pub async fn send(
     app: &StartApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     // A PIN costs what a start costs: pages of other sites may not ask for one either.
     refuse_cross_site(request, &app.config.allowed_origins)?;
     let token = Token::parse(params.get("token")?)?;
     let body: FallbackBody = json_body(request)?;
     let order = FallbackRequest {
         verifier: CodeVerifier::parse(&body.code_verifier)?,
-        channel: Channel::parse(&body.channel)
-            .ok_or_else(|| AppError::BadRequest("channel must be \"sms\" or \"voice\"".into()))?,
+        channel: Channel::parse(&body.channel).ok_or_else(|| {
+            AppError::InvalidRequest("channel must be \"sms\" or \"voice\"".into())
+        })?,
         phone: PhoneNumber::parse(&body.phone_number)?,
     };
     let device = device_address::resolve(request, &app.config.address_policy)?;
@@ -84,7 +86,7 @@ pub async fn check(
     app: &StartApp,
     params: &Params,
     request: &Request,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     let token = Token::parse(params.get("token")?)?;
     let body: PinBody = json_body(request)?;
     let verifier = CodeVerifier::parse(&body.code_verifier)?;

@@ -9,6 +9,7 @@ mod demo;
 pub mod event;
 mod fallback;
 mod problem;
+mod refused;
 mod request;
 pub mod routes;
 mod verifications;
@@ -22,14 +23,14 @@ use tracing::field::Empty;
 use tracing::{info, info_span, Instrument};
 
 use crate::app::Backend;
-use crate::error::AppError;
 pub use problem::ErrorStyle;
+pub use refused::{HttpError, Refused};
 pub use request::{path as request_path, MAX_BODY_BYTES};
 pub use routes::{all_routes, Family, Function, RouteInfo, Routes};
 
 /// The problem+json answer for `error`, for a front end that refuses a request before it can
 /// become a `Request` (the local server's body limit).
-pub fn error_response(error: &AppError) -> Response<Body> {
+pub fn error_response(error: &HttpError) -> Response<Body> {
     problem::response(error, problem::ErrorStyle::Problem)
 }
 
@@ -95,12 +96,12 @@ async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
         // Not served here: as if the route did not exist.
         match app.families().contains(found.0.family) {
             true => Ok(found),
-            false => Err(AppError::RouteNotFound),
+            false => Err(Refused::NotFound),
         }
     });
     let (route, params) = match found {
         Ok(found) => found,
-        Err(error) => return problem::response(&error, problem::ErrorStyle::Problem),
+        Err(refused) => return problem::response(&refused.into(), problem::ErrorStyle::Problem),
     };
     tracing::Span::current().record(
         "route",
@@ -110,7 +111,7 @@ async fn serve<C: Routes>(app: &C, request: &Request) -> Response<Body> {
     let result = match time_left(request) {
         Some(left) => tokio::time::timeout(left, served)
             .await
-            .unwrap_or(Err(AppError::OutOfTime)),
+            .unwrap_or(Err(Refused::OutOfTime.into())),
         None => served.await,
     };
     result.unwrap_or_else(|error| problem::response(&error, route.family.error_style()))

@@ -1,4 +1,4 @@
-//! The one place where an [`AppError`] becomes an HTTP response: RFC 9457 problem details, with
+//! The one place where an error ([`HttpError`]: the front end's or the service's) becomes an HTTP response: RFC 9457 problem details, with
 //! the cause logged and a safe message returned.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 use tracing::{error, warn};
 
-use crate::device_address::AddressError;
+use super::refused::{HttpError, Refused};
 use crate::error::{AppError, DEFAULT_RETRY_AFTER};
 
 const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -31,396 +31,168 @@ struct Problem {
     extensions: Map<String, Value>,
 }
 
-fn problem(
-    status: StatusCode,
-    slug: &'static str,
-    title: &'static str,
-    detail: impl Into<String>,
-) -> Problem {
-    Problem {
-        status,
+/// What an error is logged as: nothing (the client's mistake, told to the client), or a warning or
+/// an error with the message an operator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Log {
+    Quiet,
+    Warn(&'static str),
+    Error(&'static str),
+}
+
+use Log::{Error as LogError, Quiet, Warn};
+
+const TEMPORARY: Log = Warn("temporary failure");
+const NOT_FOUND: &str = "There is no such route.";
+
+/// Every error, side by side: its status, problem slug, title and log level, then what the client
+/// is told. The slug is the variant's name.
+fn describe(error: &HttpError) -> (Problem, Log) {
+    use AppError::*;
+    let (status, slug, title, log, detail): (u16, _, _, _, String) = match error {
+        HttpError::Refused(refused) => match refused {
+            Refused::NotFound => (404, "not-found", "Not Found", Quiet, NOT_FOUND.into()),
+            Refused::MethodNotAllowed { allow } => (405, "method-not-allowed", "Method Not Allowed", Quiet, format!("This route accepts {allow} only.")),
+            Refused::PayloadTooLarge { limit } => (413, "payload-too-large", "Payload Too Large", Quiet, format!("The request body must not exceed {limit} bytes.")),
+            Refused::UriTooLong { limit } => (414, "uri-too-long", "URI Too Long", Quiet, format!("The path and query must not exceed {limit} bytes.")),
+            Refused::UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported Media Type", Quiet, "Send the body as application/json.".into()),
+            Refused::OutOfTime => (503, "temporarily-unavailable", "Temporarily unavailable", TEMPORARY, "The request did not finish in time; try again shortly.".into()),
+        },
+        HttpError::App(error) => match error {
+            InvalidRequest(detail) => (400, "invalid-request", "Invalid request", Quiet, detail.clone()),
+            InvalidPhoneNumber(e) => (400, "invalid-phone-number", "Invalid phone number", Quiet, e.to_string()),
+            InvalidToken(e) => (400, "invalid-token", "Invalid token", Quiet, e.to_string()),
+            UntrustedOrigin(e) => (403, "untrusted-origin", "Forbidden", Quiet, e.to_string()),
+            DeviceAddressUnknown(e) => (400, "device-address-unknown", "Device address unknown", Quiet, e.to_string()),
+            InvalidIdempotencyKey(e) => (400, "invalid-idempotency-key", "Invalid Idempotency-Key", Quiet, e.to_string()),
+            IdempotencyKeyReused => (422, "idempotency-key-reused", "Idempotency-Key reused", Quiet, "This Idempotency-Key was already used for a different request; use a new key for a new request.".into()),
+            IdempotencyKeyInProgress => (409, "idempotency-key-in-progress", "Request in progress", Quiet, "A request with this Idempotency-Key is still being processed; retry shortly for its answer.".into()),
+            TooManyVerifications { scope, .. } => (429, "too-many-verifications", "Too many verifications", Quiet, format!("Too many verifications were started for {scope}; try again later.")),
+            CrossSiteStart => (403, "cross-site-start", "Cross-site start refused", Quiet, "Verifications cannot be started from a page of another site.".into()),
+            VerificationNotFound => (404, "verification-not-found", "Verification not found", Quiet, "No verification with this token exists, or it has expired.".into()),
+            VerificationNotValid(status) => (409, "verification-not-valid", "Verification not valid", Quiet, format!("Only a VALID verification can be redeemed; this one is {}.", status.as_str())),
+            AssertionRefused => (403, "assertion-refused", "Assertion refused", Quiet, "The code verifier, device code or phone number does not match this verification.".into()),
+            AssertionAlreadyIssued => (410, "assertion-already-issued", "Assertion already issued", Quiet, "An assertion was already issued for this verification; start a new one.".into()),
+            AssertionLocked => (410, "assertion-locked", "Assertion no longer available", Quiet, "Too many wrong attempts: this verification can no longer be redeemed; start a new one.".into()),
+            DeviceCodeAlreadyShown => (410, "device-code-already-shown", "Code already shown", Quiet, "This link has already shown its code. Return to the app; if the code was lost, start again.".into()),
+            CallbackRejected => (403, "callback-rejected", "Callback rejected", Warn("callback refused: its secret does not match the verification"), "This callback URL does not belong to the verification named in the body.".into()),
+            VerificationRefused { upstream_status, error, .. } if *upstream_status >= 500 => (502, "verification-refused", "Verification failed at Infobip", Quiet, error.describe()),
+            VerificationRefused { error, .. } => (422, "verification-refused", "Verification refused", Quiet, error.describe()),
+            VerificationUnavailable(_) => (502, "verification-unavailable", "Verification unavailable", LogError("Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"), "The verification service is not available at the moment.".into()),
+            VerificationTemporarilyUnavailable { .. } => (503, "verification-temporarily-unavailable", "Verification temporarily unavailable", TEMPORARY, "The verification service is temporarily unavailable; try again shortly.".into()),
+            VerificationTimeout(_) => (504, "verification-timeout", "Verification timed out", TEMPORARY, "The verification service did not answer in time; try again shortly.".into()),
+            TemporarilyUnavailable(_) => (503, "temporarily-unavailable", "Temporarily unavailable", TEMPORARY, "The service is temporarily unavailable; try again shortly.".into()),
+            Internal(_) => (500, "internal-error", "Internal error", LogError("internal error"), "Something went wrong on our side.".into()),
+            FallbackRefused => (403, "fallback-refused", "Fallback refused", Quiet, "The code verifier or phone number does not match this verification.".into()),
+            InvalidPin(e) => (400, "invalid-pin", "Invalid PIN", Quiet, e.to_string()),
+            FallbackCountryNotAllowed => (422, "fallback-country-not-allowed", "Fallback not offered", Quiet, "A PIN cannot be sent to numbers of this country.".into()),
+            FallbackNotAllowed(reason) => (409, "fallback-not-allowed", "Fallback not allowed", Quiet, refusal_detail(*reason).into()),
+            FallbackNotConfigured => (503, "fallback-not-configured", "Fallback unavailable", LogError("fallback is on but no 2FA application is configured (TWOFA_APPLICATION_ID, TWOFA_MESSAGE_ID)"), "A code cannot be sent at the moment.".into()),
+            SimSwapDetected => (403, "sim-swap-detected", "SIM recently changed", Quiet, "This number's SIM changed recently, so no code is sent to it. Verify another way.".into()),
+            SimSwapUnknown => (403, "sim-swap-unknown", "SIM change unknown", Quiet, "Whether this number's SIM changed recently cannot be checked, so no code is sent to it.".into()),
+            PinResendTooSoon { .. } => (429, "pin-resend-too-soon", "Too soon to resend", Quiet, "A code was sent moments ago; wait before asking for another.".into()),
+            PinSendLimit => (429, "pin-send-limit", "No more codes", Quiet, "No more codes can be sent for this verification; start a new one later.".into()),
+            FallbackBusy => (409, "fallback-busy", "Request in progress", Quiet, "Another request for this verification is being processed; retry shortly.".into()),
+            NoPinSent => (409, "no-pin-sent", "No code sent", Quiet, "No code was sent for this verification; ask for one first.".into()),
+            WrongPin { .. } => (422, "wrong-pin", "Wrong code", Quiet, "The code is not the one sent.".into()),
+            PinExpired => (410, "pin-expired", "Code no longer valid", Quiet, "This code can no longer be used (no attempts left, expired, or the verification ended).".into()),
+            PinNotSent => (502, "pin-not-sent", "Code not sent", Quiet, "The code could not be sent to this number; try the other channel or later.".into()),
+        },
+    };
+    let mut problem = Problem {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         slug,
         title,
-        detail: detail.into(),
-        retry_after: None,
+        detail,
+        retry_after: retry_after(error),
         extensions: Map::new(),
+    };
+    if let HttpError::App(error) = error {
+        extend(&mut problem.extensions, error);
+    }
+    (problem, log)
+}
+
+/// When a client may try again, for the errors that say.
+fn retry_after(error: &HttpError) -> Option<Duration> {
+    use AppError::*;
+    match error {
+        HttpError::Refused(Refused::OutOfTime) => Some(DEFAULT_RETRY_AFTER),
+        HttpError::Refused(_) => None,
+        HttpError::App(error) => match error {
+            IdempotencyKeyInProgress | FallbackBusy => Some(Duration::from_secs(1)),
+            TooManyVerifications { retry_after, .. }
+            | VerificationTemporarilyUnavailable { retry_after, .. }
+            | PinResendTooSoon { retry_after } => Some(*retry_after),
+            VerificationTimeout(_) | TemporarilyUnavailable(_) => Some(DEFAULT_RETRY_AFTER),
+            _ => None,
+        },
     }
 }
 
-fn describe(error: &AppError) -> Problem {
-    use AppError::*;
+/// The members beyond RFC 9457's that some problems carry.
+fn extend(extensions: &mut Map<String, Value>, error: &AppError) {
     match error {
-        RouteNotFound => problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not Found",
-            "There is no such route.",
-        ),
-        MethodNotAllowed { allow } => problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "Method Not Allowed",
-            format!("This route accepts {allow} only."),
-        ),
-        BadRequest(detail) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "Invalid request",
-            detail,
-        ),
-        PayloadTooLarge { limit } => problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload Too Large",
-            format!("The request body must not exceed {limit} bytes."),
-        ),
-        UriTooLong { limit } => problem(
-            StatusCode::URI_TOO_LONG,
-            "uri-too-long",
-            "URI Too Long",
-            format!("The path and query must not exceed {limit} bytes."),
-        ),
-        UnsupportedMediaType => problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported Media Type",
-            "Send the body as application/json.",
-        ),
-        InvalidPhoneNumber(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-phone-number",
-            "Invalid phone number",
-            e.to_string(),
-        ),
-        InvalidToken(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-token",
-            "Invalid token",
-            e.to_string(),
-        ),
-        // A malformed callback secret is answered like an unknown route: its shape is nobody's business.
-        InvalidUrlSecret(_) => problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not Found",
-            "There is no such route.",
-        ),
-        DeviceAddress(AddressError::NotFromCloudFront) => problem(
-            StatusCode::FORBIDDEN,
-            "untrusted-origin",
-            "Forbidden",
-            AddressError::NotFromCloudFront.to_string(),
-        ),
-        DeviceAddress(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "device-address-unknown",
-            "Device address unknown",
-            e.to_string(),
-        ),
-        InvalidIdempotencyKey(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-idempotency-key",
-            "Invalid Idempotency-Key",
-            e.to_string(),
-        ),
-        IdempotencyKeyReused => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "This Idempotency-Key was already used for a different request; use a new key for a new request.",
-        ),
-        IdempotencyKeyInProgress => Problem {
-            retry_after: Some(Duration::from_secs(1)),
-            ..problem(
-                StatusCode::CONFLICT,
-                "idempotency-key-in-progress",
-                "Request in progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly for its answer.",
-            )
-        },
-        RateLimited { scope, retry_after } => Problem {
-            retry_after: Some(*retry_after),
-            ..problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-verifications",
-                "Too many verifications",
-                format!("Too many verifications were started for {scope}; try again later."),
-            )
-        },
-        CrossSiteStart => problem(
-            StatusCode::FORBIDDEN,
-            "cross-site-start",
-            "Cross-site start refused",
-            "Verifications cannot be started from a page of another site.",
-        ),
-        VerificationNotFound => problem(
-            StatusCode::NOT_FOUND,
-            "verification-not-found",
-            "Verification not found",
-            "No verification with this token exists, or it has expired.",
-        ),
-        InvalidBinding(e) => describe(&BadRequest(e.to_string())),
-        NotRedeemable(status) => problem(
-            StatusCode::CONFLICT,
-            "verification-not-valid",
-            "Verification not valid",
-            format!(
-                "Only a VALID verification can be redeemed; this one is {}.",
-                status.as_str()
-            ),
-        ),
-        RedeemRefused => problem(
-            StatusCode::FORBIDDEN,
-            "assertion-refused",
-            "Assertion refused",
-            "The code verifier, device code or phone number does not match this verification.",
-        ),
-        AssertionAlreadyIssued => problem(
-            StatusCode::GONE,
-            "assertion-already-issued",
-            "Assertion already issued",
-            "An assertion was already issued for this verification; start a new one.",
-        ),
-        RedeemLocked => problem(
-            StatusCode::GONE,
-            "assertion-locked",
-            "Assertion no longer available",
-            "Too many wrong attempts: this verification can no longer be redeemed; start a new one.",
-        ),
-        DeviceCodeAlreadyShown => problem(
-            StatusCode::GONE,
-            "device-code-already-shown",
-            "Code already shown",
-            "This link has already shown its code. Return to the app; if the code was lost, start again.",
-        ),
-        ForgedCallback => problem(
-            StatusCode::FORBIDDEN,
-            "callback-rejected",
-            "Callback rejected",
-            "This callback URL does not belong to the verification named in the body.",
-        ),
-        InfobipRefused {
-            upstream_status,
-            token,
-            error,
-        } => {
-            let (status, title) = if *upstream_status >= 500 {
-                (StatusCode::BAD_GATEWAY, "Verification failed at Infobip")
-            } else {
-                (StatusCode::UNPROCESSABLE_ENTITY, "Verification refused")
-            };
-            let detail = if error.description.is_empty() {
-                error.name.clone()
-            } else {
-                error.description.clone()
-            };
-            let mut p = problem(status, "verification-refused", title, detail);
+        AppError::VerificationRefused { token, error, .. } => {
             if let Some(token) = token {
-                p.extensions.insert("token".into(), json!(token.as_str()));
+                extensions.insert("token".into(), json!(token.as_str()));
             }
-            p.extensions.insert(
+            extensions.insert(
                 "error".into(),
                 json!({"id": error.id, "name": error.name, "description": error.description}),
             );
-            p
         }
-        InfobipMisconfigured(_) => problem(
-            StatusCode::BAD_GATEWAY,
-            "verification-unavailable",
-            "Verification unavailable",
-            "The verification service is not available at the moment.",
-        ),
-        InfobipUnavailable { retry_after, .. } => Problem {
-            retry_after: Some(*retry_after),
-            ..problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "verification-temporarily-unavailable",
-                "Verification temporarily unavailable",
-                "The verification service is temporarily unavailable; try again shortly.",
-            )
-        },
-        InfobipTimeout(_) => Problem {
-            retry_after: Some(DEFAULT_RETRY_AFTER),
-            ..problem(
-                StatusCode::GATEWAY_TIMEOUT,
-                "verification-timeout",
-                "Verification timed out",
-                "The verification service did not answer in time; try again shortly.",
-            )
-        },
-        StorageUnavailable(_) | Signing(crate::assertion::SignError::Unavailable(_)) => Problem {
-            retry_after: Some(DEFAULT_RETRY_AFTER),
-            ..problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily-unavailable",
-                "Temporarily unavailable",
-                "The service is temporarily unavailable; try again shortly.",
-            )
-        },
-        OutOfTime => Problem {
-            retry_after: Some(DEFAULT_RETRY_AFTER),
-            ..problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily-unavailable",
-                "Temporarily unavailable",
-                "The request did not finish in time; try again shortly.",
-            )
-        },
-        NotTheStarter => problem(
-            StatusCode::FORBIDDEN,
-            "fallback-refused",
-            "Fallback refused",
-            "The code verifier or phone number does not match this verification.",
-        ),
-        InvalidPin(e) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-pin",
-            "Invalid PIN",
-            e.to_string(),
-        ),
-        CountryNotAllowed => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "fallback-country-not-allowed",
-            "Fallback not offered",
-            "A PIN cannot be sent to numbers of this country.",
-        ),
-        FallbackNotAllowed(reason) => {
-            let detail = match reason {
-                crate::fallback::Refusal::Pending => {
-                    "Silent verification may still answer: poll, and fall back once it allows."
-                }
-                crate::fallback::Refusal::Invalid => {
-                    "The number does not belong to this device's SIM; no PIN is sent after INVALID."
-                }
-                _ => "This verification has ended; start a new one.",
-            };
-            let mut p = problem(
-                StatusCode::CONFLICT,
-                "fallback-not-allowed",
-                "Fallback not allowed",
-                detail,
-            );
-            p.extensions.insert("reason".into(), json!(reason.as_str()));
-            p
+        AppError::FallbackNotAllowed(reason) => {
+            extensions.insert("reason".into(), json!(reason.as_str()));
         }
-        SimSwapDetected => problem(
-            StatusCode::FORBIDDEN,
-            "sim-swap-detected",
-            "SIM recently changed",
-            "This number's SIM changed recently, so no code is sent to it. Verify another way.",
-        ),
-        SimSwapUnknown => problem(
-            StatusCode::FORBIDDEN,
-            "sim-swap-unknown",
-            "SIM change unknown",
-            "Whether this number's SIM changed recently cannot be checked, so no code is sent to it.",
-        ),
-        PinResendTooSoon { retry_after } => Problem {
-            retry_after: Some(*retry_after),
-            ..problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "pin-resend-too-soon",
-                "Too soon to resend",
-                "A code was sent moments ago; wait before asking for another.",
-            )
-        },
-        PinSendLimit => problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "pin-send-limit",
-            "No more codes",
-            "No more codes can be sent for this verification; start a new one later.",
-        ),
-        FallbackBusy => Problem {
-            retry_after: Some(Duration::from_secs(1)),
-            ..problem(
-                StatusCode::CONFLICT,
-                "fallback-busy",
-                "Request in progress",
-                "Another request for this verification is being processed; retry shortly.",
-            )
-        },
-        NoPinSent => problem(
-            StatusCode::CONFLICT,
-            "no-pin-sent",
-            "No code sent",
-            "No code was sent for this verification; ask for one first.",
-        ),
-        WrongPin { attempts_remaining } => {
-            let mut p = problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "wrong-pin",
-                "Wrong code",
-                "The code is not the one sent.",
-            );
-            p.extensions
-                .insert("attemptsRemaining".into(), json!(attempts_remaining));
-            p
-        }
-        PinDead => problem(
-            StatusCode::GONE,
-            "pin-expired",
-            "Code no longer valid",
-            "This code can no longer be used (no attempts left, expired, or the verification ended).",
-        ),
-        PinNotSent => problem(
-            StatusCode::BAD_GATEWAY,
-            "pin-not-sent",
-            "Code not sent",
-            "The code could not be sent to this number; try the other channel or later.",
-        ),
-        Internal(_) | StorageFailed(_) | Randomness(_) | Signing(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal-error",
-            "Internal error",
-            "Something went wrong on our side.",
-        ),
-    }
-}
-
-fn log(error: &AppError) {
-    let cause = crate::error::chain(error);
-    match error {
-        AppError::InfobipMisconfigured(_) => error!(
-            cause,
-            "Infobip rejected our credentials: check INFOBIP_API_KEY and that the key has the mobile-identity:manage scope"
-        ),
-        AppError::Signing(crate::assertion::SignError::Unavailable(_)) => {
-            warn!(cause, "temporary failure")
-        }
-        AppError::Internal(_)
-        | AppError::StorageFailed(_)
-        | AppError::Randomness(_)
-        | AppError::Signing(_) => {
-            error!(cause, "internal error")
-        }
-        AppError::InfobipUnavailable { .. }
-        | AppError::InfobipTimeout(_)
-        | AppError::StorageUnavailable(_)
-        | AppError::OutOfTime => {
-            warn!(cause, "temporary failure")
-        }
-        AppError::ForgedCallback => {
-            warn!("callback refused: its secret does not match the verification")
+        AppError::WrongPin { attempts_remaining } => {
+            extensions.insert("attemptsRemaining".into(), json!(attempts_remaining));
         }
         _ => {}
     }
 }
 
+fn refusal_detail(reason: crate::fallback::Refusal) -> &'static str {
+    use crate::fallback::Refusal;
+    match reason {
+        Refusal::Pending => {
+            "Silent verification may still answer: poll, and fall back once it allows."
+        }
+        Refusal::Invalid => {
+            "The number does not belong to this device's SIM; no PIN is sent after INVALID."
+        }
+        Refusal::Final | Refusal::SimSwap => "This verification has ended; start a new one.",
+    }
+}
+
+fn log(error: &HttpError, level: Log) {
+    let cause = crate::error::chain(error);
+    match level {
+        Quiet => {}
+        // A refused callback's secret is in its URL, and its cause says nothing more.
+        Warn(message) if matches!(error, HttpError::App(AppError::CallbackRejected)) => {
+            warn!("{message}")
+        }
+        Warn(message) => warn!(cause, "{message}"),
+        LogError(message) => error!(cause, "{message}"),
+    }
+}
+
 /// The answer to `error`, logged and recorded on the request span. Call it once per request.
-pub fn response(error: &AppError, style: ErrorStyle) -> Response<Body> {
-    log(error);
-    let (response, slug) = build(error, style);
+pub fn response(error: &HttpError, style: ErrorStyle) -> Response<Body> {
+    let (response, slug, level) = build(error, style);
+    log(error, level);
     crate::telemetry::record_outcome(slug);
     response
 }
 
 /// The answer to `error`, with no side effect: for keeping a copy (Idempotency-Key replays).
-pub fn render(error: &AppError, style: ErrorStyle) -> Response<Body> {
+pub fn render(error: &HttpError, style: ErrorStyle) -> Response<Body> {
     build(error, style).0
 }
 
-fn build(error: &AppError, style: ErrorStyle) -> (Response<Body>, &'static str) {
-    let p = describe(error);
+fn build(error: &HttpError, style: ErrorStyle) -> (Response<Body>, &'static str, Log) {
+    let (p, level) = describe(error);
     let mut body = Map::new();
     body.insert("type".into(), json!(format!("urn:smv:problem:{}", p.slug)));
     body.insert("title".into(), json!(p.title));
@@ -438,11 +210,11 @@ fn build(error: &AppError, style: ErrorStyle) -> (Response<Body>, &'static str) 
     if let Some(retry_after) = p.retry_after {
         builder = builder.header(RETRY_AFTER, retry_after.as_secs().max(1));
     }
-    if let AppError::MethodNotAllowed { allow } = error {
+    if let HttpError::Refused(Refused::MethodNotAllowed { allow }) = error {
         builder = builder.header(ALLOW, *allow);
     }
     let response = builder
         .body(Body::Text(Value::Object(body).to_string()))
         .unwrap_or_else(|_| Response::new(Body::Empty));
-    (response, p.slug)
+    (response, p.slug, level)
 }

@@ -1,5 +1,6 @@
 //! Reading requests and writing successful responses; shared by every handler.
 
+use super::refused::{HttpError, Refused};
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
@@ -38,12 +39,13 @@ pub fn path(request: &Request) -> String {
 }
 
 /// A JSON body, checked before it is parsed: size, content type (required), presence.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, HttpError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge {
+        return Err(Refused::PayloadTooLarge {
             limit: MAX_BODY_BYTES,
-        });
+        }
+        .into());
     }
     // Required, not merely checked when present: a web page can send a body without a
     // Content-Type (`fetch` with `mode: "no-cors"` and a Blob) and so without a CORS preflight,
@@ -59,25 +61,21 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
     if essence != "application/json"
         && !(essence.starts_with("application/") && essence.ends_with("+json"))
     {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(Refused::UnsupportedMediaType.into());
     }
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => {
-            return Err(AppError::BadRequest(
-                "the request body is missing; send a JSON object".into(),
-            ))
-        }
+        None => return Err(invalid("the request body is missing; send a JSON object")),
         // serde would also read a struct from a JSON array of its fields in order; only the
         // documented shape is accepted.
         Some(b'{') => {}
-        Some(_) => {
-            return Err(AppError::BadRequest(
-                "the request body must be a JSON object".into(),
-            ))
-        }
+        Some(_) => return Err(invalid("the request body must be a JSON object")),
     }
     serde_json::from_slice(bytes)
-        .map_err(|e| AppError::BadRequest(format!("the request body is not valid: {e}")))
+        .map_err(|e| invalid(&format!("the request body is not valid: {e}")))
+}
+
+fn invalid(detail: &str) -> HttpError {
+    AppError::InvalidRequest(detail.to_owned()).into()
 }
 
 /// Our public base URL: where Infobip calls back, where devices return, the assertions' issuer.
@@ -94,7 +92,7 @@ pub fn public_base_url(configured: Option<&Url>, request: &Request) -> Result<Ur
         _ => (None, None),
     };
     let not_derivable = || {
-        AppError::Internal("the public base URL (CALLBACK_BASE_URL, ASSERTION_ISSUER) is not set and the request has no API Gateway domain to derive it from".into())
+        AppError::internal("the public base URL (CALLBACK_BASE_URL, ASSERTION_ISSUER) is not set and the request has no API Gateway domain to derive it from")
     };
     let domain = domain.filter(|d| !d.is_empty()).ok_or_else(not_derivable)?;
     let mut url = Url::parse(&format!("https://{domain}/")).map_err(|_| not_derivable())?;

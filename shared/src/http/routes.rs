@@ -6,6 +6,7 @@
 //! Adding a route: a row here, its handler, its event in `template.yaml`, its entry in
 //! `openapi.yaml` (and an event file in `events/`; the tests say when one is missing).
 
+use super::refused::{HttpError, Refused};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -18,7 +19,7 @@ use crate::app::{CallbackApp, PollApp, StartApp};
 pub use crate::config::{Families, Family, Function};
 use crate::error::AppError;
 
-pub type Served<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, AppError>> + Send + 'a>>;
+pub type Served<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, HttpError>> + Send + 'a>>;
 
 /// A handler: the function's context, the path's parameters, the request.
 pub type Handler<C> = for<'a> fn(&'a C, &'a Params, &'a Request) -> Served<'a>;
@@ -241,12 +242,14 @@ impl Params {
     }
 
     /// The segment named `name` in the route's pattern.
-    pub fn get(&self, name: &str) -> Result<&str, AppError> {
+    pub fn get(&self, name: &str) -> Result<&str, HttpError> {
         self.0
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, value)| value.as_str())
-            .ok_or_else(|| AppError::Internal(format!("the route has no {{{name}}} segment")))
+            .ok_or_else(|| {
+                AppError::internal(format!("the route has no {{{name}}} segment")).into()
+            })
     }
 }
 
@@ -254,7 +257,7 @@ impl Params {
 pub(super) fn find<C: Routes>(
     method: &str,
     path: &str,
-) -> Result<(&'static Route<C>, Params), AppError> {
+) -> Result<(&'static Route<C>, Params), Refused> {
     let mut allowed = None;
     for route in C::routes() {
         if let Some(params) = Params::of(route.pattern, path) {
@@ -265,8 +268,8 @@ pub(super) fn find<C: Routes>(
         }
     }
     Err(match allowed {
-        Some(allow) => AppError::MethodNotAllowed { allow },
-        None => AppError::RouteNotFound,
+        Some(allow) => Refused::MethodNotAllowed { allow },
+        None => Refused::NotFound,
     })
 }
 
@@ -274,8 +277,8 @@ pub(super) fn find<C: Routes>(
 mod tests {
     use super::*;
 
-    fn owner(method: &str, path: &str) -> Result<(Function, String), AppError> {
-        let function = Function::serving(path).ok_or(AppError::RouteNotFound)?;
+    fn owner(method: &str, path: &str) -> Result<(Function, String), Refused> {
+        let function = Function::serving(path).ok_or(Refused::NotFound)?;
         let pattern = match function {
             Function::StartVerify => find::<StartApp>(method, path)?.0.pattern,
             Function::Callback => find::<CallbackApp>(method, path)?.0.pattern,
@@ -313,7 +316,10 @@ mod tests {
         }
         let params = Params::of("/verify/result/{token}", "/verify/result/abc").unwrap();
         assert_eq!(params.get("token").unwrap(), "abc");
-        assert!(matches!(params.get("secret"), Err(AppError::Internal(_))));
+        assert!(matches!(
+            params.get("secret"),
+            Err(HttpError::App(AppError::Internal(_)))
+        ));
     }
 
     #[test]
@@ -339,15 +345,15 @@ mod tests {
     fn wrong_methods_name_the_allowed_one() {
         assert!(matches!(
             owner("GET", "/verifications"),
-            Err(AppError::MethodNotAllowed { allow: "POST" })
+            Err(Refused::MethodNotAllowed { allow: "POST" })
         ));
         assert!(matches!(
             owner("DELETE", "/verifications/x"),
-            Err(AppError::MethodNotAllowed { allow: "GET" })
+            Err(Refused::MethodNotAllowed { allow: "GET" })
         ));
         assert!(matches!(
             owner("GET", "/callbacks/infobip/x"),
-            Err(AppError::MethodNotAllowed { allow: "POST" })
+            Err(Refused::MethodNotAllowed { allow: "POST" })
         ));
     }
 
@@ -366,7 +372,7 @@ mod tests {
             "verifications",
         ] {
             assert!(
-                matches!(owner("GET", path), Err(AppError::RouteNotFound)),
+                matches!(owner("GET", path), Err(Refused::NotFound)),
                 "{path}"
             );
         }
@@ -378,21 +384,21 @@ mod tests {
         assert!(find::<StartApp>("GET", "/device-address").is_ok());
         assert!(matches!(
             find::<StartApp>("POST", "/callbacks/infobip/s"),
-            Err(AppError::RouteNotFound)
+            Err(Refused::NotFound)
         ));
         assert!(matches!(
             find::<StartApp>("GET", "/verify/result/t"),
-            Err(AppError::RouteNotFound)
+            Err(Refused::NotFound)
         ));
         assert!(find::<CallbackApp>("POST", "/callbacks/infobip/s").is_ok());
         assert!(matches!(
             find::<CallbackApp>("POST", "/verifications"),
-            Err(AppError::RouteNotFound)
+            Err(Refused::NotFound)
         ));
         assert!(find::<PollApp>("GET", "/verify/result/t").is_ok());
         assert!(matches!(
             find::<PollApp>("POST", "/callbacks/infobip/s"),
-            Err(AppError::RouteNotFound)
+            Err(Refused::NotFound)
         ));
     }
 

@@ -1,5 +1,6 @@
 //! The primary API: `POST /verifications` and `GET /verifications/{token}`.
 
+use super::refused::HttpError;
 use std::time::Duration;
 
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -115,7 +116,7 @@ fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, InvalidI
     }
 }
 
-pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, AppError> {
+pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, HttpError> {
     refuse_cross_site(request, &app.config.allowed_origins)?;
     let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
@@ -134,17 +135,16 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
         Decision::Proceed => {}
         Decision::Replay(stored) => return Ok(replay(stored)),
-        Decision::Reused => return Err(AppError::IdempotencyKeyReused),
-        Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress),
+        Decision::Reused => return Err(AppError::IdempotencyKeyReused.into()),
+        Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress.into()),
     }
     let outcome = start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
-        Err(refused @ AppError::InfobipRefused { .. }) => Some(snapshot(&problem::render(
-            refused,
-            problem::ErrorStyle::Problem,
-        ))),
+        Err(refused @ HttpError::App(AppError::VerificationRefused { .. })) => Some(snapshot(
+            &problem::render(refused, problem::ErrorStyle::Problem),
+        )),
         Err(_) => None,
     };
     let kept = match keep {
@@ -171,7 +171,7 @@ async fn start_once(
     device: DeviceAddress,
     public_base: &url::Url,
     binding: Option<StartBinding>,
-) -> Result<Response<Body>, AppError> {
+) -> Result<Response<Body>, HttpError> {
     let started = service::start(app, phone, phone_hash, device, public_base, binding).await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
@@ -221,7 +221,7 @@ fn replay(stored: StoredResponse) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-pub async fn get(app: &PollApp, params: &Params) -> Result<Response<Body>, AppError> {
+pub async fn get(app: &PollApp, params: &Params) -> Result<Response<Body>, HttpError> {
     let token = Token::parse(params.get("token")?)?;
     let report = service::report(app, &token).await?;
     crate::telemetry::record_outcome(report.status.as_str());

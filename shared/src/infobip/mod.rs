@@ -1,7 +1,8 @@
-//! Infobip, as the rest of the backend sees it: a port ([`SilentVerifier`]) that speaks in domain
-//! types, and its adapter over HTTP. The transport ([`Transport`]: base URL, `App` key, timeouts,
-//! body limit, the platform's error envelope) is shared by every Infobip API client, so the SMV
-//! client today and a 2FA or SIM-swap client tomorrow are siblings over it.
+//! Infobip, as the rest of the backend sees it: ports that speak in domain types
+//! ([`SilentVerifier`], [`PinService`], [`SimSwapChecker`]) and their adapters over HTTP. The
+//! transport ([`Transport`]: base URL, `App` key, timeouts, body limit, the platform's error
+//! envelope) is shared by every Infobip API client: the SMV, 2FA and SIM-swap clients are
+//! siblings over it.
 //!
 //! - [`types`]: Infobip's JSON, field for field. Only the adapters read it.
 //! - [`transport`]: one HTTP exchange with Infobip.
@@ -25,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::device::DeviceAddress;
-use crate::fallback::{Channel, Pin, PinId};
+use crate::fallback::{Channel, Pin, PinId, PinVerdict};
 use crate::phone::PhoneNumber;
 use crate::token::Token;
 use crate::verification::ErrorInfo;
@@ -51,16 +52,8 @@ pub trait PinService: Send + Sync {
     async fn send(&self, channel: Channel, phone: &PhoneNumber) -> Result<PinId, InfobipError>;
     /// Sends the same PIN again, by `channel`.
     async fn resend(&self, channel: Channel, pin_id: &PinId) -> Result<(), InfobipError>;
-    async fn check(&self, pin_id: &PinId, pin: &Pin) -> Result<PinCheck, InfobipError>;
-}
-
-/// Infobip's verdict on a PIN.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinCheck {
-    pub verified: bool,
-    pub attempts_remaining: Option<u32>,
-    /// `WRONG_PIN`, `TTL_EXPIRED`, `NO_MORE_PIN_ATTEMPTS` (no enum in the current spec).
-    pub pin_error: Option<String>,
+    /// Infobip's verdict on `pin`, in our terms: no 2FA string crosses this port.
+    async fn check(&self, pin_id: &PinId, pin: &Pin) -> Result<PinVerdict, InfobipError>;
 }
 
 /// Whether a number's SIM changed recently.

@@ -14,8 +14,8 @@ use super::types::{
     ApplicationRequest, CreatedApplication, CreatedMessage, MessageRequest, SendPinRequest,
     SendPinResponse, VerifyPinRequest, VerifyPinResponse,
 };
-use super::{InfobipError, PinCheck, PinService};
-use crate::fallback::{Channel, Pin, PinId};
+use super::{InfobipError, PinService};
+use crate::fallback::{Channel, Pin, PinId, PinVerdict};
 use crate::phone::PhoneNumber;
 
 #[derive(Debug, Clone)]
@@ -72,19 +72,27 @@ impl PinService for TwoFactorClient {
         refuse_unsent(&read(&answer)?)
     }
 
-    async fn check(&self, pin_id: &PinId, pin: &Pin) -> Result<PinCheck, InfobipError> {
+    async fn check(&self, pin_id: &PinId, pin: &Pin) -> Result<PinVerdict, InfobipError> {
         let path = format!("2fa/2/pin/{}/verify", pin_id.as_str());
         let request = VerifyPinRequest { pin: pin.expose() };
         let answer = self
             .transport
             .post_json(&self.transport.endpoint(&path), &request)
-            .await?;
-        let checked: VerifyPinResponse = read(&answer)?;
-        Ok(PinCheck {
-            // Success is `verified: true` and nothing else.
-            verified: checked.verified == Some(true),
-            attempts_remaining: checked.attempts_remaining,
-            pin_error: checked.pin_error,
+            .await;
+        let checked: VerifyPinResponse = match answer.and_then(|answer| read(&answer)) {
+            Ok(checked) => checked,
+            // 2FA no longer knows the PIN: expired or deleted.
+            Err(InfobipError::UnknownPin) => return Ok(PinVerdict::Expired),
+            Err(e) => return Err(e),
+        };
+        // Success is `verified: true` and nothing else. `pinError` has no enum in the current
+        // spec; these two say no attempt can succeed any more.
+        Ok(match (checked.verified, checked.pin_error.as_deref()) {
+            (Some(true), _) => PinVerdict::Verified,
+            (_, Some("NO_MORE_PIN_ATTEMPTS" | "TTL_EXPIRED")) => PinVerdict::Expired,
+            _ => PinVerdict::Wrong {
+                attempts_remaining: checked.attempts_remaining,
+            },
         })
     }
 }

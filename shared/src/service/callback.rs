@@ -40,14 +40,14 @@ pub async fn receive_callback(
         Some(existing) if existing.secret_hash != hash => {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));
-            Err(AppError::ForgedCallback)
+            Err(AppError::CallbackRejected)
         }
         Some(_) => Ok(CallbackOutcome::Ignored),
         // The Brazil race, or a forgery: only a secret we issued is kept for its start.
         None if !app.config.callback_key.issued(secret) => {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));
-            Err(AppError::ForgedCallback)
+            Err(AppError::CallbackRejected)
         }
         None => {
             let parked = ParkedCallback {

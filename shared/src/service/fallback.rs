@@ -3,15 +3,15 @@
 //! verification's version; Infobip is called between a claim and its completion, never twice for
 //! one claim.
 
-use std::time::Duration;
-
 use tracing::{info, warn};
 
 use crate::app::StartApp;
 use crate::binding::CodeVerifier;
 use crate::device::DeviceAddress;
 use crate::error::AppError;
-use crate::fallback::{Channel, Method, OnUnknownSwap, Pin, PinId, PinPolicy, PIN_LIFETIME};
+use crate::fallback::{
+    Channel, Method, OnUnknownSwap, Pin, PinPhase, PinPolicy, PinState, PinVerdict, PIN_LIFETIME,
+};
 use crate::infobip::{InfobipError, SimSwap};
 use crate::metrics::{LimitedBy, Metric};
 use crate::phone::PhoneNumber;
@@ -19,7 +19,7 @@ use crate::rate_limit::{self, LimitError};
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::Token;
-use crate::verification::{PinState, State, Verification, VerificationResult};
+use crate::verification::Verification;
 
 /// Conditional writes lost to a concurrent writer are retried this often, from a fresh read.
 const WRITE_ATTEMPTS: usize = 4;
@@ -55,21 +55,17 @@ pub async fn send_pin(
     let read = find(app, token, now).await?;
     check_starter(app, &read, &request.verifier, Some(&request.phone))?;
     if !offer.allows_country(request.phone.country()) {
-        return Err(AppError::CountryNotAllowed);
+        return Err(AppError::FallbackCountryNotAllowed);
     }
-    let pins = app.pins.as_ref().ok_or(AppError::CountryNotAllowed)?;
+    let pins = app.pins.as_ref().ok_or(AppError::FallbackNotConfigured)?;
     if let Some(refusal) = read.fallback_refusal(now, offer) {
         return Err(refusal.into());
     }
     let previous = read.fallback.pin.clone();
     if let Some(pin) = &previous {
-        may_resend(pin, policy, now)?;
+        pin.may_send_again(policy, now)?;
     }
-    // A dead PIN is replaced by a new one; a live one is sent again.
-    let fresh = previous
-        .as_ref()
-        .is_none_or(|p| p.dead || p.pin_id.is_none());
-    if fresh {
+    if previous.as_ref().is_none_or(PinState::needs_new_pin) {
         count_like_a_start(app, &request.phone, device, now).await?;
     }
     if previous.is_none() && policy.sim_swap_check_hours > 0 {
@@ -77,17 +73,31 @@ pub async fn send_pin(
     }
 
     // Claim the send first: two concurrent requests must not both reach Infobip.
-    let (claimed, claimed_pin) = claim(&read, request.channel, fresh, now);
+    let (claimed, claimed_pin) = read.with_send_claimed(request.channel, now);
     let claimed = write_over(app, &read, claimed)
         .await?
         .ok_or(AppError::FallbackBusy)?;
 
-    let sent = match &claimed_pin.pin_id {
-        None => pins.send(request.channel, &request.phone).await.map(Some),
-        Some(pin_id) => pins.resend(request.channel, pin_id).await.map(|()| None),
+    let sent = match &claimed_pin.phase {
+        PinPhase::Live(pin_id) => pins.resend(request.channel, pin_id).await.map(|()| None),
+        _ => pins.send(request.channel, &request.phone).await.map(Some),
     };
     match sent {
-        Ok(Some(pin_id)) => record_pin_id(app, claimed.clone(), pin_id, now).await?,
+        // Infobip sent the PIN: keep its id, whatever else changed meanwhile (a late silent
+        // result changes the version); without it the PIN could never be checked.
+        Ok(Some(pin_id)) => {
+            let live = PinPhase::Live(pin_id);
+            update(
+                app,
+                token,
+                Some(claimed.clone()),
+                |current, _| match current.with_pin_phase(live.clone()) {
+                    Some(next) => Ok(Change::Write(Box::new(next), ())),
+                    None => Err(AppError::internal("the claimed PIN vanished")),
+                },
+            )
+            .await?;
+        }
         Ok(None) => {}
         Err(error) => {
             release_claim(app, &claimed, previous).await;
@@ -113,7 +123,7 @@ pub struct PinVerified {
     pub method: Method,
 }
 
-/// Checks the PIN the user typed: VALID only when Infobip says `verified: true`, our own cap on
+/// Checks the PIN the user typed: VALID only when Infobip says it is right, our own cap on
 /// attempts whatever Infobip allows, and a PIN refused once the verification has ended.
 pub async fn check_pin(
     app: &StartApp,
@@ -122,102 +132,75 @@ pub async fn check_pin(
     pin: &Pin,
 ) -> Result<PinVerified, AppError> {
     telemetry::record_token(token);
-    let max_attempts = app.config.fallback.pins.max_attempts;
+    let policy = &app.config.fallback.pins;
     // Claim an attempt before asking Infobip, so concurrent checks cannot exceed the cap.
-    let mut claimed = None;
-    for _ in 0..WRITE_ATTEMPTS {
-        let now = app.clock.now();
-        let read = find(app, token, now).await?;
-        check_starter(app, &read, verifier, None)?;
-        if let Some(done) = already_verified(&read) {
-            return Ok(done);
+    let claim = update(app, token, None, |read, now| {
+        check_starter(app, read, verifier, None)?;
+        if read.verified_by_pin() {
+            return Ok(Change::Done(None));
         }
-        let pin_id = read.checkable_pin(now, max_attempts)?.clone();
-        let mut next = read.clone();
-        if let Some(state) = next.fallback.pin.as_mut() {
-            state.attempts += 1;
-        }
-        if let Some(written) = write_over(app, &read, next).await? {
-            claimed = Some((written, pin_id));
-            break;
-        }
-    }
-    let (claimed, pin_id) = claimed.ok_or(AppError::FallbackBusy)?;
-    let attempts = claimed.fallback.pin.as_ref().map_or(0, |p| p.attempts);
-    // A PIN was sent, so 2FA is configured.
-    let pins = app.pins.as_ref().ok_or(AppError::NoPinSent)?;
-
-    let checked = match pins.check(&pin_id, pin).await {
-        Err(InfobipError::UnknownPin) => {
-            mark_dead(app, &claimed).await;
-            return Err(AppError::PinDead);
-        }
-        other => other?,
+        let pin_id = read.checkable_pin(now, policy.max_attempts)?.clone();
+        Ok(Change::Write(Box::new(read.with_pin_attempt()), Some(pin_id)))
+    })
+    .await?;
+    let (claimed, pin_id) = match claim {
+        Updated::Written(claimed, Some(pin_id)) => (claimed, pin_id),
+        Updated::Written(done, None) | Updated::Unchanged(done, _) => return Ok(verified(&done)),
     };
-    if !checked.verified {
-        let ours = max_attempts.saturating_sub(attempts);
-        let remaining = checked
-            .attempts_remaining
-            .map_or(ours, |theirs| theirs.min(ours));
-        let dead_at_infobip = matches!(
-            checked.pin_error.as_deref(),
-            Some("NO_MORE_PIN_ATTEMPTS" | "TTL_EXPIRED")
-        );
-        app.metrics.emit(&Metric::PinRejected);
-        if remaining == 0 || dead_at_infobip {
+    // A PIN was sent, so 2FA is configured.
+    let pins = app.pins.as_ref().ok_or(AppError::FallbackNotConfigured)?;
+
+    match pins.check(&pin_id, pin).await? {
+        PinVerdict::Verified => {}
+        PinVerdict::Expired => {
+            app.metrics.emit(&Metric::PinRejected);
             mark_dead(app, &claimed).await;
-            return Err(AppError::PinDead);
+            return Err(AppError::PinExpired);
         }
-        return Err(AppError::WrongPin {
-            attempts_remaining: remaining,
-        });
+        PinVerdict::Wrong { attempts_remaining } => {
+            app.metrics.emit(&Metric::PinRejected);
+            let pin = claimed.fallback.pin.as_ref();
+            let remaining = pin.map_or(0, |p| p.attempts_remaining(policy, attempts_remaining));
+            if remaining == 0 {
+                mark_dead(app, &claimed).await;
+                return Err(AppError::PinExpired);
+            }
+            return Err(AppError::WrongPin {
+                attempts_remaining: remaining,
+            });
+        }
     }
 
     // Verified: VALID by this channel, unless the verification ended meanwhile (a late INVALID
     // or a SIM swap), which Infobip's answer does not outweigh.
-    let mut current = claimed;
-    for _ in 0..WRITE_ATTEMPTS {
-        let now = app.clock.now();
-        if let Some(done) = already_verified(&current) {
-            return Ok(done);
+    let done = update(app, token, Some(claimed), |current, now| {
+        if current.verified_by_pin() {
+            return Ok(Change::Done(()));
         }
         current.checkable_pin(now, u32::MAX)?;
-        let mut next = current.clone();
-        let Some(state) = next.fallback.pin.as_mut() else {
-            return Err(AppError::NoPinSent);
-        };
-        state.verified = true;
-        let channel = state.channel;
-        next.state = State::Completed {
-            result: VerificationResult::Valid,
-            at: now,
-        };
-        if write_over(app, &current, next).await?.is_some() {
-            app.metrics.emit(&Metric::PinVerified(channel));
-            let method = Method::Pin(channel);
+        let next = current.with_pin_verified(now).ok_or(AppError::NoPinSent)?;
+        Ok(Change::Write(Box::new(next), ()))
+    })
+    .await?;
+    let verification = match done {
+        Updated::Written(written, ()) => {
+            let method = written.method();
+            if let Method::Pin(channel) = method {
+                app.metrics.emit(&Metric::PinVerified(channel));
+            }
             info!(token = %token, method = method.as_str(), "verified by PIN");
-            return Ok(PinVerified {
-                token: token.clone(),
-                method,
-            });
+            written
         }
-        current = find(app, token, now).await?;
-    }
-    Err(AppError::FallbackBusy)
+        Updated::Unchanged(current, ()) => current,
+    };
+    Ok(verified(&verification))
 }
 
-/// The same PIN again: after a wait that grows with each send, at most `max_sends` in all.
-fn may_resend(pin: &PinState, policy: &PinPolicy, now: Timestamp) -> Result<(), AppError> {
-    if pin.sends >= policy.max_sends {
-        return Err(AppError::PinSendLimit);
+fn verified(v: &Verification) -> PinVerified {
+    PinVerified {
+        token: v.token.clone(),
+        method: v.method(),
     }
-    let ready_at = pin.last_sent_at.plus(PinPolicy::resend_wait(pin.sends));
-    if now < ready_at {
-        return Err(AppError::PinResendTooSoon {
-            retry_after: ready_at.saturating_since(now).max(Duration::from_secs(1)),
-        });
-    }
-    Ok(())
 }
 
 /// A new PIN costs what a start costs, and is counted like one, before the billed SIM-swap
@@ -243,42 +226,6 @@ async fn count_like_a_start(
     Ok(admitted?)
 }
 
-/// `read` with one more send of a PIN (a new one when `fresh`) claimed at `now`. A PENDING
-/// verification stays open as long as its PIN can be entered.
-fn claim(
-    read: &Verification,
-    channel: Channel,
-    fresh: bool,
-    now: Timestamp,
-) -> (Verification, PinState) {
-    let previous = read.fallback.pin.as_ref();
-    let pin = PinState {
-        channel,
-        pin_id: previous.filter(|_| !fresh).and_then(|p| p.pin_id.clone()),
-        sends: previous.map_or(0, |p| p.sends) + 1,
-        first_sent_at: previous.map_or(now, |p| p.first_sent_at),
-        last_sent_at: now,
-        attempts: previous.map_or(0, |p| p.attempts),
-        dead: false,
-        verified: false,
-    };
-    let mut claimed = read.clone();
-    claimed.fallback.pin = Some(pin.clone());
-    if matches!(claimed.state, State::Pending) {
-        let pin_until = now.plus(PIN_LIFETIME).min(claimed.expires_at);
-        claimed.pending_until = claimed.pending_until.max(pin_until);
-    }
-    (claimed, pin)
-}
-
-fn already_verified(v: &Verification) -> Option<PinVerified> {
-    let verified = v.fallback.pin.as_ref().is_some_and(|p| p.verified);
-    verified.then(|| PinVerified {
-        token: v.token.clone(),
-        method: v.method(),
-    })
-}
-
 async fn find(app: &StartApp, token: &Token, now: Timestamp) -> Result<Verification, AppError> {
     app.verifications
         .find(token, now)
@@ -295,7 +242,7 @@ fn check_starter(
     phone: Option<&PhoneNumber>,
 ) -> Result<(), AppError> {
     let Some(binding) = &v.binding else {
-        return Err(AppError::NotTheStarter);
+        return Err(AppError::FallbackRefused);
     };
     let verifier_ok = binding.challenge.is_met_by(verifier);
     let phone_ok = phone.is_none_or(|p| {
@@ -306,7 +253,7 @@ fn check_starter(
     });
     match verifier_ok & phone_ok {
         true => Ok(()),
-        false => Err(AppError::NotTheStarter),
+        false => Err(AppError::FallbackRefused),
     }
 }
 
@@ -347,28 +294,6 @@ async fn check_sim_swap(
     }
 }
 
-/// Infobip sent the PIN: keep its id, whatever else changed meanwhile (a late silent result
-/// changes the version); without it the PIN could never be checked.
-async fn record_pin_id(
-    app: &StartApp,
-    mut current: Verification,
-    pin_id: PinId,
-    now: Timestamp,
-) -> Result<(), AppError> {
-    for _ in 0..WRITE_ATTEMPTS {
-        let mut next = current.clone();
-        match next.fallback.pin.as_mut() {
-            Some(pin) => pin.pin_id = Some(pin_id.clone()),
-            None => return Err(AppError::Internal("the claimed PIN vanished".into())),
-        }
-        if write_over(app, &current, next).await?.is_some() {
-            return Ok(());
-        }
-        current = find(app, &current.token, now).await?;
-    }
-    Err(AppError::FallbackBusy)
-}
-
 /// Infobip did not send: give the send back, so the user is not made to wait for nothing. Best
 /// effort: if anything wrote meanwhile the claim stays, which only costs a wait.
 async fn release_claim(app: &StartApp, claimed: &Verification, previous: Option<PinState>) {
@@ -382,10 +307,9 @@ async fn release_claim(app: &StartApp, claimed: &Verification, previous: Option<
 /// No attempt can succeed any more: say so to later checks without asking Infobip. Best
 /// effort: a later check finds the same answer at Infobip.
 async fn mark_dead(app: &StartApp, claimed: &Verification) {
-    let mut next = claimed.clone();
-    if let Some(pin) = next.fallback.pin.as_mut() {
-        pin.dead = true;
-    }
+    let Some(next) = claimed.with_pin_phase(PinPhase::Dead) else {
+        return;
+    };
     if let Err(e) = write_over(app, claimed, next).await {
         warn!(error = %crate::error::chain(&e), "could not mark a PIN dead");
     }
@@ -403,4 +327,46 @@ async fn write_over(
         version: read.version + 1,
         ..next
     }))
+}
+
+/// What a change computed from a read does.
+enum Change<T> {
+    /// Write this verification in place of the one read.
+    Write(Box<Verification>, T),
+    /// Nothing to write.
+    Done(T),
+}
+
+/// What [`update`] ended with: the verification as written, or as read when nothing was to be.
+enum Updated<T> {
+    Written(Verification, T),
+    Unchanged(Verification, T),
+}
+
+/// Optimistic concurrency, once: read the verification (or start from `known`), compute a change,
+/// write it if the version is still the one read; from a fresh read when something else wrote
+/// first, a few times, then [`AppError::FallbackBusy`].
+async fn update<T>(
+    app: &StartApp,
+    token: &Token,
+    known: Option<Verification>,
+    mut change: impl FnMut(&Verification, Timestamp) -> Result<Change<T>, AppError>,
+) -> Result<Updated<T>, AppError> {
+    let mut current = known;
+    for _ in 0..WRITE_ATTEMPTS {
+        let now = app.clock.now();
+        let read = match current.take() {
+            Some(read) => read,
+            None => find(app, token, now).await?,
+        };
+        match change(&read, now)? {
+            Change::Done(value) => return Ok(Updated::Unchanged(read, value)),
+            Change::Write(next, value) => {
+                if let Some(written) = write_over(app, &read, *next).await? {
+                    return Ok(Updated::Written(written, value));
+                }
+            }
+        }
+    }
+    Err(AppError::FallbackBusy)
 }

@@ -140,7 +140,7 @@ pub async fn redeem(
     let phone_ok = key.hash(&redeem.phone).matches(&binding.phone_hash);
     if !(verifier_ok & device_ok & phone_ok) {
         app.verifications.fail_redemption(token, now).await?;
-        return Err(AppError::RedeemRefused);
+        return Err(AppError::AssertionRefused);
     }
     // Signed before the write that spends the verification: a signing failure leaves it
     // redeemable, and a lost race discards an assertion nobody received.

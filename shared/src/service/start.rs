@@ -86,7 +86,7 @@ pub async fn start(
                 telemetry::record_token(token);
                 record_refusal(app, token.clone(), &secret, phone, error.clone(), now).await;
             }
-            return Err(AppError::InfobipRefused {
+            return Err(AppError::VerificationRefused {
                 upstream_status: http_status,
                 token,
                 error,
@@ -146,7 +146,7 @@ pub async fn start(
 
 fn under(base: &Url, prefix: &str, secret: &str) -> Result<Url, AppError> {
     crate::web::join(base, &format!("{prefix}{secret}"))
-        .map_err(|e| AppError::Internal(format!("a URL for Infobip cannot be built: {e}")))
+        .map_err(|e| AppError::internal(format!("a URL for Infobip cannot be built: {e}")))
 }
 
 /// Keeps Infobip's refusal so that a poll of its token tells the same story as the start did.

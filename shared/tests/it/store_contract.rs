@@ -400,8 +400,7 @@ async fn of_concurrent_claims_exactly_one_wins(store: Arc<dyn Store>) {
 /// A change computed from a read applies only if nothing was written since; every write (a
 /// result, a replace) moves the version on; a fallback's state reads back whole.
 async fn a_replace_applies_only_at_the_version_read(store: Arc<dyn Store>) {
-    use smv_shared::fallback::{Channel, PinId};
-    use smv_shared::verification::PinState;
+    use smv_shared::fallback::{Channel, PinId, PinPhase, PinState};
     let t = token(crate::helpers::TOKEN);
     let secret = UrlSecret::generate().unwrap();
     let v = pending(&t, &secret.hash()).in_country(Some("GB"));
@@ -411,13 +410,11 @@ async fn a_replace_applies_only_at_the_version_read(store: Arc<dyn Store>) {
     let mut next = read.clone();
     next.fallback.pin = Some(PinState {
         channel: Channel::Voice,
-        pin_id: PinId::parse("9C817C6F8AF3D48F9FE553282AFA2B67"),
         sends: 2,
         first_sent_at: later(61),
         last_sent_at: later(91),
         attempts: 1,
-        dead: false,
-        verified: false,
+        phase: PinPhase::Live(PinId::parse("9C817C6F8AF3D48F9FE553282AFA2B67").unwrap()),
     });
     assert!(store.replace(read.version, &next).await.unwrap());
     let stored = store.find(&t, later(92)).await.unwrap().unwrap();

@@ -5,14 +5,13 @@ use async_trait::async_trait;
 use super::item::*;
 use super::{DynamoDbStore, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::binding::{CodeChallenge, Nonce};
-use crate::fallback::{Channel, PinId};
+use crate::fallback::{Channel, FallbackState, PinId, PinPhase, PinState};
 use crate::phone_hash::PhoneHash;
 use crate::store::{StoreError, Verifications};
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{
-    Binding, FallbackState, PinState, Redemption, State, Verification, VerificationResult,
-    MAX_REDEEM_FAILURES,
+    Binding, Redemption, State, Verification, VerificationResult, MAX_REDEEM_FAILURES,
 };
 
 const PHONE: &str = "phone";
@@ -34,8 +33,10 @@ const PIN_SENDS: &str = "pinSends";
 const PIN_FIRST_SENT_AT: &str = "pinFirstSentAt";
 const PIN_LAST_SENT_AT: &str = "pinLastSentAt";
 const PIN_ATTEMPTS: &str = "pinAttempts";
-const PIN_DEAD: &str = "pinDead";
-const PIN_VERIFIED: &str = "pinVerified";
+const PIN_STATE: &str = "pinState";
+/// Written before `pinState` (records live at most `RECORD_TTL_SECONDS`): read, never written.
+const LEGACY_PIN_DEAD: &str = "pinDead";
+const LEGACY_PIN_VERIFIED: &str = "pinVerified";
 
 fn to_item(v: &Verification) -> Item {
     let mut item = Item::from([
@@ -80,46 +81,67 @@ fn to_item(v: &Verification) -> Item {
     }
     if let Some(pin) = &v.fallback.pin {
         item.insert(PIN_CHANNEL.into(), s(pin.channel.as_str()));
-        if let Some(id) = &pin.pin_id {
+        item.insert(PIN_STATE.into(), s(pin.phase.as_str()));
+        if let PinPhase::Live(id) = &pin.phase {
             item.insert(PIN_ID.into(), s(id.as_str()));
         }
         item.insert(PIN_SENDS.into(), n(pin.sends));
         item.insert(PIN_FIRST_SENT_AT.into(), n(pin.first_sent_at.as_millis()));
         item.insert(PIN_LAST_SENT_AT.into(), n(pin.last_sent_at.as_millis()));
         item.insert(PIN_ATTEMPTS.into(), n(pin.attempts));
-        item.insert(PIN_DEAD.into(), n(u8::from(pin.dead)));
-        item.insert(PIN_VERIFIED.into(), n(u8::from(pin.verified)));
     }
     item
 }
 
 fn fallback_from_item(item: &Item) -> Result<FallbackState, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("{what} is malformed"));
-    let flag = |name: &str| -> Result<bool, StoreError> {
-        match item.get(name) {
-            None => Ok(false),
-            Some(_) => Ok(get_n::<u8>(item, name)? != 0),
-        }
-    };
     let pin = match optional_s(item, PIN_CHANNEL)? {
         None => None,
         Some(channel) => Some(PinState {
             channel: Channel::parse(channel).ok_or_else(|| corrupt(PIN_CHANNEL))?,
-            pin_id: optional_s(item, PIN_ID)?
-                .map(|raw| PinId::parse(raw).ok_or_else(|| corrupt(PIN_ID)))
-                .transpose()?,
             sends: get_n(item, PIN_SENDS)?,
             first_sent_at: Timestamp::from_millis(get_n(item, PIN_FIRST_SENT_AT)?),
             last_sent_at: Timestamp::from_millis(get_n(item, PIN_LAST_SENT_AT)?),
             attempts: get_n(item, PIN_ATTEMPTS)?,
-            dead: flag(PIN_DEAD)?,
-            verified: flag(PIN_VERIFIED)?,
+            phase: pin_phase_from_item(item)?,
         }),
     };
+    // VALID by PIN is the PIN's phase; the status says VALID too, for the redeem's condition.
+    let verified = pin.as_ref().is_some_and(|p| p.phase == PinPhase::Verified);
+    if verified && get_s(item, STATUS)? != VALID {
+        return Err(corrupt(PIN_STATE));
+    }
     Ok(FallbackState {
-        sim_swapped: flag(SIM_SWAPPED)?,
+        sim_swapped: flag(item, SIM_SWAPPED)?,
         pin,
     })
+}
+
+fn pin_phase_from_item(item: &Item) -> Result<PinPhase, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} is malformed"));
+    let pin_id = || -> Result<PinId, StoreError> {
+        PinId::parse(get_s(item, PIN_ID)?).ok_or_else(|| corrupt(PIN_ID))
+    };
+    Ok(match optional_s(item, PIN_STATE)? {
+        Some("sending") => PinPhase::Sending,
+        Some("live") => PinPhase::Live(pin_id()?),
+        Some("dead") => PinPhase::Dead,
+        Some("verified") => PinPhase::Verified,
+        Some(_) => return Err(corrupt(PIN_STATE)),
+        // Written by the code before: flags beside an optional id.
+        None if flag(item, LEGACY_PIN_VERIFIED)? => PinPhase::Verified,
+        None if flag(item, LEGACY_PIN_DEAD)? => PinPhase::Dead,
+        None if item.contains_key(PIN_ID) => PinPhase::Live(pin_id()?),
+        None => PinPhase::Sending,
+    })
+}
+
+/// A 0/1 number attribute; absent is 0.
+fn flag(item: &Item, name: &str) -> Result<bool, StoreError> {
+    match item.get(name) {
+        None => Ok(false),
+        Some(_) => Ok(get_n::<u8>(item, name)? != 0),
+    }
 }
 
 fn optional_s<'i>(item: &'i Item, name: &str) -> Result<Option<&'i str>, StoreError> {
@@ -353,6 +375,8 @@ impl Verifications for DynamoDbStore {
 mod tests {
     use std::time::Duration;
 
+    use aws_sdk_dynamodb::types::AttributeValue;
+
     use super::*;
     use crate::token::UrlSecret;
     use crate::verification::{ErrorInfo, Lifetimes};
@@ -396,6 +420,69 @@ mod tests {
         for v in [pending, refused, bound] {
             assert_eq!(from_item(&to_item(&v)).unwrap(), v);
         }
+    }
+
+    /// Records written before `pinState` live at most `RECORD_TTL_SECONDS`, and read the same.
+    #[test]
+    fn pin_states_written_as_flags_read_as_their_phase() {
+        let id = "9C817C6F8AF3D48F9FE553282AFA2B67";
+        let base = |status: &str| {
+            Item::from([
+                (TABLE_KEY.into(), s("123e4567-e89b-12d3-a456-426655440000")),
+                (SECRET_HASH.into(), s(&"a".repeat(64))),
+                (PHONE.into(), s("+44*******456")),
+                (CREATED_AT.into(), n(1_795_000_000_000u64)),
+                (PENDING_UNTIL.into(), n(1_795_000_600_000u64)),
+                (TTL_ATTRIBUTE.into(), n(1_795_003_600u64)),
+                (STATUS.into(), s(status)),
+                (COMPLETED_AT.into(), n(1_795_000_100_000u64)),
+                (PIN_CHANNEL.into(), s("voice")),
+                (PIN_SENDS.into(), n(1)),
+                (PIN_FIRST_SENT_AT.into(), n(1_795_000_061_000u64)),
+                (PIN_LAST_SENT_AT.into(), n(1_795_000_061_000u64)),
+                (PIN_ATTEMPTS.into(), n(1)),
+            ])
+        };
+        let phase = |status: &str, extra: &[(&str, AttributeValue)]| {
+            let mut item = base(status);
+            item.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            from_item(&item).map(|v| v.fallback.pin.unwrap().phase)
+        };
+        let live = PinPhase::Live(PinId::parse(id).unwrap());
+        assert_eq!(phase(PENDING, &[]).unwrap(), PinPhase::Sending);
+        let with_id = [
+            (PIN_ID, s(id)),
+            (LEGACY_PIN_DEAD, n(0)),
+            (LEGACY_PIN_VERIFIED, n(0)),
+        ];
+        assert_eq!(phase(PENDING, &with_id).unwrap(), live);
+        let dead = [
+            (PIN_ID, s(id)),
+            (LEGACY_PIN_DEAD, n(1)),
+            (LEGACY_PIN_VERIFIED, n(0)),
+        ];
+        assert_eq!(phase(PENDING, &dead).unwrap(), PinPhase::Dead);
+        let verified = [
+            (PIN_ID, s(id)),
+            (LEGACY_PIN_DEAD, n(0)),
+            (LEGACY_PIN_VERIFIED, n(1)),
+        ];
+        assert_eq!(phase(VALID, &verified).unwrap(), PinPhase::Verified);
+        let mut item = base(VALID);
+        item.extend(verified.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        assert_eq!(
+            from_item(&item).unwrap().method(),
+            crate::fallback::Method::Pin(Channel::Voice)
+        );
+        // Verified by PIN but not VALID cannot be.
+        assert!(matches!(
+            phase(PENDING, &[(PIN_STATE, s("verified"))]),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            phase(PENDING, &[(PIN_STATE, s("live"))]),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The PIN fallback for users silent verification cannot reach: when it is allowed, which
-//! channel, and what a PIN is. Silent verification that produced no evidence (an error that says
+//! channel, and what a PIN is; [`state`] holds a verification's PIN state and the rules over it. Silent verification that produced no evidence (an error that says
 //! nothing about the number, or no answer in time) may fall back to a PIN by SMS or voice through
 //! Infobip 2FA; a sign of a SIM swap never does, and INVALID does only where configured. The rules
 //! are `../shared/docs/fallback.md`'s; the verification applies them ([`crate::verification`]).
@@ -8,6 +8,10 @@ use std::fmt;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+mod state;
+
+pub use state::{FallbackState, PinPhase, PinState, PinVerdict, SendRefusal};
 
 /// Silent outcomes that carry no evidence either way: no coverage (100), provider failure (101),
 /// gateway not allowed (303), device timeout (305), address not in the operator's range (306,
@@ -207,7 +211,17 @@ pub enum PinRefusal {
     NotSent,
     /// No attempts left, expired, or the verification ended (a late INVALID, a SIM swap, VALID
     /// by silent verification).
-    Dead,
+    Expired,
+}
+
+/// Whether a silent ERROR says nothing about the number (so a PIN may stand in).
+pub fn is_no_evidence(error_id: i32) -> bool {
+    NO_EVIDENCE_ERRORS.contains(&error_id)
+}
+
+/// Whether a silent ERROR is a sign of a swapped SIM (so no PIN, ever).
+pub fn is_sim_swap(error_id: i32) -> bool {
+    SIM_SWAP_ERRORS.contains(&error_id)
 }
 
 #[cfg(test)]
