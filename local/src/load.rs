@@ -15,16 +15,7 @@ use smv_shared::web::retry_after;
 use url::Url;
 
 use crate::device;
-
-/// The simulator outcomes in the mix, by test number, with what a poll must finally show.
-const MIX: &[(&str, &str, Option<i64>)] = &[
-    ("+447911000001", "VALID", None),
-    ("+447911000002", "INVALID", None),
-    ("+447911000305", "ERROR", Some(305)),
-    ("+447911000306", "ERROR", Some(306)),
-    ("+447911000404", "EXPIRED", None),
-    ("+5511987654321", "VALID", None),
-];
+use crate::test_numbers::load_mix;
 
 const MAX_START_ATTEMPTS: u32 = 30;
 
@@ -245,7 +236,9 @@ fn summarize(traces: Vec<Trace>, wall: Duration) -> LoadReport {
 }
 
 async fn one(http: &reqwest::Client, options: &LoadOptions, i: usize) -> Trace {
-    let (phone, expected, error_id) = MIX[i % MIX.len()];
+    let mix: Vec<_> = load_mix().collect();
+    let row = mix[i % mix.len()];
+    let (phone, (expected, error_id)) = (row.number, row.settles_as.unwrap_or(("VALID", None)));
     let mut trace = Trace::new(expected);
     trace.outcome = run_one(http, options, i, (phone, expected, error_id), &mut trace).await;
     trace

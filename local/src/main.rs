@@ -10,7 +10,7 @@ use smv_local::load::LoadOptions;
 use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::setup::SetupOptions;
-use smv_local::simulator::TEST_NUMBERS;
+use smv_local::test_numbers::TEST_NUMBERS;
 use smv_shared::config::Family;
 use smv_shared::http::cors::Cors;
 use tokio::net::TcpListener;
@@ -131,8 +131,8 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
     if running.simulator.is_some() {
         println!();
         println!("Simulator test numbers (any other valid number verifies as VALID):");
-        for (number, _, what) in TEST_NUMBERS {
-            println!("  {number:<16} {what}");
+        for row in TEST_NUMBERS {
+            println!("  {:<16} {}", row.number, row.what);
         }
     }
 }

@@ -6,24 +6,17 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::info;
 
+use smv_shared::fallback::{Channel, PIN_LIFETIME as PIN_TTL, TWOFA_PIN_ATTEMPTS as PIN_ATTEMPTS};
+
 use crate::simulator::{json_response, platform_error, SimResponse};
-
-/// The PIN attempts and lifetime `infobip-setup` configures (and so the simulator applies).
-const PIN_ATTEMPTS: u32 = 5;
-const PIN_TTL: Duration = Duration::from_secs(600);
-
-/// Numbers whose SIM was swapped recently, whose operator the SIM-swap check does not cover, and
-/// to which no PIN can be sent. Their silent verification ends in ERROR 306, so they fall back.
-pub const SWAPPED_SIM: &str = "447911000307";
-pub const NO_SWAP_COVERAGE: &str = "447911000308";
-pub const PIN_NOT_SENT: &str = "447911000311";
+use crate::test_numbers::{test_number, PinSend, SimSwapAnswer};
 
 struct SentPin {
     pin: String,
@@ -36,7 +29,7 @@ struct SentPin {
 pub struct PinDesk {
     pins: Mutex<HashMap<String, SentPin>>,
     /// The latest PIN per number, with its channel and when it arrived.
-    inbox: Mutex<HashMap<String, (String, &'static str, Instant)>>,
+    inbox: Mutex<HashMap<String, (String, Channel, Instant)>>,
 }
 
 #[derive(Deserialize)]
@@ -55,29 +48,7 @@ struct SimSwapRequest {
 }
 
 impl PinDesk {
-    /// `None` when the request is not for 2FA, the SIM-swap check or the inbox.
-    pub fn handle(
-        &self,
-        method: &hyper::Method,
-        segments: &[&str],
-        body: &[u8],
-    ) -> Option<SimResponse> {
-        use hyper::Method as M;
-        Some(match (method, segments) {
-            (&M::POST, ["2fa", "2", "pin"]) => self.send(body, "sms"),
-            (&M::POST, ["2fa", "2", "pin", "voice"]) => self.send(body, "voice"),
-            (&M::POST, ["2fa", "2", "pin", id, "resend"]) => self.resend(id, "sms"),
-            (&M::POST, ["2fa", "2", "pin", id, "resend", "voice"]) => self.resend(id, "voice"),
-            (&M::POST, ["2fa", "2", "pin", id, "verify"]) => self.verify(id, body),
-            (&M::POST, ["2fa", "2", "applications"]) => create_application(body),
-            (&M::POST, ["2fa", "2", "applications", app, "messages"]) => create_message(app, body),
-            (&M::POST, ["mi", "simswap", "1", "check"]) => sim_swap(body),
-            (&M::GET, ["inbox", digits]) => self.read_inbox(digits),
-            _ => return None,
-        })
-    }
-
-    fn send(&self, body: &[u8], channel: &'static str) -> SimResponse {
+    pub(crate) fn send(&self, body: &[u8], channel: Channel) -> SimResponse {
         let Ok(request) = serde_json::from_slice::<SendRequest>(body) else {
             return bad_request("the body is not a 2FA send request");
         };
@@ -86,11 +57,10 @@ impl PinDesk {
             return bad_request("applicationId, messageId and a digits-only `to` are required");
         }
         let pin_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-        if request.to == PIN_NOT_SENT {
-            let status = if channel == "sms" {
-                "smsStatus"
-            } else {
-                "callStatus"
+        if test_number(&request.to).pin_send == PinSend::NotSent {
+            let status = match channel {
+                Channel::Sms => "smsStatus",
+                Channel::Voice => "callStatus",
             };
             return json_response(
                 StatusCode::OK,
@@ -98,7 +68,10 @@ impl PinDesk {
             );
         }
         let pin = format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
-        info!(channel, "simulator: PIN sent to the inbox");
+        info!(
+            channel = channel.as_str(),
+            "simulator: PIN sent to the inbox"
+        );
         self.deliver(&request.to, &pin, channel);
         let mut pins = lock(&self.pins);
         // A long smv-local run must not keep every PIN it ever sent.
@@ -115,7 +88,7 @@ impl PinDesk {
         json_response(StatusCode::OK, sent_body(&pin_id, &request.to, channel))
     }
 
-    fn resend(&self, pin_id: &str, channel: &'static str) -> SimResponse {
+    pub(crate) fn resend(&self, pin_id: &str, channel: Channel) -> SimResponse {
         let resent = lock(&self.pins)
             .get(pin_id)
             .map(|sent| (sent.to.clone(), sent.pin.clone()));
@@ -129,7 +102,7 @@ impl PinDesk {
         }
     }
 
-    fn verify(&self, pin_id: &str, body: &[u8]) -> SimResponse {
+    pub(crate) fn verify(&self, pin_id: &str, body: &[u8]) -> SimResponse {
         let given = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|b| b["pin"].as_str().map(str::to_owned));
@@ -155,18 +128,18 @@ impl PinDesk {
         json_response(StatusCode::OK, body)
     }
 
-    fn deliver(&self, to: &str, pin: &str, channel: &'static str) {
+    fn deliver(&self, to: &str, pin: &str, channel: Channel) {
         let mut inbox = lock(&self.inbox);
         inbox.retain(|_, (_, _, at)| at.elapsed() <= PIN_TTL);
         inbox.insert(to.to_owned(), (pin.to_owned(), channel, Instant::now()));
     }
 
-    fn read_inbox(&self, digits: &str) -> SimResponse {
+    pub(crate) fn read_inbox(&self, digits: &str) -> SimResponse {
         let digits = digits.trim_start_matches('+');
         match lock(&self.inbox).get(digits) {
             Some((pin, channel, _)) => json_response(
                 StatusCode::OK,
-                json!({"to": digits, "pin": pin, "channel": channel}),
+                json!({"to": digits, "pin": pin, "channel": channel.as_str()}),
             ),
             None => json_response(
                 StatusCode::NOT_FOUND,
@@ -176,16 +149,16 @@ impl PinDesk {
     }
 }
 
-fn sent_body(pin_id: &str, to: &str, channel: &str) -> Value {
+fn sent_body(pin_id: &str, to: &str, channel: Channel) -> Value {
     match channel {
-        "voice" => json!({"pinId": pin_id, "to": to, "callStatus": "PENDING_ACCEPTED"}),
-        _ => {
+        Channel::Voice => json!({"pinId": pin_id, "to": to, "callStatus": "PENDING_ACCEPTED"}),
+        Channel::Sms => {
             json!({"pinId": pin_id, "to": to, "ncStatus": "NC_DESTINATION_REACHABLE", "smsStatus": "MESSAGE_SENT"})
         }
     }
 }
 
-fn sim_swap(body: &[u8]) -> SimResponse {
+pub(crate) fn sim_swap(body: &[u8]) -> SimResponse {
     let Ok(request) = serde_json::from_slice::<SimSwapRequest>(body) else {
         return bad_request("the body is not a SIM-swap check request");
     };
@@ -193,19 +166,19 @@ fn sim_swap(body: &[u8]) -> SimResponse {
         return bad_request("period must be positive");
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    match request.phone_number.as_str() {
-        NO_SWAP_COVERAGE => json_response(
+    match test_number(&request.phone_number).sim_swap {
+        SimSwapAnswer::NoCoverage => json_response(
             StatusCode::BAD_REQUEST,
             json!({"requestId": request_id, "error": {"id": 100, "name": "EC_NO_COVERAGE", "description": "No coverage."}}),
         ),
-        number => json_response(
+        answer => json_response(
             StatusCode::OK,
-            json!({"requestId": request_id, "simSwapOccurred": number == SWAPPED_SIM, "networkInfo": {}}),
+            json!({"requestId": request_id, "simSwapOccurred": answer == SimSwapAnswer::Swapped, "networkInfo": {}}),
         ),
     }
 }
 
-fn create_application(body: &[u8]) -> SimResponse {
+pub(crate) fn create_application(body: &[u8]) -> SimResponse {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return bad_request("the body is not an application");
     };
@@ -221,7 +194,7 @@ fn create_application(body: &[u8]) -> SimResponse {
     json_response(StatusCode::OK, answer)
 }
 
-fn create_message(application_id: &str, body: &[u8]) -> SimResponse {
+pub(crate) fn create_message(application_id: &str, body: &[u8]) -> SimResponse {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return bad_request("the body is not a message template");
     };

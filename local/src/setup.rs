@@ -2,6 +2,7 @@
 //! the PIN fallback sends with, on a real account (or the simulator), with a key that has
 //! `2fa:manage` (not the backend's own key, which needs only `2fa:pin:send`).
 
+use smv_shared::fallback::{PIN_LIFETIME, TWOFA_PIN_ATTEMPTS};
 use std::time::Duration;
 
 use smv_shared::infobip::twofa::Setup;
@@ -21,10 +22,6 @@ pub struct SetupOptions {
     pub sender_id: Option<String>,
 }
 
-/// Attempts and lifetime within OWASP ASVS 5.0 6.5 (and what the backend assumes).
-const PIN_ATTEMPTS: u32 = 5;
-const PIN_TIME_TO_LIVE: &str = "10m";
-
 pub async fn run(options: &SetupOptions, admin_key: &ApiKey) -> Result<Setup, InfobipError> {
     let transport = Transport::new(
         &options.base_url,
@@ -35,13 +32,14 @@ pub async fn run(options: &SetupOptions, admin_key: &ApiKey) -> Result<Setup, In
     .map_err(|e| InfobipError::Unreachable(e.into()))?;
     let application_limit = format!("{}/1d", options.daily_budget);
     let per_number_limit = format!("{}/1d", options.per_number_per_day);
+    let pin_time_to_live = format!("{}m", PIN_LIFETIME.as_secs() / 60);
     let application = ApplicationRequest {
         name: &options.name,
         enabled: true,
         configuration: ApplicationConfiguration {
-            pin_attempts: PIN_ATTEMPTS,
+            pin_attempts: TWOFA_PIN_ATTEMPTS,
             allow_multiple_pin_verifications: false,
-            pin_time_to_live: PIN_TIME_TO_LIVE,
+            pin_time_to_live: &pin_time_to_live,
             verify_pin_limit: "1/3s",
             send_pin_per_application_limit: &application_limit,
             send_pin_per_phone_number_limit: &per_number_limit,

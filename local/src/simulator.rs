@@ -14,11 +14,13 @@ use http_body_util::Full;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
+use smv_shared::fallback::Channel;
 use smv_shared::infobip::{known_error, types::VerifyRequest};
 use tracing::{info, warn};
 use url::Url;
 
-use crate::pin_desk::PinDesk;
+use crate::pin_desk::{self, PinDesk};
+use crate::test_numbers::{test_number, Scenario};
 
 /// Where the simulator lives on the local server.
 pub const PATH_PREFIX: &str = "/_simulator/infobip";
@@ -28,120 +30,6 @@ pub const API_KEY: &str = "smv-local-simulator-key";
 const HANG: Duration = Duration::from_secs(65);
 const SESSION_COOKIE: &str = "mno_session";
 const HEADER_ENRICHED_COOKIE: &str = "mno_msisdn_seen";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    Valid,
-    Invalid,
-    DeviceTimeout,
-    WrongNetwork,
-    NoCallback,
-    /// Brazil: status OK, and the callback is delivered before the verify call is answered.
-    BrazilOk,
-    RefusedNoCoverage,
-    RefusedUnprocessable,
-    Unauthorized,
-    RateLimited,
-    InternalError,
-    Unavailable,
-    Hang,
-}
-
-/// The documented test numbers. Any other valid number verifies as VALID; any `+55` number takes
-/// the Brazilian OK flow.
-pub const TEST_NUMBERS: &[(&str, Scenario, &str)] = &[
-    (
-        "+447911000001",
-        Scenario::Valid,
-        "VALID after the device follows the redirect",
-    ),
-    (
-        "+447911000002",
-        Scenario::Invalid,
-        "INVALID: the number is not the device's",
-    ),
-    (
-        "+447911000305",
-        Scenario::DeviceTimeout,
-        "ERROR 305 EC_MOBILE_DEVICE_TIMEOUT",
-    ),
-    (
-        "+447911000306",
-        Scenario::WrongNetwork,
-        "ERROR 306 EC_REJECTED_INVALID_IP_ADDRESS",
-    ),
-    (
-        "+447911000307",
-        Scenario::WrongNetwork,
-        "ERROR 306, then the SIM-swap check finds a recent swap: no PIN fallback",
-    ),
-    (
-        "+447911000308",
-        Scenario::WrongNetwork,
-        "ERROR 306, then the SIM-swap check has no coverage (SIM_SWAP_ON_UNKNOWN decides)",
-    ),
-    (
-        "+447911000311",
-        Scenario::WrongNetwork,
-        "ERROR 306, then 2FA cannot send the PIN (MESSAGE_NOT_SENT)",
-    ),
-    (
-        "+447911000404",
-        Scenario::NoCallback,
-        "no callback ever: the app sees EXPIRED",
-    ),
-    (
-        "+5511987654321",
-        Scenario::BrazilOk,
-        "Brazil: status OK, no redirect, callback VALID at once",
-    ),
-    (
-        "+447911000400",
-        Scenario::RefusedNoCoverage,
-        "400 ERROR 100 EC_NO_COVERAGE (answer: 422)",
-    ),
-    (
-        "+447911000422",
-        Scenario::RefusedUnprocessable,
-        "422 ERROR 400 EC_UNPROCESSABLE_CONTENT (answer: 422)",
-    ),
-    (
-        "+447911000401",
-        Scenario::Unauthorized,
-        "401 bad credentials (answer: 502)",
-    ),
-    (
-        "+447911000429",
-        Scenario::RateLimited,
-        "429 rate limited, Retry-After: 3 (answer: 503)",
-    ),
-    (
-        "+447911000500",
-        Scenario::InternalError,
-        "500 ERROR 1000 (answer: 502)",
-    ),
-    (
-        "+447911000503",
-        Scenario::Unavailable,
-        "503 HTML error page (answer: 503)",
-    ),
-    (
-        "+447911000504",
-        Scenario::Hang,
-        "never answers in time (answer: 504)",
-    ),
-];
-
-pub fn scenario_for(digits: &str) -> Scenario {
-    if digits.starts_with("55") {
-        return Scenario::BrazilOk;
-    }
-    TEST_NUMBERS
-        .iter()
-        .find(|(number, _, _)| number.trim_start_matches('+') == digits)
-        .map(|(_, scenario, _)| *scenario)
-        .unwrap_or(Scenario::Valid)
-}
 
 struct Session {
     /// Where the device goes once the operator is done (Infobip's `returnUrl`).
@@ -204,32 +92,35 @@ impl Simulator {
         let path = parts.uri.path().strip_prefix(PATH_PREFIX)?;
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let cookies = cookies(parts);
-        // The inbox is the simulator's own; Infobip's APIs need the API key.
-        let own = matches!(segments.as_slice(), ["inbox", _]);
-        if own {
-            return self.pins.handle(&parts.method, &segments, body);
+        // Infobip's APIs need the API key; the device's, the operator's and our own pages do not.
+        let infobip_api = matches!(segments.as_slice(), ["mi", ..] | ["2fa", ..]);
+        if infobip_api && !authorized(parts) {
+            return Some(platform_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Invalid login details",
+            ));
         }
-        if segments.first().is_some_and(|s| *s == "2fa") || segments.starts_with(&["mi", "simswap"])
-        {
-            if !authorized(parts) {
-                return Some(platform_error(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
-                    "Invalid login details",
-                ));
-            }
-            if let Some(answer) = self.pins.handle(&parts.method, &segments, body) {
-                return Some(answer);
-            }
-        }
+        let pins = &self.pins;
+        use Channel::{Sms, Voice};
+        use Method as M;
         Some(match (&parts.method, segments.as_slice()) {
-            (&Method::POST, ["mi", "verification", "1", "verify"]) => {
-                self.verify(parts, body).await
+            (&M::POST, ["mi", "verification", "1", "verify"]) => self.verify(body).await,
+            (&M::POST, ["mi", "simswap", "1", "check"]) => pin_desk::sim_swap(body),
+            (&M::POST, ["2fa", "2", "pin"]) => pins.send(body, Sms),
+            (&M::POST, ["2fa", "2", "pin", "voice"]) => pins.send(body, Voice),
+            (&M::POST, ["2fa", "2", "pin", id, "resend"]) => pins.resend(id, Sms),
+            (&M::POST, ["2fa", "2", "pin", id, "resend", "voice"]) => pins.resend(id, Voice),
+            (&M::POST, ["2fa", "2", "pin", id, "verify"]) => pins.verify(id, body),
+            (&M::POST, ["2fa", "2", "applications"]) => pin_desk::create_application(body),
+            (&M::POST, ["2fa", "2", "applications", app, "messages"]) => {
+                pin_desk::create_message(app, body)
             }
-            (&Method::GET, ["device", id]) => self.device_opens(id),
-            (&Method::GET, ["operator", id, "hop"]) => self.operator_hop(id, &cookies),
-            (&Method::GET, ["operator", id, "done"]) => self.operator_done(id, &cookies),
-            (&Method::GET, ["stats"]) => {
+            (&M::GET, ["inbox", digits]) => pins.read_inbox(digits),
+            (&M::GET, ["device", id]) => self.device_opens(id),
+            (&M::GET, ["operator", id, "hop"]) => self.operator_hop(id, &cookies),
+            (&M::GET, ["operator", id, "done"]) => self.operator_done(id, &cookies),
+            (&M::GET, ["stats"]) => {
                 let counts = self
                     .deliveries
                     .0
@@ -242,14 +133,7 @@ impl Simulator {
         })
     }
 
-    async fn verify(&self, parts: &hyper::http::request::Parts, body: &[u8]) -> SimResponse {
-        if !authorized(parts) {
-            return platform_error(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "Invalid login details",
-            );
-        }
+    async fn verify(&self, body: &[u8]) -> SimResponse {
         let request: VerifyRequest = match serde_json::from_slice(body) {
             Ok(request) => request,
             Err(_) => return refusal(StatusCode::BAD_REQUEST, 200),
@@ -272,7 +156,7 @@ impl Simulator {
             return refusal(StatusCode::BAD_REQUEST, 200);
         }
 
-        let scenario = scenario_for(&request.phone_number);
+        let scenario = test_number(&request.phone_number).silent;
         let token = uuid::Uuid::new_v4().to_string();
         info!(scenario = ?scenario, token = %token, "simulator: verify request");
         match scenario {
@@ -576,24 +460,4 @@ fn cookies(parts: &hyper::http::request::Parts) -> HashMap<String, String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use smv_shared::phone::PhoneNumber;
-
-    #[test]
-    fn every_test_number_is_a_valid_number_and_maps_to_its_scenario() {
-        for (number, scenario, _) in TEST_NUMBERS {
-            let phone = PhoneNumber::parse(number).unwrap_or_else(|e| panic!("{number}: {e}"));
-            assert_eq!(
-                scenario_for(phone.international_digits()),
-                *scenario,
-                "{number}"
-            );
-        }
-        assert_eq!(scenario_for("447911123456"), Scenario::Valid);
-        assert_eq!(scenario_for("5521912345678"), Scenario::BrazilOk);
-    }
 }

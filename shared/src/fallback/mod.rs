@@ -26,8 +26,12 @@ pub const RESEND_WAITS: [Duration; 3] = [
     Duration::from_secs(120),
 ];
 /// How long a sent PIN can be entered: the most the 2FA application should allow
-/// (`pinTimeToLive`, set to 10 minutes by `smv-local infobip-setup`; OWASP ASVS 6.5.5).
+/// (`pinTimeToLive`, which `smv-local infobip-setup` sets from it; OWASP ASVS 6.5.5). The
+/// simulator applies it too.
 pub const PIN_LIFETIME: Duration = Duration::from_secs(600);
+/// The attempts the 2FA application allows per PIN (`pinAttempts`, set by `smv-local
+/// infobip-setup`, applied by the simulator; OWASP ASVS 6.5): `PIN_MAX_ATTEMPTS` caps ours.
+pub const TWOFA_PIN_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {

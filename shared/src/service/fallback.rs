@@ -140,7 +140,10 @@ pub async fn check_pin(
             return Ok(Change::Done(None));
         }
         let pin_id = read.checkable_pin(now, policy.max_attempts)?.clone();
-        Ok(Change::Write(Box::new(read.with_pin_attempt()), Some(pin_id)))
+        Ok(Change::Write(
+            Box::new(read.with_pin_attempt()),
+            Some(pin_id),
+        ))
     })
     .await?;
     let (claimed, pin_id) = match claim {
