@@ -96,16 +96,21 @@ impl Nonce {
     }
 }
 
+/// RFC 7636 Appendix B's example: a verifier and its S256 challenge, for the tests and the
+/// benchmarks (never for a real start).
+pub mod rfc7636_example {
+    pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_rfc_7636_test_vector_matches() {
-        let challenge =
-            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256"))
-                .unwrap();
-        let verifier = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+        let challenge = CodeChallenge::parse(rfc7636_example::CHALLENGE, Some("S256")).unwrap();
+        let verifier = CodeVerifier::parse(rfc7636_example::VERIFIER).unwrap();
         assert!(challenge.is_met_by(&verifier));
         let other = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl").unwrap();
         assert!(!challenge.is_met_by(&other));
@@ -113,7 +118,7 @@ mod tests {
 
     #[test]
     fn plain_and_malformed_challenges_are_refused() {
-        let good = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let good = rfc7636_example::CHALLENGE;
         assert_eq!(
             CodeChallenge::parse(good, Some("plain")),
             Err(InvalidBinding::Method)

@@ -293,7 +293,7 @@ async fn the_key_set_names_each_key_by_its_thumbprint_and_may_be_cached() {
 /// from KMS once per process, here by the JWKS request before).
 #[tokio::test]
 async fn a_redeem_makes_one_read_one_signature_and_one_conditional_write() {
-    use crate::dynamodb_faults::FaultyDynamoDb;
+    use crate::helpers::fault_proxy::FaultyDynamoDb;
     let endpoint = test_dynamodb_endpoint();
     let key = kms_key(&endpoint).await;
     let proxy = FaultyDynamoDb::start(endpoint.clone()).await;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::dynamodb_faults::{Fault, FaultyDynamoDb};
+use crate::helpers::fault_proxy::{Fault, FaultyDynamoDb};
 use crate::helpers::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};

@@ -1,6 +1,6 @@
 //! One JSON log event per request, in the format the Lambda functions write, with the request
-//! id, route, token, outcome, Infobip's error id and latency. (Alone in its test binary: tracing's
-//! per-thread subscribers and parallel tests do not mix.)
+//! id, route, token, outcome, Infobip's error id and latency. Each test captures the logs of its
+//! own thread (a thread-local subscriber), so tests running in parallel do not mix their lines.
 
 use crate::helpers::*;
 use serde_json::{json, Value};

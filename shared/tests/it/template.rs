@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::dynamodb_faults::FaultyDynamoDb;
+use crate::helpers::fault_proxy::FaultyDynamoDb;
 use crate::helpers::{
     assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, kms_key,
     test_app_with, test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, REDIRECT_URL, TOKEN,

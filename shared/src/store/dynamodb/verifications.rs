@@ -407,7 +407,7 @@ mod tests {
         let key = crate::phone_hash::PhoneHashKey::new(vec![3; 32]).unwrap();
         let phone = crate::phone::PhoneNumber::parse("+447911123456").unwrap();
         let mut bound = pending.clone().bound_to(Binding {
-            challenge: CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", None)
+            challenge: CodeChallenge::parse(crate::binding::rfc7636_example::CHALLENGE, None)
                 .unwrap(),
             nonce: Some(Nonce::parse("n-0S6_WzA2Mj").unwrap()),
             phone_hash: key.hash(&phone),

@@ -1,0 +1,50 @@
+//! Tables and keys on the DynamoDB- and KMS-protocol server `scripts/test` starts (moto).
+
+use std::sync::Arc;
+
+/// A fresh table on the DynamoDB-protocol server `scripts/test` starts (moto), with the
+/// product's key schema and TTL.
+pub async fn dynamodb_store() -> Arc<smv_shared::store::DynamoDbStore> {
+    dynamodb_store_at(&test_dynamodb_endpoint()).await
+}
+
+/// The DynamoDB-protocol server `scripts/test` started.
+pub fn test_dynamodb_endpoint() -> String {
+    std::env::var("SMV_TEST_DYNAMODB_ENDPOINT").expect(
+        "SMV_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts a DynamoDB server (moto) for these tests",
+    )
+}
+
+/// A fresh table reached through `endpoint`, with the product's client settings.
+pub async fn dynamodb_store_at(endpoint: &str) -> Arc<smv_shared::store::DynamoDbStore> {
+    dynamodb_store_on(endpoint, &dynamodb_table_at(endpoint).await)
+}
+
+/// Creates a fresh table through `endpoint` and returns its name.
+pub async fn dynamodb_table_at(endpoint: &str) -> String {
+    let table = format!("smv-test-{}", uuid::Uuid::new_v4());
+    smv_shared::store::DynamoDbStore::create_table(&dynamodb_client(endpoint), &table)
+        .await
+        .unwrap();
+    table
+}
+
+/// An existing table reached through `endpoint`, with the product's client settings.
+pub fn dynamodb_store_on(endpoint: &str, table: &str) -> Arc<smv_shared::store::DynamoDbStore> {
+    Arc::new(smv_shared::store::DynamoDbStore::new(
+        dynamodb_client(endpoint),
+        table,
+    ))
+}
+
+fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    smv_shared::aws::Account::local(endpoint).dynamodb()
+}
+
+/// A new signing key in the test server's KMS (moto); its ARN.
+pub async fn kms_key(endpoint: &str) -> String {
+    smv_shared::aws::Account::local(endpoint)
+        .create_assertion_key()
+        .await
+        .unwrap()
+}

@@ -1,0 +1,25 @@
+//! Test helpers, one concern a file; everything is re-exported here, so that a test file says
+//! `use crate::helpers::{...}`.
+//!
+//! - [`app`]: the test app (all three functions, fake Infobip, manual clock) and its verbs.
+//! - [`events`]: requests as API Gateway events, parsed by lambda_http; reading responses.
+//! - [`dynamodb`]: tables and KMS keys on moto.
+//! - [`fault_proxy`]: DynamoDB faults injected on the wire, in front of moto.
+//! - [`faulty_store`]: storage faults injected at the port.
+//! - [`logs`]: log capture.
+//! - [`jwt`]: assertions checked with jsonwebtoken.
+
+pub mod app;
+pub mod dynamodb;
+pub mod events;
+pub mod fault_proxy;
+pub mod faulty_store;
+pub mod jwt;
+pub mod logs;
+
+pub use app::*;
+pub use dynamodb::*;
+pub use events::*;
+pub use faulty_store::*;
+pub use jwt::*;
+pub use logs::*;
