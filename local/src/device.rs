@@ -289,7 +289,7 @@ async fn poll(
         .await
         .map_err(|e| step_error("poll", e))?;
     let status = response.status();
-    let retry_after = smv_shared::web::retry_after(response.headers());
+    let retry_after = smv_shared::urls_and_headers::retry_after(response.headers());
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let field = if options.demo_app_routes {
         "result"
@@ -321,7 +321,7 @@ async fn poll(
 }
 
 fn join(api: &Url, path: &str) -> Result<Url, DemoError> {
-    smv_shared::web::join(api, path).map_err(|e| step_error("api", e))
+    smv_shared::urls_and_headers::join(api, path).map_err(|e| step_error("api", e))
 }
 
 /// The app's PKCE verifier and challenge, and the relying party's nonce.

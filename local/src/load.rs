@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
-use smv_shared::web::retry_after;
+use smv_shared::urls_and_headers::retry_after;
 use url::Url;
 
 use crate::device;
@@ -392,5 +392,5 @@ async fn forge(
 }
 
 fn join(base: &Url, path: &str) -> Result<Url, String> {
-    smv_shared::web::join(base, path).map_err(|e| e.to_string())
+    smv_shared::urls_and_headers::join(base, path).map_err(|e| e.to_string())
 }

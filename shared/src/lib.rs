@@ -4,16 +4,20 @@
 //! - [`callback_secret`]: tells a callback URL we issued from a forged one, without storage.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
-//! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification.
+//! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification, and the PIN
+//!   state machine.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
-//! - [`infobip`]: the Infobip port, its HTTP transport and the SMV client (wire types inside).
+//! - [`infobip`]: the Infobip ports, their HTTP transport and the SMV, 2FA and SIM-swap clients
+//!   (wire types inside).
 //! - [`device_address`]: which IP and port a request honestly comes from.
-//! - [`http`]: the route table, handlers, the problem+json mapping, API Gateway events.
-//! - [`config`], [`app`], [`startup`]: settings, each function's context, and building it.
+//! - [`http`]: the route table, handlers, the front end's refusals, the one error table
+//!   (problem+json), API Gateway events.
+//! - [`config`], [`app`], [`startup`]: settings declared once, each function's context (ports
+//!   and its config), and building it.
 //! - [`telemetry`], [`metrics`]: JSON logs, one event per request; metrics in CloudWatch EMF.
-//! - [`web`]: URL joining and `Retry-After`, for both sides of HTTP.
+//! - [`urls_and_headers`]: URL joining and `Retry-After`, for both sides of HTTP.
 
 pub mod app;
 pub mod assertion;
@@ -40,8 +44,8 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod token;
+pub mod urls_and_headers;
 pub mod verification;
-pub mod web;
 
 pub use app::{Backend, CallbackApp, PollApp, StartApp};
 pub use error::AppError;

@@ -64,8 +64,8 @@ pub enum Metric {
     InfobipError {
         id: i32,
     },
-    /// A fallback PIN was sent (or sent again) by `channel`: watch it against `PinsVerified` per
-    /// country for SMS pumping.
+    /// A fallback PIN was sent (or sent again) by `channel`: watch it against `PinsVerified` (by
+    /// channel; there is no country dimension) for SMS pumping.
     PinSent(Channel),
     /// A PIN the user typed was wrong.
     PinRejected,

@@ -1,4 +1,6 @@
-//! Reports results: `GET /verifications/{token}` and `GET /verify/result/{token}`.
+//! Reports results (`GET /verifications/{token}`, the demo app's `GET /verify/result/{token}`),
+//! shows a returning device its code, redeems assertions, publishes their keys and serves the
+//! verification page.
 //! The routes are this function's table in `smv_shared::http::routes`.
 
 use smv_shared::{run_lambda, telemetry, PollApp};

@@ -1,4 +1,6 @@
-//! Starts verifications: `POST /verifications`, `GET /verify/{msisdn}` and `GET /device-address`.
+//! Starts verifications (`POST /verifications`, and the demo app's `GET /verify/{msisdn}` and
+//! `GET /device-address`) and sends and checks fallback PINs (`POST /verifications/{token}/fallback`,
+//! `/pin`).
 //! The routes are this function's table in `smv_shared::http::routes`.
 
 use smv_shared::{run_lambda, telemetry, StartApp};

@@ -4,7 +4,7 @@ use super::setting::{Env, Setting, Template};
 use super::{ConfigError, Function};
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 
-const START: &[Function] = &[Function::StartVerify];
+const START: &[Function] = &[Function::Start];
 
 pub const ALB_TRUSTED_PROXY_HOPS: Setting =
     Setting::number("ALB_TRUSTED_PROXY_HOPS", 0, 0..=10, START, "").in_template(Template::Stack(

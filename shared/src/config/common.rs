@@ -33,7 +33,7 @@ pub const RECORD_TTL_SECONDS: Setting = Setting::number(
 /// the number a redeem names with the one verified (poll).
 pub const PHONE_HASH_KEY: Setting = Setting::required(
     "PHONE_HASH_KEY",
-    &[Function::StartVerify, Function::Poll],
+    &[Function::Start, Function::Poll],
     Template::Stack("a Secrets Manager dynamic reference"),
 );
 

@@ -5,8 +5,8 @@ use super::setting::{Env, Kind, Setting, Template};
 use super::{ConfigError, Function};
 use crate::fallback::{OfferPolicy, OnUnknownSwap, PinPolicy};
 
-const START: &[Function] = &[Function::StartVerify];
-const START_AND_POLL: &[Function] = &[Function::StartVerify, Function::Poll];
+const START: &[Function] = &[Function::Start];
+const START_AND_POLL: &[Function] = &[Function::Start, Function::Poll];
 
 /// ISO 3166 alpha-2 codes; empty turns fallback off (SMS pumping goes where it is allowed).
 pub const FALLBACK_COUNTRIES: Setting =

@@ -10,7 +10,7 @@ use super::{ConfigError, Function};
 use crate::callback_secret::CallbackKey;
 use crate::infobip::ApiKey;
 
-const START: &[Function] = &[Function::StartVerify];
+const START: &[Function] = &[Function::Start];
 
 pub const INFOBIP_BASE_URL: Setting = Setting::new(
     "INFOBIP_BASE_URL",
@@ -42,7 +42,7 @@ pub const CALLBACK_BASE_URL: Setting = Setting::text("CALLBACK_BASE_URL", START,
 /// Tags the callback URLs' secrets (start) and tells them from forged ones (callback).
 pub const CALLBACK_SECRET_KEY: Setting = Setting::required(
     "CALLBACK_SECRET_KEY",
-    &[Function::StartVerify, Function::Callback],
+    &[Function::Start, Function::Callback],
     Template::Stack("a secret the stack generates"),
 );
 

@@ -53,18 +53,18 @@ pub struct ConfigError {
 /// The three Lambda functions, as `template.yaml` declares them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Function {
-    StartVerify,
+    Start,
     Callback,
     Poll,
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::StartVerify, Function::Callback, Function::Poll];
+    pub const ALL: [Function; 3] = [Function::Start, Function::Callback, Function::Poll];
 
     /// The Lambda binary (the package under `functions/`) that serves this function.
     pub fn binary(self) -> &'static str {
         match self {
-            Function::StartVerify => "start-verify",
+            Function::Start => "start-verify",
             Function::Callback => "callback",
             Function::Poll => "poll",
         }

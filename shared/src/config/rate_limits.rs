@@ -4,7 +4,7 @@ use super::setting::{Env, Setting, Template};
 use super::{ConfigError, Function};
 use crate::rate_limit::{Limit, RateLimits, Scope};
 
-const START: &[Function] = &[Function::StartVerify];
+const START: &[Function] = &[Function::Start];
 
 /// One limit's two settings.
 #[derive(Debug, Clone, Copy)]

@@ -60,7 +60,7 @@ pub enum Template {
     Local,
 }
 
-pub const ALL_FUNCTIONS: &[Function] = &[Function::StartVerify, Function::Callback, Function::Poll];
+pub const ALL_FUNCTIONS: &[Function] = &[Function::Start, Function::Callback, Function::Poll];
 
 impl Setting {
     pub const fn text(

@@ -194,7 +194,7 @@ fn each_role_reads_exactly_its_declared_variables() {
         .collect();
     for (role, expected) in [
         ("common", common),
-        ("start", every(Function::StartVerify)),
+        ("start", every(Function::Start)),
         ("callback", every(Function::Callback)),
         ("poll", every(Function::Poll)),
     ] {

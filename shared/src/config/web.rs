@@ -11,14 +11,14 @@ use super::{ConfigError, Function};
 pub const DEMO_APP_ROUTES: Setting = Setting::flag(
     "DEMO_APP_ROUTES",
     false,
-    &[Function::StartVerify, Function::Poll],
+    &[Function::Start, Function::Poll],
     "DemoAppRoutes",
 );
 pub const WEB_PAGE: Setting = Setting::flag("WEB_PAGE", true, &[Function::Poll], "WebPage");
 /// Origins (exact, `https://shop.example.com`) whose pages may start verifications.
 pub const CORS_ALLOWED_ORIGINS: Setting = Setting::text(
     "CORS_ALLOWED_ORIGINS",
-    &[Function::StartVerify],
+    &[Function::Start],
     "CorsAllowedOrigins",
 );
 

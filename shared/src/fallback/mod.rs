@@ -1,8 +1,8 @@
 //! The PIN fallback for users silent verification cannot reach: when it is allowed, which
-//! channel, and what a PIN is; [`state`] holds a verification's PIN state and the rules over it. Silent verification that produced no evidence (an error that says
-//! nothing about the number, or no answer in time) may fall back to a PIN by SMS or voice through
-//! Infobip 2FA; a sign of a SIM swap never does, and INVALID does only where configured. The rules
-//! are `../shared/docs/fallback.md`'s; the verification applies them ([`crate::verification`]).
+//! channel, and what a PIN is; [`state`] holds a verification's PIN state and the rules over it.
+//! Silent verification that produced no evidence (an error that says nothing about the number, or
+//! no answer in time) may fall back to a PIN by SMS or voice through Infobip 2FA; a sign of a SIM
+//! swap never does, and INVALID does only where configured (the README's fallback section).
 
 use std::fmt;
 use std::time::Duration;

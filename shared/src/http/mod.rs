@@ -83,7 +83,7 @@ pub async fn handle_by(
     request: Request,
 ) -> Response<Body> {
     match function {
-        Some(Function::StartVerify) => handle(&backend.start, request).await,
+        Some(Function::Start) => handle(&backend.start, request).await,
         Some(Function::Callback) => handle(&backend.callback, request).await,
         // A path no function serves gets the 404 any of them would give.
         Some(Function::Poll) | None => handle(&backend.poll, request).await,

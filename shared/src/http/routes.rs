@@ -41,7 +41,7 @@ impl Family {
     }
 }
 
-pub static START_VERIFY_ROUTES: &[Route<StartApp>] = &[
+pub static START_ROUTES: &[Route<StartApp>] = &[
     Route {
         method: "POST",
         pattern: "/verifications",
@@ -133,7 +133,7 @@ pub trait Routes: Sized + Sync + 'static {
 
 impl Routes for StartApp {
     fn routes() -> &'static [Route<Self>] {
-        START_VERIFY_ROUTES
+        START_ROUTES
     }
 
     fn families(&self) -> Families {
@@ -183,7 +183,7 @@ impl Function {
                 .collect()
         }
         match self {
-            Function::StartVerify => info(self, START_VERIFY_ROUTES),
+            Function::Start => info(self, START_ROUTES),
             Function::Callback => info(self, CALLBACK_ROUTES),
             Function::Poll => info(self, POLL_ROUTES),
         }
@@ -195,7 +195,7 @@ impl Function {
             routes.iter().any(|r| Params::of(r.pattern, path).is_some())
         }
         Self::ALL.into_iter().find(|f| match f {
-            Function::StartVerify => has(START_VERIFY_ROUTES, path),
+            Function::Start => has(START_ROUTES, path),
             Function::Callback => has(CALLBACK_ROUTES, path),
             Function::Poll => has(POLL_ROUTES, path),
         })
@@ -280,7 +280,7 @@ mod tests {
     fn owner(method: &str, path: &str) -> Result<(Function, String), Refused> {
         let function = Function::serving(path).ok_or(Refused::NotFound)?;
         let pattern = match function {
-            Function::StartVerify => find::<StartApp>(method, path)?.0.pattern,
+            Function::Start => find::<StartApp>(method, path)?.0.pattern,
             Function::Callback => find::<CallbackApp>(method, path)?.0.pattern,
             Function::Poll => find::<PollApp>(method, path)?.0.pattern,
         };
@@ -291,7 +291,7 @@ mod tests {
     fn every_route_is_found_with_its_parameters() {
         use Function::*;
         for (method, path, function, pattern) in [
-            ("POST", "/verifications", StartVerify, "/verifications"),
+            ("POST", "/verifications", Start, "/verifications"),
             ("GET", "/verifications/abc", Poll, "/verifications/{token}"),
             (
                 "POST",
@@ -299,14 +299,9 @@ mod tests {
                 Callback,
                 "/callbacks/infobip/{secret}",
             ),
-            (
-                "GET",
-                "/verify/447911123456",
-                StartVerify,
-                "/verify/{msisdn}",
-            ),
+            ("GET", "/verify/447911123456", Start, "/verify/{msisdn}"),
             ("GET", "/verify/result/abc", Poll, "/verify/result/{token}"),
-            ("GET", "/device-address", StartVerify, "/device-address"),
+            ("GET", "/device-address", Start, "/device-address"),
         ] {
             assert_eq!(
                 owner(method, path).unwrap(),

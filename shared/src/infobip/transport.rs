@@ -61,7 +61,8 @@ impl Transport {
 
     /// The URL of an endpoint (`mi/verification/1/verify`), under the base URL's own path.
     pub fn endpoint(&self, path: &str) -> Url {
-        crate::web::join(&self.base_url, path).expect("API paths are valid relative URLs")
+        crate::urls_and_headers::join(&self.base_url, path)
+            .expect("API paths are valid relative URLs")
     }
 
     pub async fn post_json(
@@ -80,7 +81,7 @@ impl Transport {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let retry_after = crate::web::retry_after(response.headers());
+        let retry_after = crate::urls_and_headers::retry_after(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()

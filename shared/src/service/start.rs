@@ -145,7 +145,7 @@ pub async fn start(
 }
 
 fn under(base: &Url, prefix: &str, secret: &str) -> Result<Url, AppError> {
-    crate::web::join(base, &format!("{prefix}{secret}"))
+    crate::urls_and_headers::join(base, &format!("{prefix}{secret}"))
         .map_err(|e| AppError::internal(format!("a URL for Infobip cannot be built: {e}")))
 }
 

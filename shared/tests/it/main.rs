@@ -20,6 +20,7 @@ mod events; // every file in events/ parses and is served by its function
 mod faults; // DynamoDB throttling, 5xx and hangs: answered, nothing half-written
 mod fuzz; // generated input through the handlers: no panic, problem+json
 mod hostile_input; // oversized, binary, nested, mistyped requests refused before any call
+mod layering; // the domain imports no HTTP, Infobip-client or AWS crate
 mod observability; // metrics as CloudWatch EMF
 mod privacy; // no key, secret or full number in the logs or the table
 mod request_log; // one JSON log event per request

@@ -95,7 +95,7 @@ async fn each_lambda_function_serves_only_its_own_routes() {
     for (function, request) in [
         (Function::Poll, start_request(PHONE)),
         (Function::Poll, callback_request()),
-        (Function::StartVerify, poll_request()),
+        (Function::Start, poll_request()),
         (Function::Callback, poll_request()),
         (Function::Callback, start_request(PHONE)),
     ] {

@@ -108,14 +108,11 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
 fn secrets_reach_only_the_functions_that_use_them_from_secrets_manager() {
     let template = template();
     for (secret, holders) in [
-        ("INFOBIP_API_KEY", &[Function::StartVerify][..]),
-        (
-            "PHONE_HASH_KEY",
-            &[Function::StartVerify, Function::Poll][..],
-        ),
+        ("INFOBIP_API_KEY", &[Function::Start][..]),
+        ("PHONE_HASH_KEY", &[Function::Start, Function::Poll][..]),
         (
             "CALLBACK_SECRET_KEY",
-            &[Function::StartVerify, Function::Callback][..],
+            &[Function::Start, Function::Callback][..],
         ),
     ] {
         for (id, (_, function)) in functions(&template) {
@@ -363,7 +360,7 @@ async fn each_function_is_granted_exactly_the_actions_it_calls() {
     }
     let app = |f: Function| &deployed.iter().find(|d| d.1 == f).unwrap().2;
     let (starter, callbacks, polls) = (
-        app(Function::StartVerify),
+        app(Function::Start),
         app(Function::Callback),
         app(Function::Poll),
     );
