@@ -320,6 +320,50 @@ async fn poll(
     }
 }
 
+/// POSTs `body` for `step`: the answer's status and JSON (null when it has none).
+async fn post_json(
+    http: &reqwest::Client,
+    step: &'static str,
+    url: Url,
+    body: &Value,
+) -> Result<(StatusCode, Value), DemoError> {
+    let response = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| step_error(step, e))?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+/// GETs the JSON at `url` for `step`.
+async fn get_json(
+    http: &reqwest::Client,
+    step: &'static str,
+    url: Url,
+) -> Result<Value, DemoError> {
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| step_error(step, e))?;
+    response.json().await.map_err(|e| step_error(step, e))
+}
+
+/// `Err` naming `step`, the status and `what` the answer said, unless the status is `expected`.
+fn expect_status(
+    step: &'static str,
+    expected: StatusCode,
+    status: StatusCode,
+    what: &Value,
+) -> Result<(), DemoError> {
+    match status == expected {
+        true => Ok(()),
+        false => Err(step_error(step, format!("HTTP {status}: {what}"))),
+    }
+}
+
 fn join(api: &Url, path: &str) -> Result<Url, DemoError> {
     smv_shared::urls_and_headers::join(api, path).map_err(|e| step_error("api", e))
 }
@@ -366,52 +410,22 @@ async fn fall_back(
     let url = join(&options.api, &format!("verifications/{token}/fallback"))?;
     let body = json!({"codeVerifier": binding.verifier, "channel": channel.as_str(), "phoneNumber": options.phone});
     log(format!("POST {url} (channel {})", channel.as_str()));
-    let response = http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| step_error("fallback", e))?;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, answer) = post_json(http, "fallback", url, &body).await?;
     log(format!("  → {status} {answer}"));
-    if status != StatusCode::ACCEPTED {
-        return Err(step_error(
-            "fallback",
-            format!("HTTP {status}: {}", answer["detail"]),
-        ));
-    }
+    expect_status("fallback", StatusCode::ACCEPTED, status, &answer["detail"])?;
     let digits: String = options.phone.chars().filter(char::is_ascii_digit).collect();
     let inbox = join(&options.api, &format!("_simulator/infobip/inbox/{digits}"))?;
-    let sent: Value = http
-        .get(inbox.clone())
-        .send()
-        .await
-        .map_err(|e| step_error("inbox", e))?
-        .json()
-        .await
-        .map_err(|e| step_error("inbox", format!("{e} (the inbox is the simulator's)")))?;
+    let sent = get_json(http, "inbox (the simulator's)", inbox.clone()).await?;
     let pin = sent["pin"]
         .as_str()
         .ok_or_else(|| step_error("inbox", "no PIN in the simulator's inbox"))?;
     log(format!("GET {inbox} → the PIN arrived (not shown)"));
     let url = join(&options.api, &format!("verifications/{token}/pin"))?;
     log(format!("POST {url}"));
-    let response = http
-        .post(url)
-        .json(&json!({"codeVerifier": binding.verifier, "pin": pin}))
-        .send()
-        .await
-        .map_err(|e| step_error("pin", e))?;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let body = json!({"codeVerifier": binding.verifier, "pin": pin});
+    let (status, answer) = post_json(http, "pin", url, &body).await?;
     log(format!("  → {status} {answer}"));
-    if status != StatusCode::OK {
-        return Err(step_error(
-            "pin",
-            format!("HTTP {status}: {}", answer["detail"]),
-        ));
-    }
+    expect_status("pin", StatusCode::OK, status, &answer["detail"])?;
     Ok((
         answer["status"].as_str().unwrap_or("-").to_owned(),
         answer["method"].as_str().map(str::to_owned),
@@ -432,31 +446,15 @@ async fn redeem(
         body["deviceCode"] = json!(code);
     }
     log(format!("POST {url}"));
-    let response = http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| step_error("redeem", e))?;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    if status != StatusCode::OK {
-        return Err(step_error("redeem", format!("HTTP {status}: {answer}")));
-    }
+    let (status, answer) = post_json(http, "redeem", url, &body).await?;
+    expect_status("redeem", StatusCode::OK, status, &answer)?;
     let jws = answer["assertion"]
         .as_str()
         .ok_or_else(|| step_error("redeem", "no assertion in the answer"))?;
     log(format!("  → {status} assertion {} bytes", jws.len()));
 
     let jwks_url = join(&options.api, ".well-known/jwks.json")?;
-    let jwks: Value = http
-        .get(jwks_url.clone())
-        .send()
-        .await
-        .map_err(|e| step_error("jwks", e))?
-        .json()
-        .await
-        .map_err(|e| step_error("jwks", e))?;
+    let jwks = get_json(http, "jwks", jwks_url.clone()).await?;
     log(format!("GET {jwks_url}"));
     let claims = check_assertion(jws, &jwks, binding, &options.phone)?;
     log(format!(

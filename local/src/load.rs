@@ -17,6 +17,15 @@ use url::Url;
 use crate::device;
 use crate::test_numbers::load_mix;
 
+/// `items` comma-separated, or `none` when there are none.
+fn listed(items: impl Iterator<Item = String>, none: &str) -> String {
+    let items: Vec<String> = items.collect();
+    match items.is_empty() {
+        true => none.to_owned(),
+        false => items.join(", "),
+    }
+}
+
 const MAX_START_ATTEMPTS: u32 = 30;
 
 #[derive(Debug, Clone)]
@@ -104,32 +113,16 @@ impl LoadReport {
             "forged callbacks:         {} sent, {} refused (403)",
             self.forged_sent, self.forged_refused
         );
-        let deliveries: Vec<String> = self
+        let deliveries = self
             .callback_deliveries
             .iter()
-            .map(|(outcome, n)| format!("{n} {outcome}"))
-            .collect();
+            .map(|(o, n)| format!("{n} {o}"));
         println!(
             "callbacks from Infobip:   {}",
-            if deliveries.is_empty() {
-                "(no simulator statistics)".to_owned()
-            } else {
-                deliveries.join(", ")
-            }
+            listed(deliveries, "(no simulator statistics)")
         );
-        let retries: Vec<String> = self
-            .start_retries
-            .iter()
-            .map(|(status, n)| format!("{n}x {status}"))
-            .collect();
-        println!(
-            "start retries:            {}",
-            if retries.is_empty() {
-                "none".to_owned()
-            } else {
-                retries.join(", ")
-            }
-        );
+        let retries = self.start_retries.iter().map(|(s, n)| format!("{n}x {s}"));
+        println!("start retries:            {}", listed(retries, "none"));
         println!("polls:                    {}", self.polls);
         println!(
             "all started after:        {:.2} s ({:.0} starts/s)",

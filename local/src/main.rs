@@ -36,8 +36,15 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None => serve().await,
-        Some("demo") => demo(&args[1..]).await,
-        Some("load") => load(&args[1..]).await,
+        Some(command @ ("demo" | "load")) => {
+            // A demo waits for one verification, a load for hundreds at once.
+            let timeout = Duration::from_secs(if command == "demo" { 60 } else { 300 });
+            match client_args(&args[1..], timeout) {
+                Ok(parsed) if command == "demo" => demo(parsed).await,
+                Ok(parsed) => load(parsed).await,
+                Err(problem) => usage_error(&problem),
+            }
+        }
         Some("infobip-setup") => infobip_setup(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -173,11 +180,7 @@ fn client_args(args: &[String], default_timeout: Duration) -> Result<ClientArgs<
     Ok(parsed)
 }
 
-async fn demo(args: &[String]) -> ExitCode {
-    let parsed = match client_args(args, Duration::from_secs(60)) {
-        Ok(parsed) => parsed,
-        Err(problem) => return usage_error(&problem),
-    };
+async fn demo(parsed: ClientArgs<'_>) -> ExitCode {
     let mut options = DemoOptions {
         api: parsed.api,
         phone: "+447911000001".into(),
@@ -294,11 +297,7 @@ async fn infobip_setup(args: &[String]) -> ExitCode {
     }
 }
 
-async fn load(args: &[String]) -> ExitCode {
-    let parsed = match client_args(args, Duration::from_secs(300)) {
-        Ok(parsed) => parsed,
-        Err(problem) => return usage_error(&problem),
-    };
+async fn load(parsed: ClientArgs<'_>) -> ExitCode {
     let mut options = LoadOptions {
         api: parsed.api,
         verifications: 600,

@@ -10,7 +10,7 @@ use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
 use smv_shared::aws::Account;
-use smv_shared::config::{ConfigError, Env, Kind, PollConfig, Setting, Template};
+use smv_shared::config::{ConfigError, Env, FromEnv, Kind, PollConfig, Setting, Template};
 use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
 use url::Url;

@@ -7,7 +7,7 @@ use crate::app::{Adapters, Backend, CallbackApp, PollApp, StartApp};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
-use crate::config::{CallbackConfig, CommonConfig, ConfigError, PollConfig, StartConfig};
+use crate::config::{CallbackConfig, CommonConfig, ConfigError, FromEnv, PollConfig, StartConfig};
 use crate::infobip::{PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
 use crate::metrics::EmfStdout;
 use crate::store::{DynamoDbStore, Store};

@@ -52,11 +52,7 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::read(&Env(&lookup))
-    }
-
-    pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+    pub(super) fn read_common(env: &Env<'_>) -> Result<Self, ConfigError> {
         let table_name = env.required(&TABLE_NAME)?;
         let pending_timeout = env.seconds(&PENDING_TIMEOUT_SECONDS)?;
         let record_lifetime = env.seconds(&RECORD_TTL_SECONDS)?;

@@ -132,59 +132,60 @@ pub struct PollConfig {
     pub families: Families,
 }
 
-fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
+/// A function's configuration, read from the environment through the declarations.
+pub trait FromEnv: Sized {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError>;
 
-impl StartConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(process_env)
+    /// From the process environment, as a Lambda function starts.
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env(&lookup))
+    }
+}
+
+impl FromEnv for CommonConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        CommonConfig::read_common(env)
+    }
+}
+
+impl FromEnv for StartConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            common: CommonConfig::read(&env)?,
-            infobip: InfobipConfig::read(&env)?,
-            callback_base_url: infobip::callback_base_url(&env)?,
-            callback_key: infobip::callback_key(&env)?,
-            phone_hash_key: common::phone_hash_key(&env)?,
-            address_policy: addresses::address_policy(&env)?,
-            rate_limits: rate_limits::rate_limits(&env)?,
-            fallback: FallbackConfig::read(&env)?,
-            allowed_origins: web::origins(&env)?,
-            families: Families::of_start(&env)?,
+            common: CommonConfig::read(env)?,
+            infobip: InfobipConfig::read(env)?,
+            callback_base_url: infobip::callback_base_url(env)?,
+            callback_key: infobip::callback_key(env)?,
+            phone_hash_key: common::phone_hash_key(env)?,
+            address_policy: addresses::address_policy(env)?,
+            rate_limits: rate_limits::rate_limits(env)?,
+            fallback: FallbackConfig::read(env)?,
+            allowed_origins: web::origins(env)?,
+            families: Families::of_start(env)?,
         })
     }
 }
 
-impl CallbackConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(process_env)
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
+impl FromEnv for CallbackConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            common: CommonConfig::read(&env)?,
-            callback_key: infobip::callback_key(&env)?,
+            common: CommonConfig::read(env)?,
+            callback_key: infobip::callback_key(env)?,
         })
     }
 }
 
-impl PollConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(process_env)
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
+impl FromEnv for PollConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            common: CommonConfig::read(&env)?,
-            phone_hash_key: common::phone_hash_key(&env)?,
-            assertions: AssertionConfig::read(&env)?,
-            fallback: fallback::offer(&env)?,
-            families: Families::of_poll(&env)?,
+            common: CommonConfig::read(env)?,
+            phone_hash_key: common::phone_hash_key(env)?,
+            assertions: AssertionConfig::read(env)?,
+            fallback: fallback::offer(env)?,
+            families: Families::of_poll(env)?,
         })
     }
 }

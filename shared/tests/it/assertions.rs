@@ -1,11 +1,8 @@
 //! The trusted result: a bound start, the device's code at the return URL, the redeem, and the
 //! assertion as a relying party checks it (with jsonwebtoken, not our own signing code).
 
-use std::sync::Arc;
-
 use crate::helpers::*;
 use serde_json::{json, Value};
-use smv_shared::store::MemoryStore;
 
 fn redeem_body(device_code: Option<&str>) -> Value {
     let mut body = json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE});
@@ -53,10 +50,7 @@ async fn a_bound_verification_redeems_once_for_an_assertion_any_jwt_library_veri
 
     // Single use.
     let again = t.redeem(TOKEN, redeem_body(Some(&code))).await;
-    assert_eq!(
-        assert_problem(&again, 410)["type"],
-        "urn:smv:problem:assertion-already-issued"
-    );
+    assert_problem_type(&again, 410, "assertion-already-issued");
 }
 
 #[tokio::test]
@@ -109,10 +103,7 @@ async fn every_wrong_part_is_the_same_403_and_five_lock_the_verification() {
     assert_problem(&fifth, 403);
     assert_eq!(t.poll(TOKEN).await.1["assertion"], "unavailable");
     let genuine = t.redeem(TOKEN, redeem_body(Some(&code))).await;
-    assert_eq!(
-        assert_problem(&genuine, 410)["type"],
-        "urn:smv:problem:assertion-locked"
-    );
+    assert_problem_type(&genuine, 410, "assertion-locked");
 }
 
 #[tokio::test]
@@ -126,16 +117,13 @@ async fn only_a_valid_bound_verification_can_be_redeemed() {
     let code = t.device_code(&back).await;
     let pending = assert_problem(&t.redeem(TOKEN, redeem_body(Some(&code))).await, 409);
     assert!(pending["detail"].as_str().unwrap().contains("PENDING"));
-    t.callback(&callback, json!({"result": "INVALID", "token": TOKEN}))
-        .await;
+    t.report(&callback, TOKEN, "INVALID").await;
     assert_problem(&t.redeem(TOKEN, redeem_body(Some(&code))).await, 409);
     assert_eq!(t.poll(TOKEN).await.1["assertion"], "unavailable");
 
     // VALID, but started without a challenge: nobody can redeem it.
     t.infobip.reset().await;
-    let callback = t.start_pending(OTHER_TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": OTHER_TOKEN}))
-        .await;
+    t.settled(OTHER_TOKEN, "VALID").await;
     assert_problem(&t.redeem(OTHER_TOKEN, redeem_body(None)).await, 403);
     assert_eq!(t.poll(OTHER_TOKEN).await.1["assertion"], "unavailable");
 }
@@ -178,8 +166,7 @@ async fn the_brazil_ok_flow_redeems_without_a_device_code() {
     let t = test_app().await;
     let ok = json!({"status": "OK", "token": TOKEN});
     let (callback, _) = t.start_bound(TOKEN, "+5511987654321", ok).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.report(&callback, TOKEN, "VALID").await;
     let body = json!({"codeVerifier": VERIFIER, "phoneNumber": "+55 11 98765-4321"});
     let redeemed = t.redeem(TOKEN, body).await;
     assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
@@ -238,10 +225,7 @@ async fn a_return_url_shows_its_code_once_and_only_if_we_issued_it() {
     assert!(body_text(&page).contains("id=\"device-code\""));
 
     let second = t.send(get(&back)).await;
-    assert_eq!(
-        assert_problem(&second, 410)["type"],
-        "urn:smv:problem:device-code-already-shown"
-    );
+    assert_problem_type(&second, 410, "device-code-already-shown");
     assert!(!body_text(&second).contains("deviceCode"));
 
     let made_up = format!("/return/{}", "A".repeat(43));
@@ -250,7 +234,7 @@ async fn a_return_url_shows_its_code_once_and_only_if_we_issued_it() {
 
 #[tokio::test]
 async fn starts_refuse_plain_pkce_and_stray_binding_fields() {
-    let t = test_app_with(&[], Arc::new(MemoryStore::new())).await;
+    let t = test_app_env(&[]).await;
     for body in [
         json!({"phoneNumber": PHONE, "codeChallenge": CHALLENGE, "codeChallengeMethod": "plain"}),
         json!({"phoneNumber": PHONE, "codeChallenge": "too-short"}),

@@ -40,12 +40,7 @@ async fn each_result_reaches_the_poll() {
 #[tokio::test]
 async fn an_error_callback_without_details_is_named_from_the_code_list() {
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(
-        &callback,
-        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}}),
-    )
-    .await;
+    t.settled_with_error(TOKEN, 306).await;
     let error = &t.poll(TOKEN).await.1["error"];
     assert_eq!(error["name"], "EC_REJECTED_INVALID_IP_ADDRESS");
     assert_eq!(error["description"], "IP address not in MNO data range.");
@@ -55,11 +50,9 @@ async fn an_error_callback_without_details_is_named_from_the_code_list() {
 async fn forged_callback_changes_nothing() {
     let t = test_app().await;
     t.start_pending(TOKEN).await;
-    let response = t
-        .callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let response = t.report(FORGED_PATH, TOKEN, "VALID").await;
     assert_problem(&response, 403);
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 #[tokio::test]
@@ -69,16 +62,11 @@ async fn the_callback_url_of_one_verification_cannot_settle_another() {
     t.infobip.reset().await;
     t.start_pending(OTHER_TOKEN).await;
 
-    let response = t
-        .callback(
-            &callback_a,
-            json!({"result": "VALID", "token": OTHER_TOKEN}),
-        )
-        .await;
+    let response = t.report(&callback_a, OTHER_TOKEN, "VALID").await;
 
     assert_problem(&response, 403);
-    assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(OTHER_TOKEN).await, "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 /// A flood of forged callbacks for made-up tokens: each used to write a parked item. A secret we
@@ -128,23 +116,17 @@ async fn a_verification_whose_secret_carries_no_tag_still_completes() {
         .await
         .unwrap();
     let path = format!("/callbacks/infobip/{}", secret.expose());
-    let response = t
-        .callback(&path, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let response = t.report(&path, TOKEN, "VALID").await;
     assert_eq!(body_json(&response)["outcome"], "RECORDED");
-    let repeat = t
-        .callback(&path, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let repeat = t.report(&path, TOKEN, "VALID").await;
     assert_eq!(body_json(&repeat)["outcome"], "ALREADY_FINAL");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+    assert_eq!(t.status(TOKEN).await, "VALID");
 }
 
 #[tokio::test]
 async fn the_first_result_wins_and_repeats_are_acknowledged() {
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let callback = t.settled(TOKEN, "VALID").await;
     for late in [
         json!({"result": "INVALID", "token": TOKEN}),
         json!({"result": "VALID", "token": TOKEN}),
@@ -153,7 +135,7 @@ async fn the_first_result_wins_and_repeats_are_acknowledged() {
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response)["outcome"], "ALREADY_FINAL");
     }
-    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+    assert_eq!(t.status(TOKEN).await, "VALID");
 }
 
 #[tokio::test]
@@ -175,7 +157,7 @@ async fn malformed_callbacks_get_400_and_change_nothing() {
         let response = t.send(post(&callback, body)).await;
         assert_problem(&response, 400);
     }
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 #[tokio::test]
@@ -186,13 +168,9 @@ async fn a_malformed_secret_is_answered_like_an_unknown_route() {
         "/callbacks/infobip/short",
         "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",
     ] {
-        assert_problem(
-            &t.callback(path, json!({"result": "VALID", "token": TOKEN}))
-                .await,
-            404,
-        );
+        assert_problem(&t.report(path, TOKEN, "VALID").await, 404);
     }
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 #[tokio::test]
@@ -200,12 +178,10 @@ async fn a_result_after_the_pending_timeout_changes_nothing() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
     t.advance(Duration::from_secs(301));
-    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
-    let response = t
-        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    assert_eq!(t.status(TOKEN).await, "EXPIRED");
+    let response = t.report(&callback, TOKEN, "VALID").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+    assert_eq!(t.status(TOKEN).await, "EXPIRED");
 }
 
 #[tokio::test]
@@ -220,16 +196,15 @@ async fn brazil_callback_before_record_is_kept() {
     assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
     assert_eq!(started.status(), 201);
     assert_eq!(body_json(&started)["status"], "VALID");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+    assert_eq!(t.status(TOKEN).await, "VALID");
 }
 
 #[tokio::test]
 async fn an_early_callback_to_a_forged_url_is_not_picked_up() {
     let t = test_app().await;
-    t.callback(FORGED_PATH, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.report(FORGED_PATH, TOKEN, "VALID").await;
     t.start_pending(TOKEN).await;
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 /// The Brazil race, and then the start cannot look for the early result (storage fails for that

@@ -2,11 +2,10 @@
 //! CORS preflight), a start a browser marks as cross-site, a GET from an `<img>`. Each is refused
 //! before anything is counted or Infobip is called.
 
-use std::sync::Arc;
+use smv_shared::store::MemoryStore;
 
 use crate::helpers::*;
 use serde_json::json;
-use smv_shared::store::MemoryStore;
 
 fn start_with_headers(headers: serde_json::Value) -> lambda_http::Request {
     let body = json!({"phoneNumber": PHONE}).to_string();
@@ -78,7 +77,7 @@ async fn the_demo_app_routes_are_off_unless_configured() {
 
 #[tokio::test]
 async fn an_image_on_another_site_cannot_start_a_demo_verification() {
-    let t = test_app_with(&[], Arc::new(MemoryStore::new())).await;
+    let t = test_app_env(&[]).await;
     // What a browser sends for `<img src="https://api/verify/447911123456">` on another site.
     let image = http_api_event(
         "GET",

@@ -55,8 +55,7 @@ async fn demo_result_is_204_while_pending_then_200_with_the_result() {
     assert_eq!(pending.status(), 204);
     assert!(pending.body().is_empty());
 
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.report(&callback, TOKEN, "VALID").await;
     let done = t.demo_result(TOKEN).await;
     assert_eq!(done.status(), 200);
     assert_eq!(

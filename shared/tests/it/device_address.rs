@@ -67,11 +67,7 @@ async fn alb_forwarded_for_is_read_from_the_right() {
             .1["address"],
         "203.0.113.25"
     );
-    let behind_cdn = test_app_with(
-        &[("ALB_TRUSTED_PROXY_HOPS", "1")],
-        Arc::new(MemoryStore::new()),
-    )
-    .await;
+    let behind_cdn = test_app_env(&[("ALB_TRUSTED_PROXY_HOPS", "1")]).await;
     let chain = "10.9.9.9, 203.0.113.25, 130.176.0.1";
     assert_eq!(
         device_address(&behind_cdn, alb_event("/device-address", chain))
@@ -162,7 +158,7 @@ async fn the_device_port_reaches_infobip_only_from_cloudfront() {
 
 #[tokio::test]
 async fn callback_url_is_derived_from_api_gateway_never_from_the_host_header() {
-    let t = test_app_with(&[("CALLBACK_BASE_URL", "")], Arc::new(MemoryStore::new())).await;
+    let t = test_app_env(&[("CALLBACK_BASE_URL", "")]).await;
     t.infobip_redirects(TOKEN).await;
 
     let mut rest = rest_api_event(
@@ -207,7 +203,7 @@ async fn callback_url_is_derived_from_api_gateway_never_from_the_host_header() {
 
 #[tokio::test]
 async fn behind_an_alb_the_callback_base_must_be_configured() {
-    let t = test_app_with(&[("CALLBACK_BASE_URL", "")], Arc::new(MemoryStore::new())).await;
+    let t = test_app_env(&[("CALLBACK_BASE_URL", "")]).await;
     t.infobip_answers(200, json!({}), 0).await;
     let mut event = alb_event("/verifications", DEVICE_IP);
     event["httpMethod"] = json!("POST");

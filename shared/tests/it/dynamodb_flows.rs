@@ -14,7 +14,7 @@ async fn dynamodb_app() -> TestApp {
 async fn a_verification_runs_start_to_result_on_dynamodb() {
     let t = dynamodb_app().await;
     let callback = t.start_pending(TOKEN).await;
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
     let response = t.callback(&callback, json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306, "name": "EC_REJECTED_INVALID_IP_ADDRESS", "description": "IP address not in MNO data range."}})).await;
     assert_eq!(body_json(&response)["outcome"], "RECORDED");
     let (status, poll) = t.poll(TOKEN).await;
@@ -30,14 +30,7 @@ async fn forged_and_cross_verification_callbacks_change_nothing_on_dynamodb() {
     let callback_a = t.start_pending(TOKEN).await;
     t.infobip.reset().await;
     t.start_pending(OTHER_TOKEN).await;
-    assert_problem(
-        &t.callback(
-            &callback_a,
-            json!({"result": "VALID", "token": OTHER_TOKEN}),
-        )
-        .await,
-        403,
-    );
+    assert_problem(&t.report(&callback_a, OTHER_TOKEN, "VALID").await, 403);
     assert_problem(
         &t.callback(
             "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -46,8 +39,8 @@ async fn forged_and_cross_verification_callbacks_change_nothing_on_dynamodb() {
         .await,
         403,
     );
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
-    assert_eq!(t.poll(OTHER_TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
+    assert_eq!(t.status(OTHER_TOKEN).await, "PENDING");
 }
 
 /// Forged callbacks for tokens we never started leave the table as it was.
@@ -60,20 +53,10 @@ async fn forged_callbacks_for_unknown_tokens_write_nothing_on_dynamodb() {
         let made_up = smv_shared::token::UrlSecret::generate().unwrap();
         let token = uuid::Uuid::new_v4().to_string();
         let path = format!("/callbacks/infobip/{}", made_up.expose());
-        assert_problem(
-            &t.callback(&path, json!({"result": "VALID", "token": token}))
-                .await,
-            403,
-        );
+        assert_problem(&t.report(&path, &token, "VALID").await, 403);
     }
-    let scanned = smv_shared::aws::Account::local(&endpoint)
-        .dynamodb()
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scanned.count(), 0, "{:?}", scanned.items());
+    let items = scan_table(&endpoint, &table).await;
+    assert!(items.is_empty(), "{items:?}");
 }
 
 #[tokio::test]
@@ -111,7 +94,7 @@ async fn concurrent_callbacks_for_one_token_record_exactly_one_result() {
             .count(),
         15
     );
-    assert_eq!(t.poll(TOKEN).await.1["status"], recorded[0]);
+    assert_eq!(t.status(TOKEN).await, recorded[0]);
 }
 
 #[tokio::test]
@@ -121,7 +104,7 @@ async fn brazil_callback_before_record_is_kept_on_dynamodb() {
     assert_eq!(poll_meanwhile, 404);
     assert_eq!(body_json(&callback)["outcome"], "ACCEPTED");
     assert_eq!(body_json(&started)["status"], "INVALID");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "INVALID");
+    assert_eq!(t.status(TOKEN).await, "INVALID");
 }
 
 #[tokio::test]
@@ -129,7 +112,7 @@ async fn expiry_and_ttl_are_enforced_on_read_on_dynamodb() {
     let t = dynamodb_app().await;
     t.start_pending(TOKEN).await;
     t.advance(Duration::from_secs(300));
-    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+    assert_eq!(t.status(TOKEN).await, "EXPIRED");
     t.advance(Duration::from_secs(3300));
     assert_eq!(
         t.poll(TOKEN).await.0,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use smv_shared::config::{CallbackConfig, PollConfig, StartConfig};
+use smv_shared::config::{CallbackConfig, FromEnv, PollConfig, StartConfig};
 use smv_shared::http::all_routes;
 use smv_shared::Function;
 

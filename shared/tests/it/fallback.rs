@@ -209,12 +209,7 @@ async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
         assert!(after.get("fallback").is_none());
 
         // The PIN reached the number: no device code, but still the verifier and the number.
-        let redeemed = t
-            .redeem(
-                TOKEN,
-                json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE}),
-            )
-            .await;
+        let redeemed = t.redeem_as_starter(TOKEN).await;
         assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
         let claims = verify_assertion(
             body_json(&redeemed)["assertion"].as_str().unwrap(),
@@ -383,10 +378,7 @@ async fn a_swapped_sim_never_gets_a_pin_and_the_refusal_is_recorded() {
     pins_are_sent(&t).await;
     for _ in 0..2 {
         let refused = fall_back(&t, fallback_body("sms")).await;
-        assert_eq!(
-            assert_problem(&refused, 403)["type"],
-            "urn:smv:problem:sim-swap-detected"
-        );
+        assert_problem_type(&refused, 403, "sim-swap-detected");
     }
     assert!(calls_to(&t, "/2fa").await.is_empty(), "no PIN, ever");
     assert_eq!(
@@ -456,9 +448,7 @@ async fn pending_falls_back_after_the_deadline_and_a_late_silent_valid_wins() {
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
 
     // The device finishes the silent step after all: VALID by silent verification.
-    let late = t
-        .callback(&callback_path, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let late = t.report(&callback_path, TOKEN, "VALID").await;
     assert_eq!(body_json(&late)["outcome"], "RECORDED");
     let (_, poll) = t.poll(TOKEN).await;
     assert_eq!(
@@ -496,7 +486,7 @@ async fn a_late_invalid_or_sim_swap_ends_the_fallback() {
             "urn:smv:problem:pin-expired",
             "{late}"
         );
-        assert_ne!(t.poll(TOKEN).await.1["status"], "VALID");
+        assert_ne!(t.status(TOKEN).await, "VALID");
     }
 }
 
@@ -506,10 +496,7 @@ async fn resends_wait_longer_each_time_and_are_capped() {
     assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
     for wait in [30u64, 60] {
         let early = fall_back(&t, fallback_body("sms")).await;
-        assert_eq!(
-            assert_problem(&early, 429)["type"],
-            "urn:smv:problem:pin-resend-too-soon"
-        );
+        assert_problem_type(&early, 429, "pin-resend-too-soon");
         assert_eq!(
             header(&early, "retry-after"),
             Some(wait.to_string().as_str())
@@ -523,10 +510,7 @@ async fn resends_wait_longer_each_time_and_are_capped() {
     }
     t.advance(Duration::from_secs(120));
     let capped = fall_back(&t, fallback_body("sms")).await;
-    assert_eq!(
-        assert_problem(&capped, 429)["type"],
-        "urn:smv:problem:pin-send-limit"
-    );
+    assert_problem_type(&capped, 429, "pin-send-limit");
     let calls: Vec<String> = calls_to(&t, "/2fa")
         .await
         .into_iter()
@@ -559,7 +543,7 @@ async fn our_attempt_cap_holds_whatever_infobip_allows() {
         .filter(|(p, _)| p.ends_with("/verify"))
         .count();
     assert_eq!(checks, 2);
-    assert_eq!(t.poll(TOKEN).await.1["status"], "ERROR");
+    assert_eq!(t.status(TOKEN).await, "ERROR");
 }
 
 #[tokio::test]
@@ -600,10 +584,7 @@ async fn a_pin_that_was_not_sent_is_a_failed_send_that_costs_no_wait() {
         .mount(&t.infobip)
         .await;
     let failed = fall_back(&t, fallback_body("sms")).await;
-    assert_eq!(
-        assert_problem(&failed, 502)["type"],
-        "urn:smv:problem:pin-not-sent"
-    );
+    assert_problem_type(&failed, 502, "pin-not-sent");
     // Nothing was claimed for good: asking again is not "too soon", and no PIN can be checked.
     assert_eq!(
         assert_problem(&fall_back(&t, fallback_body("sms")).await, 502)["type"],
@@ -679,12 +660,7 @@ async fn the_whole_fallback_on_dynamodb() {
         4
     );
     assert_eq!(enter(&t, PIN).await.status(), 200);
-    let redeemed = t
-        .redeem(
-            TOKEN,
-            json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE}),
-        )
-        .await;
+    let redeemed = t.redeem_as_starter(TOKEN).await;
     assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
 }
 
@@ -713,10 +689,7 @@ async fn no_pin_and_no_full_number_in_any_log_line() {
 async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
     let t = after_error_306(&[("RATE_LIMIT_PER_PHONE", "1")]).await;
     let limited = fall_back(&t, fallback_body("sms")).await;
-    assert_eq!(
-        assert_problem(&limited, 429)["type"],
-        "urn:smv:problem:too-many-verifications"
-    );
+    assert_problem_type(&limited, 429, "too-many-verifications");
     assert!(calls_to(&t, "/mi/simswap").await.is_empty());
     assert!(calls_to(&t, "/2fa").await.is_empty());
 }

@@ -31,9 +31,7 @@ async fn a_callback_that_cannot_be_stored_is_503_and_infobips_retry_is_recorded(
     for fault in [Fault::Throttled, Fault::InternalError, Fault::Unavailable] {
         proxy.inject("UpdateItem", fault, u32::MAX);
         let before = attempts(&proxy, "UpdateItem");
-        let refused = t
-            .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-            .await;
+        let refused = t.report(&callback, TOKEN, "VALID").await;
         assert_problem(&refused, 503);
         assert!(header(&refused, "retry-after").is_some());
         assert_eq!(
@@ -42,13 +40,10 @@ async fn a_callback_that_cannot_be_stored_is_503_and_infobips_retry_is_recorded(
             "{fault:?}: the SDK tries three times before giving up"
         );
         proxy.clear();
-        assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING", "{fault:?}");
+        assert_eq!(t.status(TOKEN).await, "PENDING", "{fault:?}");
     }
-    let retried = t
-        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
-    assert_eq!(body_json(&retried)["outcome"], "RECORDED");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+    let retried = t.report(&callback, TOKEN, "VALID").await;
+    t.assert_recorded(&retried, TOKEN, "VALID").await;
 }
 
 #[tokio::test]
@@ -56,11 +51,8 @@ async fn a_short_throttle_is_absorbed_by_the_sdks_retries() {
     let (t, proxy) = app_behind_faults().await;
     let callback = t.start_pending(TOKEN).await;
     proxy.inject("UpdateItem", Fault::Throttled, 2);
-    let response = t
-        .callback(&callback, json!({"result": "INVALID", "token": TOKEN}))
-        .await;
-    assert_eq!(body_json(&response)["outcome"], "RECORDED");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "INVALID");
+    let response = t.report(&callback, TOKEN, "INVALID").await;
+    t.assert_recorded(&response, TOKEN, "INVALID").await;
 }
 
 #[tokio::test]
@@ -81,17 +73,13 @@ async fn a_dynamodb_that_does_not_answer_gives_503_from_our_timeout() {
     proxy.clear();
 
     proxy.inject("UpdateItem", Fault::Hang, u32::MAX);
-    let callback_response = tokio::time::timeout(
-        Duration::from_secs(60),
-        t.callback(&callback, json!({"result": "VALID", "token": TOKEN})),
-    )
-    .await
-    .expect("the DynamoDB call timeouts ended the hung call");
+    let callback_response =
+        tokio::time::timeout(Duration::from_secs(60), t.report(&callback, TOKEN, "VALID"))
+            .await
+            .expect("the DynamoDB call timeouts ended the hung call");
     assert_problem(&callback_response, 503);
     proxy.clear();
-    let retried = t
-        .callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let retried = t.report(&callback, TOKEN, "VALID").await;
     assert_eq!(body_json(&retried)["outcome"], "RECORDED");
 }
 
@@ -155,11 +143,7 @@ async fn an_infobip_answer_that_trickles_in_is_a_504() {
             });
         }
     });
-    let t = test_app_with(
-        &[("INFOBIP_BASE_URL", &url)],
-        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
-    )
-    .await;
+    let t = test_app_env(&[("INFOBIP_BASE_URL", &url)]).await;
     let response = t.send(start_request(PHONE)).await;
     assert_problem(&response, 504);
     assert_eq!(t.poll(TOKEN).await.0, 404);
@@ -205,11 +189,7 @@ async fn a_request_about_to_outlive_the_function_is_answered_before_lambda_ends_
 
 #[tokio::test]
 async fn a_start_cut_off_by_the_deadline_leaves_no_verification() {
-    let t = test_app_with(
-        &[("INFOBIP_TIMEOUT_MS", "8000")],
-        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
-    )
-    .await;
+    let t = test_app_env(&[("INFOBIP_TIMEOUT_MS", "8000")]).await;
     Mock::given(method("POST"))
         .and(path("/mi/verification/1/verify"))
         .respond_with(

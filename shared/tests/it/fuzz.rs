@@ -28,15 +28,12 @@ fn harness() -> &'static (tokio::runtime::Runtime, TestApp) {
             .build()
             .unwrap();
         let t = runtime.block_on(async {
-            let t = test_app_with(
-                &[
-                    ("RATE_LIMIT_PER_PHONE", "0"),
-                    ("RATE_LIMIT_PER_IP", "0"),
-                    ("RATE_LIMIT_PER_PHONE_AND_IP", "0"),
-                    ("RATE_LIMIT_GLOBAL", "0"),
-                ],
-                std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
-            )
+            let t = test_app_env(&[
+                ("RATE_LIMIT_PER_PHONE", "0"),
+                ("RATE_LIMIT_PER_IP", "0"),
+                ("RATE_LIMIT_PER_PHONE_AND_IP", "0"),
+                ("RATE_LIMIT_GLOBAL", "0"),
+            ])
             .await;
             use wiremock::matchers::{method, path};
             wiremock::Mock::given(method("POST"))

@@ -272,8 +272,7 @@ async fn a_base64_encoded_body_from_api_gateway_is_read_like_any_other() {
             true,
         ))
         .await;
-    assert_eq!(body_json(&recorded)["outcome"], "RECORDED");
-    assert_eq!(t.poll(TOKEN).await.1["status"], "VALID");
+    t.assert_recorded(&recorded, TOKEN, "VALID").await;
 }
 
 /// Infobip may add fields to its callback; a stricter parser would turn that into lost results.

@@ -22,11 +22,7 @@ async fn a_verification_emits_started_and_its_result_with_time_to_result() {
     let t = test_app().await;
     let callback = t.start_pending(TOKEN).await;
     t.advance(Duration::from_millis(4_250));
-    t.callback(
-        &callback,
-        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 305}}),
-    )
-    .await;
+    t.report_error(&callback, TOKEN, 305).await;
 
     assert_eq!(metric(&t, "VerificationsStarted").len(), 1);
     let results = metric(&t, "Results");
@@ -37,8 +33,7 @@ async fn a_verification_emits_started_and_its_result_with_time_to_result() {
     assert_eq!((errors.len(), &errors[0]["ErrorId"]), (1, &json!("305")));
 
     // A repeat changes nothing and counts nothing.
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.report(&callback, TOKEN, "VALID").await;
     assert_eq!(metric(&t, "Results").len(), 1);
 }
 
@@ -52,8 +47,7 @@ async fn refused_callbacks_are_counted_by_reason() {
     )
     .await;
     t.send(post(&callback, "not json")).await;
-    t.callback(&callback, json!({"result": "VALID", "token": OTHER_TOKEN}))
-        .await;
+    t.report(&callback, OTHER_TOKEN, "VALID").await;
     let reasons: Vec<Value> = metric(&t, "CallbacksRefused")
         .iter()
         .map(|d| d["Reason"].clone())

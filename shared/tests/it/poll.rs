@@ -24,9 +24,7 @@ async fn pending_poll_says_when_to_ask_again() {
 #[tokio::test]
 async fn reading_a_result_does_not_consume_it() {
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.settled(TOKEN, "VALID").await;
     for _ in 0..3 {
         let response = t.send(get(&format!("/verifications/{TOKEN}"))).await;
         assert_eq!(body_json(&response)["status"], "VALID");
@@ -39,17 +37,15 @@ async fn a_pending_verification_past_its_timeout_is_expired() {
     let t = test_app().await;
     t.start_pending(TOKEN).await;
     t.advance(Duration::from_secs(299));
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
     t.advance(Duration::from_secs(1));
-    assert_eq!(t.poll(TOKEN).await.1["status"], "EXPIRED");
+    assert_eq!(t.status(TOKEN).await, "EXPIRED");
 }
 
 #[tokio::test]
 async fn a_record_past_its_lifetime_is_unknown_even_if_still_stored() {
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    t.settled(TOKEN, "VALID").await;
     t.advance(Duration::from_secs(3599));
     assert_eq!(t.poll(TOKEN).await.0, 200);
     t.advance(Duration::from_secs(1));

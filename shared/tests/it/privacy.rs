@@ -11,9 +11,7 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     let _guard = captured.install("trace");
 
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(&callback, json!({"result": "VALID", "token": TOKEN}))
-        .await;
+    let callback = t.settled(TOKEN, "VALID").await;
     t.callback(
         "/callbacks/infobip/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         json!({"result": "VALID", "token": TOKEN}),
@@ -78,15 +76,7 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
     let redeem = json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE});
     assert_eq!(t.redeem(OTHER_TOKEN, redeem).await.status(), 200);
 
-    let items = smv_shared::aws::Account::local(&endpoint)
-        .dynamodb()
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = scan_table(&endpoint, &table).await;
     let keys: Vec<String> = items
         .iter()
         .map(|item| format!("{:?}", item["token"]))

@@ -22,12 +22,7 @@ async fn each_request_is_one_json_event_with_route_token_outcome_and_latency() {
     let _guard = captured.install("info");
 
     let t = test_app().await;
-    let callback = t.start_pending(TOKEN).await;
-    t.callback(
-        &callback,
-        json!({"result": "ERROR", "token": TOKEN, "error": {"id": 306}}),
-    )
-    .await;
+    t.settled_with_error(TOKEN, 306).await;
     t.poll(TOKEN).await;
     t.send(get("/nope")).await;
 

@@ -140,7 +140,7 @@ async fn brazil_ok_answer_is_pending_without_a_redirect() {
         t.infobip_requests().await[0]["phoneNumber"],
         "5511987654321"
     );
-    assert_eq!(t.poll(TOKEN).await.1["status"], "PENDING");
+    assert_eq!(t.status(TOKEN).await, "PENDING");
 }
 
 #[tokio::test]
@@ -264,11 +264,7 @@ async fn an_unreachable_infobip_is_503() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let t = test_app_with(
-        &[("INFOBIP_BASE_URL", &url)],
-        std::sync::Arc::new(smv_shared::store::MemoryStore::new()),
-    )
-    .await;
+    let t = test_app_env(&[("INFOBIP_BASE_URL", &url)]).await;
     let response = t.send(start_request(PHONE)).await;
     assert_problem(&response, 503);
     assert_eq!(header(&response, "retry-after"), Some("5"));

@@ -413,8 +413,8 @@ async fn each_function_is_granted_exactly_the_actions_it_calls() {
     polls.jwks().await;
 
     // Both settled tokens, and an unknown one.
-    assert_eq!(polls.poll(TOKEN).await.1["status"], "VALID");
-    assert_eq!(polls.poll(OTHER_TOKEN).await.1["status"], "VALID");
+    assert_eq!(polls.status(TOKEN).await, "VALID");
+    assert_eq!(polls.status(OTHER_TOKEN).await, "VALID");
     let unknown = polls.poll("0b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d").await;
     assert_eq!(unknown.0, 404);
 

@@ -10,7 +10,7 @@ use smv_shared::app::Adapters;
 use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
-use smv_shared::config::PollConfig;
+use smv_shared::config::{FromEnv, PollConfig};
 use smv_shared::store::{MemoryStore, Store};
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::{handle_any, handle_by, Backend, Function};
@@ -48,7 +48,12 @@ pub struct TestApp {
 }
 
 pub async fn test_app() -> TestApp {
-    test_app_with(&[], Arc::new(MemoryStore::new())).await
+    test_app_env(&[]).await
+}
+
+/// With `extra_env` over the usual settings, on the in-memory store.
+pub async fn test_app_env(extra_env: &[(&str, &str)]) -> TestApp {
+    test_app_with(extra_env, Arc::new(MemoryStore::new())).await
 }
 
 pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) -> TestApp {
@@ -271,6 +276,57 @@ impl TestApp {
     /// What Infobip's demo app sees when it polls `token`.
     pub async fn demo_result(&self, token: &str) -> Response<Body> {
         self.send(get(&format!("/verify/result/{token}"))).await
+    }
+
+    /// Infobip's callback of a bare `result` (`VALID`, `INVALID`) for `token`.
+    pub async fn report(&self, callback_path: &str, token: &str, result: &str) -> Response<Body> {
+        self.callback(callback_path, json!({"result": result, "token": token}))
+            .await
+    }
+
+    /// Infobip's ERROR callback for `token`, with only the error's id.
+    pub async fn report_error(&self, callback_path: &str, token: &str, id: i32) -> Response<Body> {
+        let body = json!({"result": "ERROR", "token": token, "error": {"id": id}});
+        self.callback(callback_path, body).await
+    }
+
+    /// A verification started and then given a bare `result`; its callback path.
+    pub async fn settled(&self, token: &str, result: &str) -> String {
+        let callback = self.start_pending(token).await;
+        self.report(&callback, token, result).await;
+        callback
+    }
+
+    /// A verification started and then ended in ERROR `id`; its callback path.
+    pub async fn settled_with_error(&self, token: &str, id: i32) -> String {
+        let callback = self.start_pending(token).await;
+        self.report_error(&callback, token, id).await;
+        callback
+    }
+
+    /// Asserts that a callback was recorded and that a poll now says `status`.
+    pub async fn assert_recorded(&self, response: &Response<Body>, token: &str, status: &str) {
+        assert_eq!(
+            body_json(response)["outcome"],
+            "RECORDED",
+            "{}",
+            body_text(response)
+        );
+        assert_eq!(self.status(token).await, status);
+    }
+
+    /// What a poll says the status is.
+    pub async fn status(&self, token: &str) -> Value {
+        self.poll(token).await.1["status"].clone()
+    }
+
+    /// The redeem the starter makes when no device code is needed: its verifier and the number.
+    pub async fn redeem_as_starter(&self, token: &str) -> Response<Body> {
+        self.redeem(
+            token,
+            json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE}),
+        )
+        .await
     }
 
     pub async fn callback(&self, callback_path: &str, body: Value) -> Response<Body> {

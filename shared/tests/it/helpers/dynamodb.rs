@@ -48,3 +48,19 @@ pub async fn kms_key(endpoint: &str) -> String {
         .await
         .unwrap()
 }
+
+/// Every item of `table` on the server at `endpoint`.
+pub async fn scan_table(
+    endpoint: &str,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    smv_shared::aws::Account::local(endpoint)
+        .dynamodb()
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}

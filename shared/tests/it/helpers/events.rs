@@ -101,6 +101,16 @@ pub fn header<'r>(response: &'r Response<Body>, name: &str) -> Option<&'r str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
 }
 
+/// Asserts an RFC 9457 problem with `status` and the type `urn:smv:problem:{slug}`.
+pub fn assert_problem_type(response: &Response<Body>, status: u16, slug: &str) {
+    let problem = assert_problem(response, status);
+    assert_eq!(
+        problem["type"],
+        format!("urn:smv:problem:{slug}"),
+        "{problem}"
+    );
+}
+
 /// Asserts an RFC 9457 problem with `status` and returns its body.
 pub fn assert_problem(response: &Response<Body>, status: u16) -> Value {
     assert_eq!(
