@@ -24,14 +24,22 @@ ensure_venv() {
 
 # A headless Chromium for the browser tests: Debian's chromium-headless-shell (Playwright drives
 # it and downloads nothing), installed with apt-get where this runs as root on Debian, or the
-# binary SMV_BROWSER names. Sets browser to its path, empty when there is none.
-ensure_browser() {
-  browser=${SMV_BROWSER:-/usr/lib/chromium/chromium-headless-shell}
-  if [ ! -x "$browser" ] && [ -z "${SMV_BROWSER:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing chromium-headless-shell (apt-get)"
+# binary SMV_BROWSER names.
+default_browser=/usr/lib/chromium/chromium-headless-shell
+
+# Installs Debian's chromium-headless-shell where it is missing and can be (root, apt-get).
+install_browser() {
+  if [ ! -x "$default_browser" ] && [ -z "${SMV_BROWSER:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing chromium-headless-shell (apt-get, log: $target_dir/apt-browser.log)"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell; } \
       >"$target_dir/apt-browser.log" 2>&1 || echo "    (failed: see $target_dir/apt-browser.log)"
   fi
+}
+
+# Sets browser to the Chromium to test with (installing it if it can), empty when there is none.
+ensure_browser() {
+  browser=${SMV_BROWSER:-$default_browser}
+  [ -x "$browser" ] || install_browser
   [ -x "$browser" ] || browser=""
 }
 
