@@ -693,3 +693,18 @@ async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
     assert!(calls_to(&t, "/mi/simswap").await.is_empty());
     assert!(calls_to(&t, "/2fa").await.is_empty());
 }
+
+/// A start context with fallback countries but no 2FA client (built by hand: the configuration
+/// refuses that combination) says what is missing, not that the country is refused, and sends
+/// nothing, checks nothing and writes nothing.
+#[tokio::test]
+async fn fallback_without_its_two_factor_client_is_reported_as_such() {
+    let mut t = after_error_306(&[]).await;
+    t.backend.start.pins = None;
+    let before = t.poll(TOKEN).await.1;
+    let refused = fall_back(&t, fallback_body("sms")).await;
+    assert_problem_type(&refused, 503, "fallback-not-configured");
+    assert!(calls_to(&t, "/2fa").await.is_empty());
+    assert!(calls_to(&t, "/mi/simswap").await.is_empty());
+    assert_eq!(t.poll(TOKEN).await.1, before);
+}
