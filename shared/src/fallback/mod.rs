@@ -11,7 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 mod state;
 
-pub use state::{FallbackState, PinPhase, PinState, PinVerdict, SendRefusal};
+pub use state::{
+    FallbackState, PinPhase, PinState, PinVerdict, SendRefusal, SIM_SWAP_ANSWER_REUSE,
+};
 
 /// Silent outcomes that carry no evidence either way: no coverage (100), provider failure (101),
 /// gateway not allowed (303), device timeout (305), address not in the operator's range (306,

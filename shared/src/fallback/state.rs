@@ -17,11 +17,17 @@ use super::{
 use crate::time::Timestamp;
 use crate::verification::{State, Status, Verification, VerificationResult};
 
+/// How long a SIM-swap answer stands for the next PIN send: a resend within it reuses the answer,
+/// a later one asks again (a swap between two sends must stop the second).
+pub const SIM_SWAP_ANSWER_REUSE: Duration = Duration::from_secs(60);
+
 /// The PIN fallback's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FallbackState {
     /// Our SIM-swap check found a swap: no PIN, ever.
     pub sim_swapped: bool,
+    /// When the last SIM-swap check that let a PIN go ran.
+    pub sim_swap_checked_at: Option<Timestamp>,
     pub pin: Option<PinState>,
 }
 
@@ -137,6 +143,16 @@ impl Verification {
 
     pub fn verified_by_pin(&self) -> bool {
         self.method() != Method::Silent
+    }
+
+    /// Whether a PIN sent now must be preceded by a SIM-swap check: the check is on, and no
+    /// answer younger than [`SIM_SWAP_ANSWER_REUSE`] let a PIN go.
+    pub fn needs_sim_swap_check(&self, policy: &PinPolicy, now: Timestamp) -> bool {
+        policy.sim_swap_check_hours > 0
+            && self
+                .fallback
+                .sim_swap_checked_at
+                .is_none_or(|at| now >= at.plus(SIM_SWAP_ANSWER_REUSE))
     }
 
     /// Why a PIN may not be sent now, by `policy`; `None` when it may. The country is checked
@@ -387,6 +403,20 @@ mod tests {
         );
         // The claim keeps a PENDING verification open as long as its PIN can be entered.
         assert_eq!(v.pending_until, at(61 + 600));
+    }
+
+    #[test]
+    fn every_send_is_checked_for_a_sim_swap_unless_an_answer_is_under_a_minute_old() {
+        let mut v = pending();
+        assert!(v.needs_sim_swap_check(&POLICY, at(61)));
+        v.fallback.sim_swap_checked_at = Some(at(61));
+        assert!(!v.needs_sim_swap_check(&POLICY, at(120)));
+        assert!(v.needs_sim_swap_check(&POLICY, at(121)));
+        let off = PinPolicy {
+            sim_swap_check_hours: 0,
+            ..POLICY
+        };
+        assert!(!pending().needs_sim_swap_check(&off, at(61)));
     }
 
     #[test]

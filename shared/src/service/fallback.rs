@@ -68,12 +68,17 @@ pub async fn send_pin(
     if previous.as_ref().is_none_or(PinState::needs_new_pin) {
         count_like_a_start(app, &request.phone, device, now).await?;
     }
-    if previous.is_none() && policy.sim_swap_check_hours > 0 {
+    // Before every send, new PIN or resend: after a swap the PIN would go to the new SIM.
+    let check_now = read.needs_sim_swap_check(policy, now);
+    if check_now {
         check_sim_swap(app, &read, &request.phone).await?;
     }
 
     // Claim the send first: two concurrent requests must not both reach Infobip.
-    let (claimed, claimed_pin) = read.with_send_claimed(request.channel, now);
+    let (mut claimed, claimed_pin) = read.with_send_claimed(request.channel, now);
+    if check_now {
+        claimed.fallback.sim_swap_checked_at = Some(now);
+    }
     let claimed = write_over(app, &read, claimed)
         .await?
         .ok_or(AppError::FallbackBusy)?;
@@ -260,7 +265,7 @@ fn check_starter(
     }
 }
 
-/// Before the first PIN: a SIM swapped within the period refuses the fallback, for good.
+/// Before a PIN: a SIM swapped within the period refuses the fallback, for good.
 async fn check_sim_swap(
     app: &StartApp,
     read: &Verification,

@@ -708,3 +708,44 @@ async fn fallback_without_its_two_factor_client_is_reported_as_such() {
     assert!(calls_to(&t, "/mi/simswap").await.is_empty());
     assert_eq!(t.poll(TOKEN).await.1, before);
 }
+
+/// After a SIM swap the carrier delivers the victim's PIN to the attacker's SIM: every send is
+/// checked, the first, a resend and a replacement PIN, unless an answer under a minute old stands.
+async fn a_swap_between_two_sends_stops_the_second_on(store: Arc<dyn Store>) {
+    let t = after_error_306_on(&[], store).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(30));
+    let soon = fall_back(&t, fallback_body("sms")).await;
+    assert_eq!(soon.status(), 202, "{}", body_text(&soon));
+    assert_eq!(
+        calls_to(&t, "/mi/simswap").await.len(),
+        1,
+        "a 30 s old answer stands"
+    );
+
+    // The SIM is swapped now; the next resend is due in 60 s, by then the answer is stale.
+    t.infobip.reset().await;
+    sim_swap_answers(&t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
+    pins_are_sent(&t).await;
+    t.advance(Duration::from_secs(60));
+    let after_swap = fall_back(&t, fallback_body("voice")).await;
+    assert_problem_type(&after_swap, 403, "sim-swap-detected");
+    assert_eq!(calls_to(&t, "/mi/simswap").await.len(), 1, "checked again");
+    assert!(
+        calls_to(&t, "/2fa").await.is_empty(),
+        "no resend to the new SIM"
+    );
+    assert_eq!(t.poll(TOKEN).await.1["fallback"]["reason"], "sim-swap");
+    let entered = enter(&t, PIN).await;
+    assert_problem_type(&entered, 410, "pin-expired");
+}
+
+#[tokio::test]
+async fn a_swap_between_two_sends_stops_the_second() {
+    a_swap_between_two_sends_stops_the_second_on(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn a_swap_between_two_sends_stops_the_second_on_dynamodb() {
+    a_swap_between_two_sends_stops_the_second_on(dynamodb_store().await).await;
+}

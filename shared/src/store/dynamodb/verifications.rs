@@ -27,6 +27,7 @@ const VALID: &str = "VALID";
 const VERSION: &str = "version";
 const COUNTRY: &str = "country";
 const SIM_SWAPPED: &str = "simSwapped";
+const SIM_SWAP_CHECKED_AT: &str = "simSwapCheckedAt";
 const PIN_CHANNEL: &str = "pinChannel";
 const PIN_ID: &str = "pinId";
 const PIN_SENDS: &str = "pinSends";
@@ -79,6 +80,9 @@ fn to_item(v: &Verification) -> Item {
     if v.fallback.sim_swapped {
         item.insert(SIM_SWAPPED.into(), n(1));
     }
+    if let Some(at) = v.fallback.sim_swap_checked_at {
+        item.insert(SIM_SWAP_CHECKED_AT.into(), n(at.as_millis()));
+    }
     if let Some(pin) = &v.fallback.pin {
         item.insert(PIN_CHANNEL.into(), s(pin.channel.as_str()));
         item.insert(PIN_STATE.into(), s(pin.phase.as_str()));
@@ -113,6 +117,10 @@ fn fallback_from_item(item: &Item) -> Result<FallbackState, StoreError> {
     }
     Ok(FallbackState {
         sim_swapped: flag(item, SIM_SWAPPED)?,
+        sim_swap_checked_at: match item.get(SIM_SWAP_CHECKED_AT) {
+            None => None,
+            Some(_) => Some(Timestamp::from_millis(get_n(item, SIM_SWAP_CHECKED_AT)?)),
+        },
         pin,
     })
 }
