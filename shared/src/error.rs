@@ -9,7 +9,7 @@ use crate::device_address::AddressError;
 use crate::fallback::{InvalidPin, PinRefusal, Refusal, SendRefusal};
 use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
-use crate::phone::InvalidPhoneNumber;
+use crate::phone::{InvalidPhoneNumber, NumberType};
 use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
 use crate::token::{InvalidToken, RandomnessUnavailable, Token};
@@ -33,6 +33,9 @@ pub enum AppError {
     InvalidPhoneNumber(#[from] InvalidPhoneNumber),
     #[error(transparent)]
     InvalidToken(#[from] InvalidToken),
+    /// The numbering plan says this number cannot be a SIM (premium rate, personal, toll free...).
+    #[error("a {} number cannot be a SIM", .0.as_str())]
+    NotAMobileNumber(NumberType),
     /// CloudFront is trusted to say where a device is, and this request did not come through it.
     #[error(transparent)]
     UntrustedOrigin(AddressError),

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use rlibphonenumber::{ParseError, PhoneNumberFormat, PHONE_NUMBER_UTIL};
+use rlibphonenumber::{ParseError, PhoneNumberFormat, PhoneNumberType, PHONE_NUMBER_UTIL};
 
 /// A phone number that the numbering plan of its country allows. Valid by construction.
 #[derive(Clone, PartialEq, Eq)]
@@ -14,6 +14,92 @@ pub struct PhoneNumber {
     country_code: u16,
     /// ISO 3166 alpha-2 of the number's country (`GB`), as the numbering plan assigns it.
     country: Option<String>,
+    number_type: NumberType,
+}
+
+/// What the numbering plan says a number is: only some kinds can be a SIM, and only a SIM can be
+/// verified by its carrier (a premium-rate or personal number would bill us, or route, elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberType {
+    Mobile,
+    /// Where the plan cannot tell (the US, Canada).
+    FixedLineOrMobile,
+    FixedLine,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    Voip,
+    Personal,
+    Pager,
+    Uan,
+    Voicemail,
+    Unknown,
+}
+
+/// The number types a deployment verifies (`SIM_NUMBER_TYPES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimNumberTypes(pub Vec<NumberType>);
+
+impl SimNumberTypes {
+    pub fn admits(&self, phone: &PhoneNumber) -> bool {
+        self.0.contains(&phone.number_type())
+    }
+}
+
+impl NumberType {
+    pub const ALL: [NumberType; 12] = [
+        Self::Mobile,
+        Self::FixedLineOrMobile,
+        Self::FixedLine,
+        Self::TollFree,
+        Self::PremiumRate,
+        Self::SharedCost,
+        Self::Voip,
+        Self::Personal,
+        Self::Pager,
+        Self::Uan,
+        Self::Voicemail,
+        Self::Unknown,
+    ];
+
+    /// libphonenumber's name (`MOBILE`, `PREMIUM_RATE`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mobile => "MOBILE",
+            Self::FixedLineOrMobile => "FIXED_LINE_OR_MOBILE",
+            Self::FixedLine => "FIXED_LINE",
+            Self::TollFree => "TOLL_FREE",
+            Self::PremiumRate => "PREMIUM_RATE",
+            Self::SharedCost => "SHARED_COST",
+            Self::Voip => "VOIP",
+            Self::Personal => "PERSONAL_NUMBER",
+            Self::Pager => "PAGER",
+            Self::Uan => "UAN",
+            Self::Voicemail => "VOICEMAIL",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
+    fn of(kind: PhoneNumberType) -> Self {
+        match kind {
+            PhoneNumberType::Mobile => Self::Mobile,
+            PhoneNumberType::FixedLineOrMobile => Self::FixedLineOrMobile,
+            PhoneNumberType::FixedLine => Self::FixedLine,
+            PhoneNumberType::TollFree => Self::TollFree,
+            PhoneNumberType::PremiumRate => Self::PremiumRate,
+            PhoneNumberType::SharedCost => Self::SharedCost,
+            PhoneNumberType::VoIP => Self::Voip,
+            PhoneNumberType::PersonalNumber => Self::Personal,
+            PhoneNumberType::Pager => Self::Pager,
+            PhoneNumberType::UAN => Self::Uan,
+            PhoneNumberType::VoiceMail => Self::Voicemail,
+            PhoneNumberType::Unknown => Self::Unknown,
+        }
+    }
 }
 
 /// Why a phone number was refused; the message is shown to the caller as is.
@@ -96,6 +182,7 @@ impl PhoneNumber {
             digits,
             country_code,
             country,
+            number_type: NumberType::of(parsed.get_type()),
         })
     }
 
@@ -112,6 +199,10 @@ impl PhoneNumber {
     /// ISO 3166 alpha-2 (`GB`); `None` for a non-geographic number (`+800`…).
     pub fn country(&self) -> Option<&str> {
         self.country.as_deref()
+    }
+
+    pub fn number_type(&self) -> NumberType {
+        self.number_type
     }
 
     /// For logs and storage: country code and the last three digits, e.g. `+44*******456`.

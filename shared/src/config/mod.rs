@@ -8,6 +8,7 @@
 //!
 //! - [`common`]: the table, the lifetimes, the phone hash key.
 //! - [`infobip`]: Infobip's base URL, key and timeout; our callback base URL and key.
+//! - [`numbers`]: which number types can be a SIM, and so are verified.
 //! - [`addresses`]: which proxies say where a device is.
 //! - [`rate_limits`]: the start limits, one family.
 //! - [`fallback`]: where a PIN is offered, how PINs are sent and checked.
@@ -22,6 +23,7 @@ pub mod assertions;
 pub mod common;
 pub mod fallback;
 pub mod infobip;
+pub mod numbers;
 pub mod rate_limits;
 mod setting;
 #[cfg(test)]
@@ -40,6 +42,7 @@ pub use web::{Families, Family};
 use crate::callback_secret::CallbackKey;
 use crate::device_address::AddressPolicy;
 use crate::fallback::OfferPolicy;
+use crate::phone::SimNumberTypes;
 use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
 
@@ -80,6 +83,7 @@ pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
     common::SETTINGS
         .iter()
         .chain(infobip::SETTINGS)
+        .chain(numbers::SETTINGS)
         .chain(addresses::SETTINGS)
         .chain(rate_limits::settings())
         .chain(fallback::SETTINGS)
@@ -104,6 +108,8 @@ pub struct StartConfig {
     pub callback_base_url: Option<Url>,
     pub callback_key: CallbackKey,
     pub phone_hash_key: PhoneHashKey,
+    /// Only these number types get a start or a PIN.
+    pub sim_number_types: SimNumberTypes,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
     pub fallback: FallbackConfig,
@@ -160,6 +166,7 @@ impl FromEnv for StartConfig {
             callback_base_url: infobip::callback_base_url(env)?,
             callback_key: infobip::callback_key(env)?,
             phone_hash_key: common::phone_hash_key(env)?,
+            sim_number_types: numbers::sim_number_types(env)?,
             address_policy: addresses::address_policy(env)?,
             rate_limits: rate_limits::rate_limits(env)?,
             fallback: FallbackConfig::read(env)?,

@@ -162,6 +162,11 @@ fn each_malformed_setting_is_named() {
         "TRUST_CLOUDFRONT_VIEWER_ADDRESS"
     );
     assert_eq!(with(("DEMO_APP_ROUTES", "on")), "DEMO_APP_ROUTES");
+    assert_eq!(
+        with(("SIM_NUMBER_TYPES", "MOBILE,SATELLITE")),
+        "SIM_NUMBER_TYPES"
+    );
+    assert_eq!(with(("SIM_NUMBER_TYPES", " , ")), "SIM_NUMBER_TYPES");
     for origins in [
         "shop.example.com",
         "https://shop.example.com/",

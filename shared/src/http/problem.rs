@@ -62,6 +62,7 @@ fn describe(error: &HttpError) -> (Problem, Log) {
             InvalidRequest(detail) => (400, "invalid-request", "Invalid request", Quiet, detail.clone()),
             InvalidPhoneNumber(e) => (400, "invalid-phone-number", "Invalid phone number", Quiet, e.to_string()),
             InvalidToken(e) => (400, "invalid-token", "Invalid token", Quiet, e.to_string()),
+            NotAMobileNumber(kind) => (422, "not-a-mobile-number", "Not a mobile number", Quiet, format!("Only a mobile number can be verified; this one is {} by its numbering plan.", kind.as_str())),
             UntrustedOrigin(e) => (403, "untrusted-origin", "Forbidden", Quiet, e.to_string()),
             DeviceAddressUnknown(e) => (400, "device-address-unknown", "Device address unknown", Quiet, e.to_string()),
             InvalidIdempotencyKey(e) => (400, "invalid-idempotency-key", "Invalid Idempotency-Key", Quiet, e.to_string()),

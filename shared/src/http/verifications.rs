@@ -121,6 +121,8 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     let idempotency_key = idempotency_key(request)?;
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
+    // Before the Idempotency-Key is claimed: a refused number writes nothing.
+    service::refuse_non_sim(app, &phone)?;
     let binding = body.binding()?;
     let phone_hash = app.config.phone_hash_key.hash(&phone);
     let device = device_address::resolve(request, &app.config.address_policy)?;

@@ -36,6 +36,18 @@ pub struct Started {
     pub pending_until: Timestamp,
 }
 
+/// Refuses a number that cannot be a SIM before anything is counted, written or billed: a
+/// premium-rate or personal number would make a start (or a PIN) a toll-fraud lever.
+pub fn refuse_non_sim(app: &StartApp, phone: &PhoneNumber) -> Result<(), AppError> {
+    match app.config.sim_number_types.admits(phone) {
+        true => Ok(()),
+        false => {
+            info!(phone = %phone.masked(), kind = phone.number_type().as_str(), "start refused: not a number that can be a SIM");
+            Err(AppError::NotAMobileNumber(phone.number_type()))
+        }
+    }
+}
+
 /// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once, and
 /// only within the rate limits.
 pub async fn start(
@@ -46,6 +58,7 @@ pub async fn start(
     public_base_url: &Url,
     binding: Option<StartBinding>,
 ) -> Result<Started, AppError> {
+    refuse_non_sim(app, phone)?;
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.config.rate_limits,

@@ -354,3 +354,43 @@ async fn an_oversized_infobip_answer_is_not_read_whole_and_leaves_no_record() {
         "nothing was stored for the token"
     );
 }
+
+/// Toll fraud: a premium-rate (`+44 90…`) or personal (`+44 70…`) number would bill a start or a
+/// PIN to whoever runs the number. Neither gets a start, through either route family, with or
+/// without an Idempotency-Key; nothing is counted, stored or sent to Infobip.
+async fn numbers_that_cannot_be_a_sim_get_no_start_on(
+    store: std::sync::Arc<dyn smv_shared::store::Store>,
+) {
+    let store = FaultyStore::wrapping(store);
+    let t = test_app_with(&[], store.clone()).await;
+    for number in ["+449012345678", "+447011234567"] {
+        for request in [start_request(number), keyed_start("k-toll", number)] {
+            let refused = t.send(request).await;
+            assert_problem_type(&refused, 422, "not-a-mobile-number");
+        }
+        let demo = t.send(get(&format!("/verify/{}", &number[1..]))).await;
+        assert_problem_type(&demo, 422, "not-a-mobile-number");
+    }
+    assert!(t.infobip_requests().await.is_empty(), "no billed call");
+    assert!(
+        store.calls().is_empty(),
+        "nothing counted or stored: {:?}",
+        store.calls()
+    );
+    // A mobile number of the same country still starts.
+    t.infobip_redirects(TOKEN).await;
+    assert_eq!(t.send(start_request(PHONE)).await.status(), 201);
+}
+
+#[tokio::test]
+async fn numbers_that_cannot_be_a_sim_get_no_start() {
+    numbers_that_cannot_be_a_sim_get_no_start_on(std::sync::Arc::new(
+        smv_shared::store::MemoryStore::new(),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn numbers_that_cannot_be_a_sim_get_no_start_on_dynamodb() {
+    numbers_that_cannot_be_a_sim_get_no_start_on(dynamodb_store().await).await;
+}
