@@ -114,6 +114,12 @@ fn describe(error: &HttpError) -> (Problem, Log) {
     (problem, log)
 }
 
+/// `Retry-After` in whole seconds, rounded up and at least 1: a client that waits 29 s of a
+/// 29.4 s wait would only be refused again.
+fn whole_seconds_up(wait: Duration) -> u64 {
+    (wait.as_millis() as u64).div_ceil(1000).max(1)
+}
+
 /// When a client may try again, for the errors that say.
 fn retry_after(error: &HttpError) -> Option<Duration> {
     use AppError::*;
@@ -209,7 +215,7 @@ fn build(error: &HttpError, style: ErrorStyle) -> (Response<Body>, &'static str,
         .header(CONTENT_TYPE, PROBLEM_CONTENT_TYPE)
         .header(CACHE_CONTROL, "no-store");
     if let Some(retry_after) = p.retry_after {
-        builder = builder.header(RETRY_AFTER, retry_after.as_secs().max(1));
+        builder = builder.header(RETRY_AFTER, whole_seconds_up(retry_after));
     }
     if let HttpError::Refused(Refused::MethodNotAllowed { allow }) = error {
         builder = builder.header(ALLOW, *allow);

@@ -749,3 +749,16 @@ async fn a_swap_between_two_sends_stops_the_second() {
 async fn a_swap_between_two_sends_stops_the_second_on_dynamodb() {
     a_swap_between_two_sends_stops_the_second_on(dynamodb_store().await).await;
 }
+
+/// A client that honours `Retry-After` must not be refused again: 29.4 s left is `30`, not `29`.
+#[tokio::test]
+async fn retry_after_rounds_a_resend_wait_up() {
+    let t = after_error_306(&[]).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_millis(600));
+    let early = fall_back(&t, fallback_body("sms")).await;
+    assert_problem_type(&early, 429, "pin-resend-too-soon");
+    assert_eq!(header(&early, "retry-after"), Some("30"));
+    t.advance(Duration::from_secs(30));
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+}
