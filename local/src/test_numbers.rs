@@ -208,9 +208,13 @@ pub fn test_number(digits: &str) -> TestNumber {
     }
 }
 
-/// The load tool's mix: the numbers whose final poll is known, in the table's order.
-pub fn load_mix() -> impl Iterator<Item = &'static TestNumber> {
-    TEST_NUMBERS.iter().filter(|n| n.settles_as.is_some())
+/// The load tool's mix: (number, final status, Infobip error id) for the numbers whose final
+/// poll is known, in the table's order.
+pub fn load_mix() -> impl Iterator<Item = (&'static str, &'static str, Option<i64>)> {
+    TEST_NUMBERS.iter().filter_map(|n| {
+        n.settles_as
+            .map(|(status, error)| (n.number, status, error))
+    })
 }
 
 #[cfg(test)]

@@ -1,15 +1,21 @@
 //! Which proxies the start function trusts to say where a device is (`device_address`'s policy).
 
-use super::setting::{Env, Setting, Template};
+use super::setting::{Env, Kind, Setting, Template};
 use super::{ConfigError, Function};
 use crate::device_address::{AddressPolicy, CloudFrontTrust, OriginSecret};
 
 const START: &[Function] = &[Function::Start];
 
-pub const ALB_TRUSTED_PROXY_HOPS: Setting =
-    Setting::number("ALB_TRUSTED_PROXY_HOPS", 0, 0..=10, START, "").in_template(Template::Stack(
-        "'0': behind the stack's HTTP API the source IP comes from its context",
-    ));
+pub const ALB_TRUSTED_PROXY_HOPS: Setting = Setting::new(
+    "ALB_TRUSTED_PROXY_HOPS",
+    Kind::Number {
+        default: 0,
+        min: 0,
+        max: 10,
+    },
+    START,
+    Template::Stack("'0': behind the stack's HTTP API the source IP comes from its context"),
+);
 pub const TRUST_CLOUDFRONT_VIEWER_ADDRESS: Setting = Setting::flag(
     "TRUST_CLOUDFRONT_VIEWER_ADDRESS",
     false,

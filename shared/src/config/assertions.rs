@@ -1,7 +1,7 @@
 //! The poll function's signed assertions: who they are for, how long they live, which KMS keys
 //! sign and are published.
 
-use super::setting::{Env, Setting, Template};
+use super::setting::{Env, Kind, Setting, Template};
 use super::{ConfigError, Function};
 use crate::assertion::Policy;
 
@@ -25,8 +25,12 @@ pub const ASSERTION_TTL_SECONDS: Setting = Setting::number(
 );
 /// The KMS key (its ARN) that signs; the Lambda function requires it, `smv-local` may sign with a
 /// key of its own instead.
-pub const ASSERTION_KEY_ID: Setting = Setting::text("ASSERTION_KEY_ID", POLL, "")
-    .in_template(Template::Stack("the stack's own KMS key"));
+pub const ASSERTION_KEY_ID: Setting = Setting::new(
+    "ASSERTION_KEY_ID",
+    Kind::Text { default: None },
+    POLL,
+    Template::Stack("the stack's own KMS key"),
+);
 /// Keys published in the JWKS beside the signing key, for a rotation.
 pub const ASSERTION_PUBLISHED_KEY_IDS: Setting = Setting::text(
     "ASSERTION_PUBLISHED_KEY_IDS",

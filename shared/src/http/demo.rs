@@ -53,11 +53,12 @@ pub async fn start(
             AppError::InvalidRequest("the phone number in the path is not valid UTF-8".into())
         })?;
     let phone = PhoneNumber::parse(&msisdn)?;
+    let sim = service::SimNumber::check(app, &phone)?;
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     // The demo app knows no PKCE: its verifications never yield assertions.
     let phone_hash = app.config.phone_hash_key.hash(&phone);
-    let started = service::start(app, &phone, &phone_hash, device, &callback_base, None).await?;
+    let started = service::start(app, sim, &phone_hash, device, &callback_base, None).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
         StatusCode::OK,

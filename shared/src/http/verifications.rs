@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::idempotency::{self, Decision, IdempotencyKey, InvalidIdempotencyKey};
 use crate::phone::PhoneNumber;
 use crate::phone_hash::PhoneHash;
-use crate::service;
+use crate::service::{self, SimNumber};
 use crate::store::StoredResponse;
 use crate::token::Token;
 use crate::verification::{ErrorInfo, Status};
@@ -122,13 +122,13 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     let body: StartBody = json_body(request)?;
     let phone = PhoneNumber::parse(&body.phone_number)?;
     // Before the Idempotency-Key is claimed: a refused number writes nothing.
-    service::refuse_non_sim(app, &phone)?;
+    let phone = SimNumber::check(app, &phone)?;
     let binding = body.binding()?;
-    let phone_hash = app.config.phone_hash_key.hash(&phone);
+    let phone_hash = app.config.phone_hash_key.hash(phone.phone());
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
-        return start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
+        return start_once(app, phone, &phone_hash, device, &callback_base, binding).await;
     };
 
     let record_key = key.record_key(&device.subscriber());
@@ -140,7 +140,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
         Decision::Reused => return Err(AppError::IdempotencyKeyReused.into()),
         Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress.into()),
     }
-    let outcome = start_once(app, &phone, &phone_hash, device, &callback_base, binding).await;
+    let outcome = start_once(app, phone, &phone_hash, device, &callback_base, binding).await;
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
@@ -168,7 +168,7 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
 
 async fn start_once(
     app: &StartApp,
-    phone: &PhoneNumber,
+    phone: SimNumber<'_>,
     phone_hash: &PhoneHash,
     device: DeviceAddress,
     public_base: &url::Url,

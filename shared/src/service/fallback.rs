@@ -57,7 +57,7 @@ pub async fn send_pin(
     if !offer.allows_country(request.phone.country()) {
         return Err(AppError::FallbackCountryNotAllowed);
     }
-    super::refuse_non_sim(app, &request.phone)?;
+    super::SimNumber::check(app, &request.phone)?;
     let pins = app.pins.as_ref().ok_or(AppError::FallbackNotConfigured)?;
     if let Some(refusal) = read.fallback_refusal(now, offer) {
         return Err(refusal.into());

@@ -10,7 +10,7 @@ mod start;
 pub use callback::{receive_callback, CallbackOutcome};
 pub use fallback::{check_pin, send_pin, FallbackRequest, PinSent, PinVerified};
 pub use results::{device_return, redeem, report, Redeem, Report};
-pub use start::{refuse_non_sim, start, Started};
+pub use start::{start, SimNumber, Started};
 
 use tracing::warn;
 

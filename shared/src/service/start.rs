@@ -36,15 +36,24 @@ pub struct Started {
     pub pending_until: Timestamp,
 }
 
-/// Refuses a number that cannot be a SIM before anything is counted, written or billed: a
-/// premium-rate or personal number would make a start (or a PIN) a toll-fraud lever.
-pub fn refuse_non_sim(app: &StartApp, phone: &PhoneNumber) -> Result<(), AppError> {
-    match app.config.sim_number_types.admits(phone) {
-        true => Ok(()),
-        false => {
-            info!(phone = %phone.masked(), kind = phone.number_type().as_str(), "start refused: not a number that can be a SIM");
-            Err(AppError::NotAMobileNumber(phone.number_type()))
+/// A number of a type that can be a SIM (`SIM_NUMBER_TYPES`): the only kind [`start`] and a PIN
+/// send take, so that no caller can skip the check. A premium-rate or personal number would make
+/// a start (or a PIN) a toll-fraud lever.
+#[derive(Debug, Clone, Copy)]
+pub struct SimNumber<'a>(&'a PhoneNumber);
+
+impl<'a> SimNumber<'a> {
+    /// Refused before anything is counted, written or billed.
+    pub fn check(app: &StartApp, phone: &'a PhoneNumber) -> Result<Self, AppError> {
+        if app.config.sim_number_types.admits(phone) {
+            return Ok(Self(phone));
         }
+        info!(phone = %phone.masked(), kind = phone.number_type().as_str(), "refused: not a number that can be a SIM");
+        Err(AppError::NotAMobileNumber(phone.number_type()))
+    }
+
+    pub fn phone(self) -> &'a PhoneNumber {
+        self.0
     }
 }
 
@@ -52,13 +61,13 @@ pub fn refuse_non_sim(app: &StartApp, phone: &PhoneNumber) -> Result<(), AppErro
 /// only within the rate limits.
 pub async fn start(
     app: &StartApp,
-    phone: &PhoneNumber,
+    phone: SimNumber<'_>,
     phone_hash: &PhoneHash,
     device: DeviceAddress,
     public_base_url: &Url,
     binding: Option<StartBinding>,
 ) -> Result<Started, AppError> {
-    refuse_non_sim(app, phone)?;
+    let phone = phone.phone();
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.config.rate_limits,

@@ -7,6 +7,7 @@ mod idempotency;
 mod item;
 mod parked;
 mod returns;
+mod verification_item;
 mod verifications;
 
 use aws_sdk_dynamodb::Client;
