@@ -134,6 +134,30 @@ pub const TEST_NUMBERS: &[TestNumber] = &[
         ),
         SimSwapAnswer::NoCoverage,
     ),
+    swap(
+        settling(
+            plain(
+                "+447911000309",
+                Valid,
+                "VALID, but the SIM was swapped: the redeem is refused (sim-swap-detected)",
+            ),
+            "VALID",
+            None,
+        ),
+        SimSwapAnswer::Swapped,
+    ),
+    swap(
+        settling(
+            plain(
+                "+447911000310",
+                Valid,
+                "VALID, no SIM-swap coverage: SIM_SWAP_ON_UNKNOWN decides the redeem",
+            ),
+            "VALID",
+            None,
+        ),
+        SimSwapAnswer::NoCoverage,
+    ),
     pin(
         plain(
             "+447911000311",
@@ -236,6 +260,6 @@ mod tests {
         }
         assert_eq!(test_number("447911123456").silent, Scenario::Valid);
         assert_eq!(test_number("5521912345678").silent, Scenario::BrazilOk);
-        assert_eq!(load_mix().count(), 6);
+        assert_eq!(load_mix().count(), 8);
     }
 }

@@ -51,6 +51,8 @@ pub struct PollApp {
     /// A result the start could not pick up is applied by the next poll.
     pub parked: Arc<dyn ParkedCallbacks>,
     pub returns: Arc<dyn DeviceReturns>,
+    /// Asked before an assertion is signed: the only Infobip call the poll function makes.
+    pub sim_swaps: Arc<dyn SimSwapChecker>,
     pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,

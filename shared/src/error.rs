@@ -64,6 +64,8 @@ pub enum AppError {
     AssertionAlreadyIssued,
     #[error("too many wrong redeem attempts")]
     AssertionLocked,
+    #[error("the result is too old to be redeemed")]
+    AssertionTooLate,
     #[error("this return URL has already shown its code")]
     DeviceCodeAlreadyShown,
     #[error("callback secret does not match the verification")]
@@ -211,6 +213,7 @@ impl From<Unredeemable> for AppError {
             Unredeemable::NotValid(status) => Self::VerificationNotValid(status),
             // Not worth a failed attempt: there is nothing to guess.
             Unredeemable::Unbound => Self::AssertionRefused,
+            Unredeemable::TooLate => Self::AssertionTooLate,
         }
     }
 }

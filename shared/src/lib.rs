@@ -4,6 +4,7 @@
 //! - [`callback_secret`]: tells a callback URL we issued from a forged one, without storage.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
+//! - [`sim_swap`]: no assertion and no PIN without a recent answer that the SIM was not swapped.
 //! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification, and the PIN
 //!   state machine.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
@@ -39,6 +40,7 @@ pub mod phone_hash;
 pub mod rate_limit;
 pub mod server_key;
 pub mod service;
+pub mod sim_swap;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -7,7 +7,9 @@ use crate::app::{Adapters, Backend, CallbackApp, PollApp, StartApp};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
-use crate::config::{CallbackConfig, CommonConfig, ConfigError, FromEnv, PollConfig, StartConfig};
+use crate::config::{
+    CallbackConfig, CommonConfig, ConfigError, FromEnv, InfobipConfig, PollConfig, StartConfig,
+};
 use crate::infobip::{PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
 use crate::metrics::EmfStdout;
 use crate::store::{DynamoDbStore, Store};
@@ -52,13 +54,7 @@ impl StartApp {
 
     /// With the Infobip clients `config` describes.
     pub fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
-        let infobip = &config.infobip;
-        let transport = Transport::new(
-            &infobip.base_url,
-            &infobip.api_key,
-            infobip.connect_timeout,
-            infobip.timeout,
-        )?;
+        let transport = infobip_transport(&config.infobip)?;
         let pins = config.fallback.twofa.as_ref().map(|ids| {
             Arc::new(TwoFactorClient::new(
                 transport.clone(),
@@ -111,20 +107,36 @@ impl PollApp {
             config.assertions.published_key_ids.clone(),
         );
         let adapters = Adapters::lambda(&config.common, &account);
-        Ok(Self::new(config, &adapters, Arc::new(signer)))
+        Self::new(config, &adapters, Arc::new(signer))
     }
 
-    pub fn new(config: PollConfig, adapters: &Adapters, signer: Arc<dyn Signer>) -> Self {
-        Self {
+    /// With the SIM-swap client `config` describes.
+    pub fn new(
+        config: PollConfig,
+        adapters: &Adapters,
+        signer: Arc<dyn Signer>,
+    ) -> Result<Self, StartupError> {
+        let transport = infobip_transport(&config.infobip)?;
+        Ok(Self {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
             returns: adapters.store.clone(),
+            sim_swaps: Arc::new(SimSwapClient::new(transport)),
             signer,
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
             config: Arc::new(config),
-        }
+        })
     }
+}
+
+fn infobip_transport(infobip: &InfobipConfig) -> Result<Transport, StartupError> {
+    Ok(Transport::new(
+        &infobip.base_url,
+        &infobip.api_key,
+        infobip.connect_timeout,
+        infobip.timeout,
+    )?)
 }
 
 impl Backend {
@@ -138,7 +150,7 @@ impl Backend {
         Ok(Self {
             start: StartApp::new(StartConfig::from_lookup(&lookup)?, adapters)?,
             callback: CallbackApp::new(CallbackConfig::from_lookup(&lookup)?, adapters),
-            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer),
+            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer)?,
         })
     }
 }

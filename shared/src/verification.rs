@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::FallbackState;
 use crate::phone_hash::PhoneHash;
+use crate::sim_swap::SimSwapState;
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 
@@ -123,6 +124,7 @@ pub struct Verification {
     /// ISO 3166 alpha-2 of the number's country: decides whether a fallback may be offered.
     pub country: Option<String>,
     pub fallback: FallbackState,
+    pub sim_swap: SimSwapState,
     /// Increased by every write; a write computed from a read is conditional on it.
     pub version: u64,
 }
@@ -154,6 +156,8 @@ pub enum Unredeemable {
     NotValid(Status),
     /// Started without a challenge: nobody holds a verifier for it.
     Unbound,
+    /// VALID for longer than `ASSERTION_REDEEM_SECONDS`: the result is too old to sign.
+    TooLate,
 }
 
 /// What a poll says of the assertion.
@@ -202,6 +206,7 @@ impl Verification {
             redemption: Redemption::default(),
             country: None,
             fallback: FallbackState::default(),
+            sim_swap: SimSwapState::default(),
             version: 0,
         }
     }
@@ -278,8 +283,33 @@ impl Verification {
         self.redeemable(now).is_ok()
     }
 
-    pub fn assertion_state(&self, now: Timestamp) -> AssertionState {
-        match self.redeemable(now) {
+    /// [`Self::redeemable`], and only within `window` of the result: a VALID result is the
+    /// carrier's word at that moment, not for ever.
+    pub fn redeemable_within(
+        &self,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<&Binding, Unredeemable> {
+        let binding = self.redeemable(now)?;
+        match &self.state {
+            State::Completed { at, .. } if now >= at.plus(window) => Err(Unredeemable::TooLate),
+            _ => Ok(binding),
+        }
+    }
+
+    /// When the carrier (or the PIN check) said VALID: the assertion's `auth_time`.
+    pub fn verified_at(&self) -> Option<Timestamp> {
+        match &self.state {
+            State::Completed {
+                result: VerificationResult::Valid,
+                at,
+            } => Some(*at),
+            _ => None,
+        }
+    }
+
+    pub fn assertion_state(&self, window: Duration, now: Timestamp) -> AssertionState {
+        match self.redeemable_within(window, now) {
             Ok(_) => AssertionState::Available,
             Err(Unredeemable::AlreadyRedeemed) => AssertionState::Redeemed,
             Err(_) => AssertionState::Unavailable,

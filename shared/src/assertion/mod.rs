@@ -69,6 +69,11 @@ pub struct Claims<'a> {
     /// How the number was verified: `amr` is `smv`, or RFC 8176's `sms` or `tel` after a PIN, so
     /// that a relying party can demand silent verification.
     pub method: Method,
+    /// When the carrier, or the PIN check, said the number was this device's (OIDC `auth_time`).
+    pub auth_time: Timestamp,
+    /// When the SIM-swap check that cleared the number ran; `None` only where no check could run
+    /// and `SIM_SWAP_ON_UNKNOWN` let it pass, or the check is off, so a relying party can require it.
+    pub sim_swap_checked_at: Option<Timestamp>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +96,9 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
     amr: [&'static str; 1],
+    auth_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sim_swap_checked_at: Option<u64>,
 }
 
 /// A signed assertion and when it stops being valid.
@@ -128,6 +136,8 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
         jti: &URL_SAFE_NO_PAD.encode(jti),
         nonce: claims.nonce.map(Nonce::as_str),
         amr: [claims.method.amr()],
+        auth_time: claims.auth_time.as_millis() / 1000,
+        sim_swap_checked_at: claims.sim_swap_checked_at.map(|at| at.as_millis() / 1000),
     };
     let signing_input = format!("{}.{}", encode_part(&header), encode_part(&body));
     let signature = signer.sign(signing_input.as_bytes()).await?;

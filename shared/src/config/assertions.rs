@@ -23,6 +23,14 @@ pub const ASSERTION_TTL_SECONDS: Setting = Setting::number(
     POLL,
     "AssertionTtlSeconds",
 );
+/// A VALID result is the carrier's word at that moment: it is signed within this, or never.
+pub const ASSERTION_REDEEM_SECONDS: Setting = Setting::number(
+    "ASSERTION_REDEEM_SECONDS",
+    600,
+    10..=3_600,
+    POLL,
+    "AssertionRedeemSeconds",
+);
 /// The KMS key (its ARN) that signs; the Lambda function requires it, `smv-local` may sign with a
 /// key of its own instead.
 pub const ASSERTION_KEY_ID: Setting = Setting::new(
@@ -42,6 +50,7 @@ pub const SETTINGS: &[Setting] = &[
     ASSERTION_ISSUER,
     ASSERTION_AUDIENCE,
     ASSERTION_TTL_SECONDS,
+    ASSERTION_REDEEM_SECONDS,
     ASSERTION_KEY_ID,
     ASSERTION_PUBLISHED_KEY_IDS,
 ];
@@ -49,6 +58,8 @@ pub const SETTINGS: &[Setting] = &[
 #[derive(Debug, Clone)]
 pub struct AssertionConfig {
     pub policy: Policy,
+    /// How long after its result a VALID verification may be redeemed.
+    pub redeem_window: std::time::Duration,
     pub key_id: Option<String>,
     pub published_key_ids: Vec<String>,
 }
@@ -61,6 +72,7 @@ impl AssertionConfig {
                 audience: env.required(&ASSERTION_AUDIENCE)?,
                 lifetime: env.seconds(&ASSERTION_TTL_SECONDS)?,
             },
+            redeem_window: env.seconds(&ASSERTION_REDEEM_SECONDS)?,
             key_id: env.text(&ASSERTION_KEY_ID),
             published_key_ids: env.list(&ASSERTION_PUBLISHED_KEY_IDS),
         })

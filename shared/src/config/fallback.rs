@@ -1,9 +1,9 @@
 //! The PIN fallback: where and when it is offered (start and poll), and how PINs are sent and
 //! checked (start only).
 
-use super::setting::{Env, Kind, Setting, Template};
+use super::setting::{Env, Setting};
 use super::{ConfigError, Function};
-use crate::fallback::{OfferPolicy, OnUnknownSwap, PinPolicy};
+use crate::fallback::{OfferPolicy, PinPolicy};
 
 const START: &[Function] = &[Function::Start];
 const START_AND_POLL: &[Function] = &[Function::Start, Function::Poll];
@@ -25,22 +25,6 @@ pub const FALLBACK_ON_INVALID: Setting = Setting::flag(
     START_AND_POLL,
     "FallbackOnInvalid",
 );
-pub const SIM_SWAP_CHECK_HOURS: Setting = Setting::number(
-    "SIM_SWAP_CHECK_HOURS",
-    72,
-    0..=2_400,
-    START,
-    "SimSwapCheckHours",
-);
-pub const SIM_SWAP_ON_UNKNOWN: Setting = Setting::new(
-    "SIM_SWAP_ON_UNKNOWN",
-    Kind::Choice {
-        default: "deny",
-        allowed: &["allow", "deny"],
-    },
-    START,
-    Template::Parameter("SimSwapOnUnknown"),
-);
 pub const PIN_MAX_SENDS: Setting =
     Setting::number("PIN_MAX_SENDS", 3, 1..=10, START, "PinMaxSends");
 pub const PIN_MAX_ATTEMPTS: Setting =
@@ -53,8 +37,6 @@ pub const SETTINGS: &[Setting] = &[
     FALLBACK_COUNTRIES,
     FALLBACK_AFTER_SECONDS,
     FALLBACK_ON_INVALID,
-    SIM_SWAP_CHECK_HOURS,
-    SIM_SWAP_ON_UNKNOWN,
     PIN_MAX_SENDS,
     PIN_MAX_ATTEMPTS,
     TWOFA_APPLICATION_ID,
@@ -80,11 +62,6 @@ impl FallbackConfig {
     pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let offer = offer(env)?;
         let pins = PinPolicy {
-            sim_swap_check_hours: env.number(&SIM_SWAP_CHECK_HOURS)? as u32,
-            on_unknown_swap: match env.choice(&SIM_SWAP_ON_UNKNOWN)? {
-                "allow" => OnUnknownSwap::Allow,
-                _ => OnUnknownSwap::Deny,
-            },
             max_sends: env.number(&PIN_MAX_SENDS)? as u32,
             max_attempts: env.number(&PIN_MAX_ATTEMPTS)? as u32,
         };

@@ -1,4 +1,4 @@
-//! How the start function reaches Infobip, and the callback URLs Infobip is given: the base URL,
+//! How the start and poll functions reach Infobip, and the callback URLs Infobip is given: the base URL,
 //! the key, the timeout; our public callback base and the key that tags callback secrets.
 
 use std::time::Duration;
@@ -11,13 +11,15 @@ use crate::callback_secret::CallbackKey;
 use crate::infobip::ApiKey;
 
 const START: &[Function] = &[Function::Start];
+/// The poll function asks Infobip's SIM-swap check before it signs.
+const START_AND_POLL: &[Function] = &[Function::Start, Function::Poll];
 
 pub const INFOBIP_BASE_URL: Setting = Setting::new(
     "INFOBIP_BASE_URL",
     Kind::Text {
         default: Some("https://api.infobip.com"),
     },
-    START,
+    START_AND_POLL,
     Template::Parameter("InfobipBaseUrl"),
 );
 /// Below the demo app's 10 s request timeout, so the app hears our 504 rather than its own.
@@ -25,7 +27,7 @@ pub const INFOBIP_TIMEOUT_MS: Setting = Setting::number(
     "INFOBIP_TIMEOUT_MS",
     6000,
     100..=60_000,
-    START,
+    START_AND_POLL,
     "InfobipTimeoutMs",
 )
 .in_template(Template::Differs {
@@ -34,7 +36,7 @@ pub const INFOBIP_TIMEOUT_MS: Setting = Setting::number(
 });
 pub const INFOBIP_API_KEY: Setting = Setting::required(
     "INFOBIP_API_KEY",
-    START,
+    START_AND_POLL,
     Template::Stack("a Secrets Manager dynamic reference"),
 );
 /// Public base of our callback URLs; derived from the API Gateway request when unset.

@@ -11,6 +11,7 @@
 //! - [`numbers`]: which number types can be a SIM, and so are verified.
 //! - [`addresses`]: which proxies say where a device is.
 //! - [`rate_limits`]: the start limits, one family.
+//! - [`sim_swap`]: the SIM-swap check's period, its answer's age, and what no coverage means.
 //! - [`fallback`]: where a PIN is offered, how PINs are sent and checked.
 //! - [`assertions`]: the signed assertion's audience, issuer, lifetime and keys.
 //! - [`web`]: route families and the origins whose pages may start verifications.
@@ -26,6 +27,7 @@ pub mod infobip;
 pub mod numbers;
 pub mod rate_limits;
 mod setting;
+pub mod sim_swap;
 #[cfg(test)]
 mod tests;
 pub mod web;
@@ -45,6 +47,7 @@ use crate::fallback::OfferPolicy;
 use crate::phone::SimNumberTypes;
 use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
+use crate::sim_swap::SimSwapPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {name} {problem}")]
@@ -86,6 +89,7 @@ pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
         .chain(numbers::SETTINGS)
         .chain(addresses::SETTINGS)
         .chain(rate_limits::settings())
+        .chain(sim_swap::SETTINGS)
         .chain(fallback::SETTINGS)
         .chain(assertions::SETTINGS)
         .chain(web::SETTINGS)
@@ -112,6 +116,7 @@ pub struct StartConfig {
     pub sim_number_types: SimNumberTypes,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
+    pub sim_swap: SimSwapPolicy,
     pub fallback: FallbackConfig,
     pub allowed_origins: Vec<String>,
     pub families: Families,
@@ -130,6 +135,9 @@ pub struct CallbackConfig {
 #[derive(Debug, Clone)]
 pub struct PollConfig {
     pub common: CommonConfig,
+    /// For the SIM-swap check before an assertion is signed: the only Infobip call it makes.
+    pub infobip: InfobipConfig,
+    pub sim_swap: SimSwapPolicy,
     /// Compares the number a redeem names with the one verified; checks return URLs.
     pub phone_hash_key: PhoneHashKey,
     pub assertions: AssertionConfig,
@@ -169,6 +177,7 @@ impl FromEnv for StartConfig {
             sim_number_types: numbers::sim_number_types(env)?,
             address_policy: addresses::address_policy(env)?,
             rate_limits: rate_limits::rate_limits(env)?,
+            sim_swap: sim_swap::policy(env)?,
             fallback: FallbackConfig::read(env)?,
             allowed_origins: web::origins(env)?,
             families: Families::of_start(env)?,
@@ -189,6 +198,8 @@ impl FromEnv for PollConfig {
     fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::read(env)?,
+            infobip: InfobipConfig::read(env)?,
+            sim_swap: sim_swap::policy(env)?,
             phone_hash_key: common::phone_hash_key(env)?,
             assertions: AssertionConfig::read(env)?,
             fallback: fallback::offer(env)?,

@@ -141,13 +141,6 @@ impl PinId {
     }
 }
 
-/// What to do when the SIM-swap check cannot say (no coverage, or an unreadable answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnUnknownSwap {
-    Allow,
-    Deny,
-}
-
 /// Where and when a PIN is offered (`FALLBACK_*`): what the start and the poll both read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferPolicy {
@@ -168,12 +161,9 @@ impl OfferPolicy {
     }
 }
 
-/// How PINs are sent and checked (`SIM_SWAP_*`, `PIN_*`): the start function's alone.
+/// How PINs are sent and checked (`PIN_*`): the start function's alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinPolicy {
-    /// The SIM-swap check's period in hours; 0 turns the check off.
-    pub sim_swap_check_hours: u32,
-    pub on_unknown_swap: OnUnknownSwap,
     pub max_sends: u32,
     pub max_attempts: u32,
 }

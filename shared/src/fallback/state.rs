@@ -14,6 +14,7 @@ use super::{
     is_no_evidence, is_sim_swap, Channel, Method, OfferPolicy, PinId, PinPolicy, PinRefusal,
     Refusal, PIN_LIFETIME,
 };
+use crate::sim_swap::SimSwapPolicy;
 use crate::time::Timestamp;
 use crate::verification::{State, Status, Verification, VerificationResult};
 
@@ -21,13 +22,9 @@ use crate::verification::{State, Status, Verification, VerificationResult};
 /// a later one asks again (a swap between two sends must stop the second).
 pub const SIM_SWAP_ANSWER_REUSE: Duration = Duration::from_secs(60);
 
-/// The PIN fallback's state.
+/// The PIN fallback's state (a swap found is [`crate::sim_swap::SimSwapState`]'s).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FallbackState {
-    /// Our SIM-swap check found a swap: no PIN, ever.
-    pub sim_swapped: bool,
-    /// When the last SIM-swap check that let a PIN go ran.
-    pub sim_swap_checked_at: Option<Timestamp>,
     pub pin: Option<PinState>,
 }
 
@@ -146,13 +143,12 @@ impl Verification {
     }
 
     /// Whether a PIN sent now must be preceded by a SIM-swap check: the check is on, and no
-    /// answer younger than [`SIM_SWAP_ANSWER_REUSE`] let a PIN go.
-    pub fn needs_sim_swap_check(&self, policy: &PinPolicy, now: Timestamp) -> bool {
-        policy.sim_swap_check_hours > 0
+    /// answer younger than [`SIM_SWAP_ANSWER_REUSE`] cleared the number.
+    pub fn needs_sim_swap_check(&self, policy: &SimSwapPolicy, now: Timestamp) -> bool {
+        policy.is_on()
             && self
-                .fallback
-                .sim_swap_checked_at
-                .is_none_or(|at| now >= at.plus(SIM_SWAP_ANSWER_REUSE))
+                .clearance_younger_than(SIM_SWAP_ANSWER_REUSE, now)
+                .is_none()
     }
 
     /// Why a PIN may not be sent now, by `policy`; `None` when it may. The country is checked
@@ -161,7 +157,7 @@ impl Verification {
         if !self.exists_at(now) || self.verified_by_pin() {
             return Some(Refusal::Final);
         }
-        if self.fallback.sim_swapped {
+        if self.sim_swap.swapped {
             return Some(Refusal::SimSwap);
         }
         match self.status(now) {
@@ -188,7 +184,7 @@ impl Verification {
             PinPhase::Live(pin_id) => pin_id,
         };
         let expired = !self.exists_at(now) || now >= pin.last_sent_at.plus(PIN_LIFETIME);
-        if pin.attempts >= max_attempts || expired || self.fallback.sim_swapped {
+        if pin.attempts >= max_attempts || expired || self.sim_swap.swapped {
             return Err(PinRefusal::Expired);
         }
         let alive = match self.status(now) {
@@ -258,14 +254,17 @@ impl Verification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fallback::OnUnknownSwap;
+    use crate::sim_swap::OnUnknownSwap;
     use crate::token::{Token, UrlSecret};
     use crate::verification::{ErrorInfo, Lifetimes};
 
     const T0: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+    const SWAPS: SimSwapPolicy = SimSwapPolicy {
+        period_hours: 72,
+        on_unknown: OnUnknownSwap::Deny,
+        max_age: Duration::from_secs(600),
+    };
     const POLICY: PinPolicy = PinPolicy {
-        sim_swap_check_hours: 72,
-        on_unknown_swap: OnUnknownSwap::Deny,
         max_sends: 3,
         max_attempts: 5,
     };
@@ -408,13 +407,13 @@ mod tests {
     #[test]
     fn every_send_is_checked_for_a_sim_swap_unless_an_answer_is_under_a_minute_old() {
         let mut v = pending();
-        assert!(v.needs_sim_swap_check(&POLICY, at(61)));
-        v.fallback.sim_swap_checked_at = Some(at(61));
-        assert!(!v.needs_sim_swap_check(&POLICY, at(120)));
-        assert!(v.needs_sim_swap_check(&POLICY, at(121)));
-        let off = PinPolicy {
-            sim_swap_check_hours: 0,
-            ..POLICY
+        assert!(v.needs_sim_swap_check(&SWAPS, at(61)));
+        v.sim_swap.cleared_at = Some(at(61));
+        assert!(!v.needs_sim_swap_check(&SWAPS, at(120)));
+        assert!(v.needs_sim_swap_check(&SWAPS, at(121)));
+        let off = SimSwapPolicy {
+            period_hours: 0,
+            ..SWAPS
         };
         assert!(!pending().needs_sim_swap_check(&off, at(61)));
     }

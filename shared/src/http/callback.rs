@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::request::{json_body, json_response};
+use super::request::{json_body_of_any_type, json_response};
 use super::routes::Params;
 use crate::app::CallbackApp;
 use crate::error::AppError;
@@ -44,6 +44,6 @@ pub async fn receive(
 }
 
 fn parse(request: &Request) -> Result<(Token, VerificationResult), HttpError> {
-    let body: CallbackBody = json_body(request)?;
+    let body: CallbackBody = json_body_of_any_type(request)?;
     infobip::parse_callback(body).map_err(|problem| AppError::InvalidRequest(problem.into()).into())
 }

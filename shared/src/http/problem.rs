@@ -74,6 +74,7 @@ fn describe(error: &HttpError) -> (Problem, Log) {
             VerificationNotValid(status) => (409, "verification-not-valid", "Verification not valid", Quiet, format!("Only a VALID verification can be redeemed; this one is {}.", status.as_str())),
             AssertionRefused => (403, "assertion-refused", "Assertion refused", Quiet, "The code verifier, device code or phone number does not match this verification.".into()),
             AssertionAlreadyIssued => (410, "assertion-already-issued", "Assertion already issued", Quiet, "An assertion was already issued for this verification; start a new one.".into()),
+            AssertionTooLate => (410, "assertion-too-late", "Result too old", Quiet, "This result is too old to be turned into an assertion; start a new verification.".into()),
             AssertionLocked => (410, "assertion-locked", "Assertion no longer available", Quiet, "Too many wrong attempts: this verification can no longer be redeemed; start a new one.".into()),
             DeviceCodeAlreadyShown => (410, "device-code-already-shown", "Code already shown", Quiet, "This link has already shown its code. Return to the app; if the code was lost, start again.".into()),
             CallbackRejected => (403, "callback-rejected", "Callback rejected", Warn("callback refused: its secret does not match the verification"), "This callback URL does not belong to the verification named in the body.".into()),

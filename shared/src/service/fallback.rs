@@ -5,17 +5,19 @@
 
 use tracing::{info, warn};
 
+use super::sim_swap::Checker;
 use crate::app::StartApp;
 use crate::binding::CodeVerifier;
 use crate::device::DeviceAddress;
 use crate::error::AppError;
 use crate::fallback::{
-    Channel, Method, OnUnknownSwap, Pin, PinPhase, PinPolicy, PinState, PinVerdict, PIN_LIFETIME,
+    Channel, Method, Pin, PinPhase, PinPolicy, PinState, PinVerdict, PIN_LIFETIME,
 };
-use crate::infobip::{InfobipError, SimSwap};
+use crate::infobip::InfobipError;
 use crate::metrics::{LimitedBy, Metric};
 use crate::phone::PhoneNumber;
 use crate::rate_limit::{self, LimitError};
+use crate::sim_swap::Clearance;
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::Token;
@@ -70,15 +72,15 @@ pub async fn send_pin(
         count_like_a_start(app, &request.phone, device, now).await?;
     }
     // Before every send, new PIN or resend: after a swap the PIN would go to the new SIM.
-    let check_now = read.needs_sim_swap_check(policy, now);
-    if check_now {
-        check_sim_swap(app, &read, &request.phone).await?;
-    }
+    let clearance = match read.needs_sim_swap_check(&app.config.sim_swap, now) {
+        true => check_sim_swap(app, &read, &request.phone, now).await?,
+        false => Clearance::Unchecked,
+    };
 
     // Claim the send first: two concurrent requests must not both reach Infobip.
     let (mut claimed, claimed_pin) = read.with_send_claimed(request.channel, now);
-    if check_now {
-        claimed.fallback.sim_swap_checked_at = Some(now);
+    if let Clearance::Cleared(at) = clearance {
+        claimed.sim_swap.cleared_at = Some(at);
     }
     let claimed = write_over(app, &read, claimed)
         .await?
@@ -271,36 +273,15 @@ async fn check_sim_swap(
     app: &StartApp,
     read: &Verification,
     phone: &PhoneNumber,
-) -> Result<(), AppError> {
-    let policy = &app.config.fallback.pins;
-    let answer = match app
-        .sim_swaps
-        .check(phone, policy.sim_swap_check_hours)
-        .await
-    {
-        Ok(answer) => answer,
-        Err(e @ InfobipError::Unauthorized { .. }) => return Err(e.into()),
-        Err(e) => {
-            warn!(error = %crate::error::chain(&e), "the SIM-swap check gave no answer");
-            SimSwap::Unknown
-        }
+    now: Timestamp,
+) -> Result<Clearance, AppError> {
+    let checker = Checker {
+        sim_swaps: app.sim_swaps.as_ref(),
+        verifications: app.verifications.as_ref(),
+        metrics: app.metrics.as_ref(),
+        policy: &app.config.sim_swap,
     };
-    match answer {
-        SimSwap::NotSwapped => Ok(()),
-        SimSwap::Unknown if policy.on_unknown_swap == OnUnknownSwap::Allow => Ok(()),
-        SimSwap::Unknown => Err(AppError::SimSwapUnknown),
-        SimSwap::Swapped => {
-            app.metrics.emit(&Metric::SimSwapDetected);
-            warn!(token = %read.token, phone = %phone.masked(), "SIM swap detected: fallback refused");
-            let mut swapped = read.clone();
-            swapped.fallback.sim_swapped = true;
-            // Recorded if nothing else wrote meanwhile; refused either way.
-            if write_over(app, read, swapped).await?.is_none() {
-                warn!(token = %read.token, "could not record the SIM swap: the verification changed meanwhile");
-            }
-            Err(AppError::SimSwapDetected)
-        }
-    }
+    checker.check(read, phone, now).await
 }
 
 /// Infobip did not send: give the send back, so the user is not made to wait for nothing. Best

@@ -5,6 +5,7 @@
 mod callback;
 mod fallback;
 mod results;
+mod sim_swap;
 mod start;
 
 pub use callback::{receive_callback, CallbackOutcome};

@@ -2,13 +2,16 @@
 //! starter redeems a VALID verification for a signed assertion.
 
 use super::pick_up_parked;
+use super::sim_swap::Checker;
 use crate::app::PollApp;
 use crate::assertion::{self, Assertion, Claims};
 use crate::binding::CodeVerifier;
 use crate::device_return::{DeviceCode, ReturnSecret};
 use crate::error::AppError;
+use crate::error::AppError::AssertionRefused;
 use crate::fallback::{Channel, Method, OfferPolicy, Refusal};
 use crate::phone::PhoneNumber;
+use crate::sim_swap::Clearance;
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::Token;
@@ -86,7 +89,7 @@ pub async fn report(app: &PollApp, token: &Token) -> Result<Report, AppError> {
     Ok(Report {
         status: verification.status(now),
         error: verification.result().and_then(|r| r.error()).cloned(),
-        assertion: verification.assertion_state(now),
+        assertion: verification.assertion_state(app.config.assertions.redeem_window, now),
         method: (verification.status(now) == Status::Valid).then(|| verification.method()),
         fallback: fallback_offer(&verification, now, &app.config.fallback),
         token: verification.token,
@@ -114,8 +117,8 @@ pub struct Redeem {
     pub phone: PhoneNumber,
 }
 
-/// One read, one conditional write, one signature: the assertion for a VALID verification whose
-/// starter presents the verifier, the device's code and the number, once.
+/// One read, one SIM-swap check, one conditional write, one signature: the assertion for a VALID
+/// verification whose starter presents the verifier, the device's code and the number, once.
 pub async fn redeem(
     app: &PollApp,
     token: &Token,
@@ -124,7 +127,7 @@ pub async fn redeem(
 ) -> Result<Assertion, AppError> {
     let now = app.clock.now();
     let verification = find(app, token, now).await?;
-    let binding = verification.redeemable(now)?;
+    let binding = verification.redeemable_within(app.config.assertions.redeem_window, now)?;
     let key = &app.config.phone_hash_key;
     // Every part is checked whatever the others gave, so timing says nothing of which failed.
     let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
@@ -139,9 +142,14 @@ pub async fn redeem(
     };
     let phone_ok = key.hash(&redeem.phone).matches(&binding.phone_hash);
     if !(verifier_ok & device_ok & phone_ok) {
-        app.verifications.fail_redemption(token, now).await?;
-        return Err(AppError::AssertionRefused);
+        // Only the starter can lock its own verification: whoever lacks the verifier cannot
+        // spend the starter's attempts (and has nothing to guess with).
+        if verifier_ok {
+            app.verifications.fail_redemption(token, now).await?;
+        }
+        return Err(AssertionRefused);
     }
+    let clearance = clear_sim_swap(app, &verification, &redeem.phone, now).await?;
     // Signed before the write that spends the verification: a signing failure leaves it
     // redeemable, and a lost race discards an assertion nobody received.
     let assertion = assertion::issue(
@@ -154,6 +162,8 @@ pub async fn redeem(
             issued_at: now,
             lifetime: app.config.assertions.policy.lifetime,
             method,
+            auth_time: verification.verified_at().unwrap_or(now),
+            sim_swap_checked_at: clearance.checked_at(),
         },
     )
     .await?;
@@ -161,4 +171,27 @@ pub async fn redeem(
         return Err(AppError::AssertionAlreadyIssued);
     }
     Ok(assertion)
+}
+
+/// The answer an assertion is signed on: one the PIN send got, while younger than
+/// `SIM_SWAP_MAX_AGE_SECONDS`, else Infobip's now. Asked here, at the redeem, rather than at the
+/// start: the answer is as fresh as it can be when it is used, the number is in hand (the redeem
+/// names it; nothing stores it), and only verifications that yield an assertion are billed.
+async fn clear_sim_swap(
+    app: &PollApp,
+    verification: &Verification,
+    phone: &PhoneNumber,
+    now: Timestamp,
+) -> Result<Clearance, AppError> {
+    let policy = &app.config.sim_swap;
+    if let Some(at) = verification.clearance_younger_than(policy.max_age, now) {
+        return Ok(Clearance::Cleared(at));
+    }
+    let checker = Checker {
+        sim_swaps: app.sim_swaps.as_ref(),
+        verifications: app.verifications.as_ref(),
+        metrics: app.metrics.as_ref(),
+        policy,
+    };
+    checker.check(verification, phone, now).await
 }

@@ -72,8 +72,9 @@ async fn the_whole_flow_on_dynamodb_and_kms() {
     assert_problem(&again, 410);
 }
 
-/// Each wrong part gets the same 403, issues nothing, and counts against the verification; the
-/// genuine redeem still works until the fifth wrong attempt, and never after it.
+/// Each wrong part gets the same 403 and issues nothing; the genuine redeem still works until the
+/// starter's fifth wrong attempt, and never after it. Only the starter (who holds the verifier)
+/// can lock its own verification: anyone else's attempts count for nothing.
 #[tokio::test]
 async fn every_wrong_part_is_the_same_403_and_five_lock_the_verification() {
     let t = test_app().await;
@@ -85,7 +86,13 @@ async fn every_wrong_part_is_the_same_403_and_five_lock_the_verification() {
     let wrong_number =
         json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": "+447911123457"});
     let mut details = Vec::new();
-    for body in [wrong_verifier, wrong_code, no_code, wrong_number.clone()] {
+    let attempts = std::iter::repeat_n(wrong_verifier, 10).chain([
+        wrong_code,
+        no_code,
+        wrong_number.clone(),
+        wrong_number.clone(),
+    ]);
+    for body in attempts {
         let refused = assert_problem(&t.redeem(TOKEN, body).await, 403);
         details.push(refused["detail"].clone());
         let (_, poll) = t.poll(TOKEN).await;
@@ -122,7 +129,7 @@ async fn only_a_valid_bound_verification_can_be_redeemed() {
     assert_eq!(t.poll(TOKEN).await.1["assertion"], "unavailable");
 
     // VALID, but started without a challenge: nobody can redeem it.
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.settled(OTHER_TOKEN, "VALID").await;
     assert_problem(&t.redeem(OTHER_TOKEN, redeem_body(None)).await, 403);
     assert_eq!(t.poll(OTHER_TOKEN).await.1["assertion"], "unavailable");

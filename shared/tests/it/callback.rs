@@ -59,7 +59,7 @@ async fn forged_callback_changes_nothing() {
 async fn the_callback_url_of_one_verification_cannot_settle_another() {
     let t = test_app().await;
     let callback_a = t.start_pending(TOKEN).await;
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.start_pending(OTHER_TOKEN).await;
 
     let response = t.report(&callback_a, OTHER_TOKEN, "VALID").await;

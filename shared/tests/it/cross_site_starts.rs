@@ -54,7 +54,7 @@ async fn a_start_a_browser_marks_as_cross_site_is_403_unless_its_origin_is_allow
     t.infobip_redirects(TOKEN).await;
     let allowed = json!({"content-type": "application/json", "sec-fetch-site": "cross-site", "origin": "https://shop.example.com"});
     assert_eq!(t.send(start_with_headers(allowed)).await.status(), 201);
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.infobip_redirects(OTHER_TOKEN).await;
     let own_page = json!({"content-type": "application/json", "sec-fetch-site": "same-origin"});
     assert_eq!(t.send(start_with_headers(own_page)).await.status(), 201);

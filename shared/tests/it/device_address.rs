@@ -173,7 +173,7 @@ async fn callback_url_is_derived_from_api_gateway_never_from_the_host_header() {
         .as_str()
         .unwrap()
         .to_owned();
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.infobip_redirects(OTHER_TOKEN).await;
     let http = http_api_event(
         "POST",

@@ -28,7 +28,7 @@ async fn a_verification_runs_start_to_result_on_dynamodb() {
 async fn forged_and_cross_verification_callbacks_change_nothing_on_dynamodb() {
     let t = dynamodb_app().await;
     let callback_a = t.start_pending(TOKEN).await;
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.start_pending(OTHER_TOKEN).await;
     assert_problem(&t.report(&callback_a, OTHER_TOKEN, "VALID").await, 403);
     assert_problem(

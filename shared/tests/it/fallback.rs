@@ -146,21 +146,6 @@ async fn enter(t: &TestApp, pin: &str) -> lambda_http::Response<lambda_http::Bod
     .await
 }
 
-/// Requests Infobip received under `prefix` (`/2fa`, `/mi/simswap`).
-async fn calls_to(t: &TestApp, prefix: &str) -> Vec<(String, Value)> {
-    t.infobip
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path().starts_with(prefix))
-        .map(|r| {
-            let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-            (r.url.path().to_owned(), body)
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
     for (channel, send_path, amr) in [
@@ -197,6 +182,7 @@ async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
             )]
         );
 
+        t.advance(Duration::from_secs(20));
         let verified = enter(&t, PIN).await;
         assert_eq!(verified.status(), 200, "{}", body_text(&verified));
         assert_eq!(
@@ -222,7 +208,37 @@ async fn an_error_without_evidence_falls_back_to_a_pin_and_asserts_how() {
             "a relying party can demand silent verification"
         );
         assert_eq!(claims["phone_number"], PHONE);
+        // When the PIN was right, and the SIM-swap answer the send got, under 10 minutes old.
+        let start = START_TIME.as_millis() / 1000;
+        assert_eq!(claims["auth_time"], start + 20);
+        assert_eq!(claims["sim_swap_checked_at"], start);
+        assert_eq!(calls_to(&t, "/mi/simswap").await.len(), 1, "reused");
     }
+}
+
+/// A PIN-send answer older than `SIM_SWAP_MAX_AGE_SECONDS` is not signed on: the redeem asks
+/// again, and a swap since the PIN stops the assertion.
+#[tokio::test]
+async fn a_stale_pin_send_answer_is_asked_again_at_the_redeem() {
+    let t = after_error_306(&[("SIM_SWAP_MAX_AGE_SECONDS", "120")]).await;
+    pins_are_checked(&t, 4).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(121));
+    assert_eq!(enter(&t, PIN).await.status(), 200);
+    // Swapped since the send: this answer outranks the earlier one.
+    Mock::given(method("POST"))
+        .and(path("/mi/simswap/1/check"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"requestId": "r", "simSwapOccurred": true})),
+        )
+        .with_priority(1)
+        .mount(&t.infobip)
+        .await;
+    let redeemed = t.redeem_as_starter(TOKEN).await;
+    assert_problem_type(&redeemed, 403, "sim-swap-detected");
+    assert_eq!(calls_to(&t, "/mi/simswap").await.len(), 2);
+    assert_eq!(t.poll(TOKEN).await.1["status"], "ERROR");
 }
 
 /// A refusal case: its name, extra settings, the request body, how silent verification ended
@@ -724,7 +740,7 @@ async fn a_swap_between_two_sends_stops_the_second_on(store: Arc<dyn Store>) {
     );
 
     // The SIM is swapped now; the next resend is due in 60 s, by then the answer is stale.
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     sim_swap_answers(&t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
     pins_are_sent(&t).await;
     t.advance(Duration::from_secs(60));

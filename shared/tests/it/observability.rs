@@ -71,7 +71,7 @@ async fn infobip_refusals_and_rate_limits_are_counted() {
     assert_eq!(metric(&t, "InfobipErrors")[0]["ErrorId"], "100");
     assert!(metric(&t, "VerificationsStarted").is_empty());
 
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.infobip_answers(429, json!({}), 1).await;
     t.send(start_request(PHONE)).await;
     assert_eq!(metric(&t, "RateLimitedStarts").len(), 1);

@@ -20,7 +20,7 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
     t.poll(TOKEN).await;
     // A bound verification, its device's code, a wrong and a right redeem: the number is in
     // their bodies, the code and the verifier are secrets.
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     let code = t.valid_bound(OTHER_TOKEN).await;
     let wrong =
         json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": "+447911123457"});
@@ -30,7 +30,7 @@ async fn logs_of_a_whole_verification_hold_no_secrets_and_no_full_number() {
         .as_str()
         .unwrap()
         .to_owned();
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.infobip_answers(401, json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}}), 1).await;
     t.send(start_request(PHONE)).await;
 
@@ -71,7 +71,7 @@ async fn the_table_holds_no_phone_number_nor_a_bare_digest_of_one() {
     let started = t.send(keyed_start("k-1", PHONE)).await;
     assert_eq!(started.status(), 201, "{}", body_text(&started));
     // A bound verification, its device's return and a redeem write their own items.
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     let code = t.valid_bound(OTHER_TOKEN).await;
     let redeem = json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE});
     assert_eq!(t.redeem(OTHER_TOKEN, redeem).await.status(), 200);
@@ -223,6 +223,7 @@ async fn the_lambda_runtime_loop_at_trace_logs_no_secret_of_the_event() {
             .env("TABLE_NAME", &table)
             .env("CALLBACK_SECRET_KEY", CALLBACK_SECRET_KEY)
             .env("PHONE_HASH_KEY", PHONE_HASH_KEY)
+            .env("INFOBIP_API_KEY", API_KEY)
             .env("ASSERTION_AUDIENCE", AUDIENCE)
             .env("ASSERTION_KEY_ID", "alias/not-used-by-an-unknown-token");
         let output = tokio::task::spawn_blocking(move || process.output());

@@ -79,7 +79,7 @@ async fn every_start_gets_its_own_callback_secret() {
     .await;
     t.send(start_request(PHONE)).await;
     let first = t.callback_path().await;
-    t.infobip.reset().await;
+    t.reset_infobip().await;
     t.infobip_answers(
         200,
         json!({"status": "REDIRECT", "token": OTHER_TOKEN, "deviceRedirectUrl": REDIRECT_URL}),

@@ -428,7 +428,7 @@ async fn a_replace_applies_only_at_the_version_read(store: Arc<dyn Store>) {
     assert_eq!(stored.country.as_deref(), Some("GB"));
     // Computed from the first read: refused, and nothing of it is written.
     let mut stale = read.clone();
-    stale.fallback.sim_swapped = true;
+    stale.sim_swap.swapped = true;
     assert!(!store.replace(read.version, &stale).await.unwrap());
     assert!(
         !store
@@ -436,8 +436,8 @@ async fn a_replace_applies_only_at_the_version_read(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .unwrap()
-            .fallback
-            .sim_swapped
+            .sim_swap
+            .swapped
     );
     // A result is a write too: a replace computed before it is refused.
     store

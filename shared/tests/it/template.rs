@@ -101,14 +101,15 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
     }
 }
 
-/// The Infobip key reaches the start function only; the phone hash key the two functions that
+/// The Infobip key reaches the two functions that call Infobip (start; poll: the SIM-swap check
+/// before an assertion); the phone hash key the two functions that
 /// hash numbers (start: rate limits and Idempotency-Key records; poll: redeems). Both from
 /// Secrets Manager, never in the template's parameters.
 #[test]
 fn secrets_reach_only_the_functions_that_use_them_from_secrets_manager() {
     let template = template();
     for (secret, holders) in [
-        ("INFOBIP_API_KEY", &[Function::Start][..]),
+        ("INFOBIP_API_KEY", &[Function::Start, Function::Poll][..]),
         ("PHONE_HASH_KEY", &[Function::Start, Function::Poll][..]),
         (
             "CALLBACK_SECRET_KEY",

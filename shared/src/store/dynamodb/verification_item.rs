@@ -6,6 +6,7 @@ use super::{TABLE_KEY, TTL_ATTRIBUTE};
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::{Channel, FallbackState, PinId, PinPhase, PinState};
 use crate::phone_hash::PhoneHash;
+use crate::sim_swap::SimSwapState;
 use crate::store::StoreError;
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
@@ -74,10 +75,10 @@ pub(super) fn to_item(v: &Verification) -> Item {
     if let Some(country) = &v.country {
         item.insert(COUNTRY.into(), s(country));
     }
-    if v.fallback.sim_swapped {
+    if v.sim_swap.swapped {
         item.insert(SIM_SWAPPED.into(), n(1));
     }
-    if let Some(at) = v.fallback.sim_swap_checked_at {
+    if let Some(at) = v.sim_swap.cleared_at {
         item.insert(SIM_SWAP_CHECKED_AT.into(), n(at.as_millis()));
     }
     if let Some(pin) = &v.fallback.pin {
@@ -112,13 +113,16 @@ fn fallback_from_item(item: &Item) -> Result<FallbackState, StoreError> {
     if verified && get_s(item, STATUS)? != VALID {
         return Err(corrupt(PIN_STATE));
     }
-    Ok(FallbackState {
-        sim_swapped: flag(item, SIM_SWAPPED)?,
-        sim_swap_checked_at: match item.get(SIM_SWAP_CHECKED_AT) {
+    Ok(FallbackState { pin })
+}
+
+fn sim_swap_from_item(item: &Item) -> Result<SimSwapState, StoreError> {
+    Ok(SimSwapState {
+        swapped: flag(item, SIM_SWAPPED)?,
+        cleared_at: match item.get(SIM_SWAP_CHECKED_AT) {
             None => None,
             Some(_) => Some(Timestamp::from_millis(get_n(item, SIM_SWAP_CHECKED_AT)?)),
         },
-        pin,
     })
 }
 
@@ -209,6 +213,7 @@ pub(super) fn from_item(item: &Item) -> Result<Verification, StoreError> {
         redemption: redemption_from_item(item)?,
         country: optional_s(item, COUNTRY)?.map(str::to_owned),
         fallback: fallback_from_item(item)?,
+        sim_swap: sim_swap_from_item(item)?,
         // Written before versions existed: the first write makes it 1.
         version: match item.get(VERSION) {
             None => 0,

@@ -101,6 +101,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         clock: clock.clone(),
         metrics: metrics.clone(),
     };
+    sim_swap_not_reported(&infobip).await;
     TestApp {
         backend: Backend::from_lookup(lookup, &adapters, signer).unwrap(),
         clock,
@@ -109,7 +110,27 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     }
 }
 
+/// Infobip's SIM-swap check says "not swapped" unless a test mounts another answer: every redeem
+/// asks it, and the tests of the check itself say what it answers.
+async fn sim_swap_not_reported(infobip: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/mi/simswap/1/check"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"requestId": "r", "simSwapOccurred": false})),
+        )
+        .with_priority(u8::MAX)
+        .mount(infobip)
+        .await;
+}
+
 impl TestApp {
+    /// Forgets every answer and request of the fake Infobip, but for its SIM-swap default.
+    pub async fn reset_infobip(&self) {
+        self.infobip.reset().await;
+        sim_swap_not_reported(&self.infobip).await;
+    }
+
     /// As API Gateway routes it: to the function whose route the path is.
     pub async fn send(&self, request: Request) -> Response<Body> {
         handle_any(&self.backend, request).await
@@ -332,4 +353,19 @@ impl TestApp {
     pub async fn callback(&self, callback_path: &str, body: Value) -> Response<Body> {
         self.send(post(callback_path, &body.to_string())).await
     }
+}
+
+/// Requests Infobip received under `prefix` (`/2fa`, `/mi/simswap`).
+pub async fn calls_to(t: &TestApp, prefix: &str) -> Vec<(String, Value)> {
+    t.infobip
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().starts_with(prefix))
+        .map(|r| {
+            let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            (r.url.path().to_owned(), body)
+        })
+        .collect()
 }
