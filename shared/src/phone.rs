@@ -197,6 +197,12 @@ impl PhoneNumber {
     }
 
     /// ISO 3166 alpha-2 (`GB`); `None` for a non-geographic number (`+800`…).
+    /// Brazil (+55): the one country where Infobip binds the device by its address and answers
+    /// OK, with no redirect and so no device code to show.
+    pub fn is_brazilian(&self) -> bool {
+        self.international_digits().starts_with("55")
+    }
+
     pub fn country(&self) -> Option<&str> {
         self.country.as_deref()
     }

@@ -106,13 +106,7 @@ fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
         return Err(problem("must be an http(s) URL with a host"));
     }
     // In clear text the API key (Infobip) or the callback secrets (ours) would cross the network.
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        None => false,
-    };
-    if url.scheme() == "http" && !loopback {
+    if url.scheme() == "http" && !super::web::is_loopback(&url) {
         return Err(problem("must be https (http only for a loopback address)"));
     }
     if url.query().is_some()

@@ -171,6 +171,9 @@ fn each_malformed_setting_is_named() {
         "shop.example.com",
         "https://shop.example.com/",
         "https://a.example/path",
+        // A page in clear can be rewritten on the way: https only, but for a developer's loopback.
+        "http://shop.example.com",
+        "https://shop.example.com,http://shop.example.com",
     ] {
         assert_eq!(
             with(("CORS_ALLOWED_ORIGINS", origins)),
@@ -328,4 +331,17 @@ fn the_keys_are_required_long_and_never_echoed() {
     let c = StartConfig::from_lookup(lookup(&base)).unwrap();
     assert!(!format!("{:?}", c.phone_hash_key).contains("0123"));
     assert!(!format!("{:?}", c.callback_key).contains("fedc"));
+}
+
+#[test]
+fn cors_origins_are_https_but_for_a_developers_loopback() {
+    let origins = "https://shop.example.com,http://localhost:8080,http://127.0.0.1:5173";
+    let c = config(&[
+        ("TABLE_NAME", "t"),
+        ("INFOBIP_API_KEY", "k"),
+        ("PHONE_HASH_KEY", HASH_KEY),
+        ("CORS_ALLOWED_ORIGINS", origins),
+    ])
+    .unwrap();
+    assert_eq!(c.allowed_origins.join(","), origins);
 }

@@ -90,8 +90,10 @@ pub(super) fn origins(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
     env.list(&CORS_ALLOWED_ORIGINS)
         .into_iter()
         .map(|origin| {
+            // A page served over http can be rewritten on the way: only a loopback one (a
+            // developer's) may start verifications in clear.
             let url = Url::parse(&origin).ok().filter(|u| {
-                matches!(u.scheme(), "https" | "http")
+                (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)))
                     && u.host_str().is_some()
                     && u.path() == "/"
                     && !origin.ends_with('/')
@@ -101,10 +103,20 @@ pub(super) fn origins(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
                 None => Err(ConfigError {
                     name: CORS_ALLOWED_ORIGINS.name,
                     problem: format!(
-                        "must be origins like https://shop.example.com, comma-separated (got {origin:?})"
+                        "must be https:// origins like https://shop.example.com (http:// only for loopback), comma-separated (got {origin:?})"
                     ),
                 }),
             }
         })
         .collect()
+}
+
+/// Whether `url` names this machine: the only place where http is not readable by the network.
+pub(super) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    }
 }

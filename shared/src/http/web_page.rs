@@ -67,6 +67,8 @@ pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
         // Without it the operator's pages would see our page's address as the Referer.
         .header("referrer-policy", "no-referrer")
         .header("x-content-type-options", "nosniff")
+        // Severs `window.opener`: the page that opened this tab cannot later navigate it.
+        .header("cross-origin-opener-policy", "same-origin")
         .header("content-security-policy", content_security_policy())
         .body(Body::Text(html))
         .unwrap_or_else(|_| Response::new(Body::Empty))

@@ -96,6 +96,16 @@ pub async fn start(
     let answer = app.infobip.verify(&order).await;
     let now = app.clock.now();
     let accepted = match answer {
+        // Elsewhere OK would skip the device code, so a relayed link would yield an assertion
+        // for whoever started it: nothing is stored, and the app hears of an unusable answer.
+        Ok(accepted) if accepted.device_redirect_url.is_none() && !phone.is_brazilian() => {
+            warn!(phone = %phone.masked(), "Infobip answered OK (no redirect) for a number outside Brazil: refused");
+            return Err(InfobipError::UnexpectedAnswer {
+                http_status: 200,
+                detail: "OK without a redirect for a number outside Brazil".into(),
+            }
+            .into());
+        }
         Ok(accepted) => accepted,
         Err(InfobipError::Refused {
             http_status,

@@ -226,6 +226,11 @@ async fn a_return_url_shows_its_code_once_and_only_if_we_issued_it() {
     assert_eq!(page.status(), 200);
     assert_eq!(header(&page, "cache-control"), Some("no-store"));
     assert_eq!(header(&page, "referrer-policy"), Some("no-referrer"));
+    // No page that opened this one keeps a handle on it (tab-nabbing).
+    assert_eq!(
+        header(&page, "cross-origin-opener-policy"),
+        Some("same-origin")
+    );
     assert!(header(&page, "content-security-policy")
         .unwrap()
         .contains("frame-ancestors 'none'"));

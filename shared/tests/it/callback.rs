@@ -46,6 +46,24 @@ async fn an_error_callback_without_details_is_named_from_the_code_list() {
     assert_eq!(error["description"], "IP address not in MNO data range.");
 }
 
+/// The callback is authenticated by its URL's secret, which no page can forge, and a lost result
+/// is worse than an unlabelled one: a JSON body without `Content-Type` is recorded.
+#[tokio::test]
+async fn a_callback_without_a_content_type_is_recorded() {
+    let t = test_app().await;
+    let callback = t.start_pending(TOKEN).await;
+    let untyped = parse_event(&http_api_event(
+        "POST",
+        &callback,
+        json!({}),
+        Some(&json!({"result": "VALID", "token": TOKEN}).to_string()),
+        "198.51.100.7",
+    ));
+    let response = t.send(untyped).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    t.assert_recorded(&response, TOKEN, "VALID").await;
+}
+
 #[tokio::test]
 async fn forged_callback_changes_nothing() {
     let t = test_app().await;

@@ -126,6 +126,18 @@ async fn impossible_numbers_are_refused_before_infobip_is_called() {
     }
 }
 
+/// OK skips the device code, so outside Brazil it would let a relayed link yield an assertion
+/// for whoever started the verification: it is refused and nothing is stored.
+#[tokio::test]
+async fn an_ok_answer_for_a_number_outside_brazil_is_refused() {
+    let t = test_app().await;
+    t.infobip_answers(200, json!({"status": "OK", "token": TOKEN}), 1)
+        .await;
+    let response = t.send(bound_start(PHONE)).await;
+    assert_problem(&response, 503);
+    assert_eq!(t.poll(TOKEN).await.0, 404);
+}
+
 #[tokio::test]
 async fn brazil_ok_answer_is_pending_without_a_redirect() {
     let t = test_app().await;
@@ -247,7 +259,7 @@ async fn an_infobip_that_does_not_answer_in_time_is_504_and_is_not_retried() {
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "OK", "token": TOKEN}))
+                .set_body_json(json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL}))
                 .set_delay(Duration::from_secs(3)),
         )
         .expect(1)
