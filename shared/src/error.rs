@@ -99,6 +99,8 @@ pub enum AppError {
     InvalidPin(#[from] InvalidPin),
     #[error("fallback is not offered for this number's country")]
     FallbackCountryNotAllowed,
+    #[error("fallback is not offered by this channel")]
+    FallbackChannelNotOffered,
     #[error("fallback is not allowed now: {}", .0.as_str())]
     FallbackNotAllowed(Refusal),
     #[error("fallback is offered but no 2FA application is configured")]

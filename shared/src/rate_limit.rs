@@ -1,6 +1,12 @@
-//! Limits on starts, checked before Infobip is called: every start costs money and reaches a real
-//! subscriber's carrier. Fixed-window counters kept in the store (one atomic increment each), so
-//! that every Lambda instance sees the same count.
+//! Limits on starts and PINs, checked before Infobip is called: every start costs money and
+//! reaches a real subscriber's carrier, every PIN is an SMS or a call. Fixed-window counters kept
+//! in the store (one conditional increment each, which writes nothing at the limit), so that
+//! every Lambda instance sees the same count.
+//!
+//! The service-wide caps (the start cap, the PIN budget) are counted only once every other limit
+//! has admitted the request: a refused request never writes them, so refused requests can neither
+//! spend them nor load their one hot item; and each address (an IPv6 /48) may spend only its
+//! share of them, so that it takes many addresses to exhaust one.
 
 use std::fmt;
 use std::time::Duration;
@@ -39,6 +45,11 @@ impl RateLimits {
     pub fn get(&self, scope: Scope) -> Option<Limit> {
         self.0.iter().find(|(s, _)| *s == scope).map(|(_, l)| *l)
     }
+
+    /// These limits and then `more`'s, counted as one request.
+    pub fn and(&self, more: &RateLimits) -> RateLimits {
+        Self(self.0.iter().chain(&more.0).copied().collect())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +58,15 @@ pub enum Scope {
     DeviceIp,
     DeviceNetwork,
     PhoneAndDevice,
+    /// One address's (an IPv6 /48's) share of [`Scope::Global`].
+    AddressShare,
     Global,
+    /// PINs to one number a day.
+    PinsPerPhone,
+    /// One address's share of [`Scope::PinBudget`].
+    PinsAddressShare,
+    /// PINs a day, all numbers: our own cap before the 2FA application's.
+    PinBudget,
 }
 
 impl Scope {
@@ -57,8 +76,17 @@ impl Scope {
             Self::DeviceIp => "DeviceIp",
             Self::DeviceNetwork => "DeviceNetwork",
             Self::PhoneAndDevice => "PhoneAndDevice",
+            Self::AddressShare => "AddressShare",
             Self::Global => "Global",
+            Self::PinsPerPhone => "PinsPerPhone",
+            Self::PinsAddressShare => "PinsAddressShare",
+            Self::PinBudget => "PinBudget",
         }
+    }
+
+    /// A counter every request of the service writes: counted last, only for admitted requests.
+    fn is_service_wide(self) -> bool {
+        matches!(self, Self::Global | Self::PinBudget)
     }
 }
 
@@ -69,7 +97,11 @@ impl fmt::Display for Scope {
             Self::DeviceIp => "this network address",
             Self::DeviceNetwork => "this network",
             Self::PhoneAndDevice => "this phone number from this address",
+            Self::AddressShare => "this network's share of the service",
             Self::Global => "this service at the moment",
+            Self::PinsPerPhone => "codes to this phone number today",
+            Self::PinsAddressShare => "this network's share of today's codes",
+            Self::PinBudget => "codes today",
         })
     }
 }
@@ -89,10 +121,11 @@ pub enum LimitError {
     Store(#[from] StoreError),
 }
 
-/// Counts one start for the number hashed as `phone` from `subscriber` on every counter, and
-/// refuses it if any limit is exceeded (the first in order of specificity: the device and number
-/// first, the service last) or a counter cannot be updated. A refused start is taken back from
-/// the counters it was counted on: a start refused for one reason does not use up another's
+/// Counts one request for the number hashed as `phone` from `subscriber` on every counter of
+/// `limits`, and refuses it if any limit is exceeded (the first in order of specificity: the
+/// device and number first, the service last) or a counter cannot be updated. The service-wide
+/// counters are counted after the others have admitted it. A refused request is taken back from
+/// the counters it was counted on: a request refused for one reason does not use up another's
 /// allowance (an attacker filling one number's limit from a shared carrier address does not also
 /// fill that address's limit for everyone behind it).
 pub async fn admit(
@@ -103,44 +136,61 @@ pub async fn admit(
     now: Timestamp,
 ) -> Result<(), LimitError> {
     let phone = phone.as_str();
+    // An IPv6 subscriber's share is its /48's: a /48 is what one customer is given.
+    let network = subscriber.ipv6_network().unwrap_or(subscriber.as_str());
     let subject = |scope| match scope {
         Scope::PhoneAndDevice => Some(format!("{phone}#{}", subscriber.as_str())),
         Scope::DeviceIp => Some(subscriber.as_str().to_owned()),
         Scope::DeviceNetwork => subscriber.ipv6_network().map(str::to_owned),
-        Scope::PhoneNumber => Some(phone.to_owned()),
-        Scope::Global => Some("all".to_owned()),
+        Scope::PhoneNumber | Scope::PinsPerPhone => Some(phone.to_owned()),
+        Scope::AddressShare | Scope::PinsAddressShare => Some(network.to_owned()),
+        Scope::Global | Scope::PinBudget => Some("all".to_owned()),
     };
-    let checks = limits
-        .0
-        .iter()
-        .filter_map(|&(scope, limit)| Some((scope, limit, subject(scope)?)));
-    // All at once: one round trip of latency on every start, whatever the number of limits.
-    let counted = join_all(checks.map(|(scope, limit, subject)| async move {
-        count(counters, scope, limit, &subject, now).await
-    }))
-    .await;
-    let (within, refused): (Vec<_>, Vec<_>) = counted.into_iter().partition(Result::is_ok);
-    // The limit a client can act on (429 and when to retry) before a storage failure (503).
-    let Some(refusal) = refused
-        .into_iter()
-        .filter_map(Result::err)
-        .min_by_key(|e| !matches!(e, LimitError::Exceeded(_)))
-    else {
-        return Ok(());
+    let checks = |service_wide: bool| {
+        limits
+            .0
+            .iter()
+            .filter(move |(scope, _)| scope.is_service_wide() == service_wide)
+            .filter_map(|&(scope, limit)| Some((scope, limit, subject(scope)?)))
+            .collect::<Vec<_>>()
     };
-    // Best effort: a counter left one too high only makes its limit a little stricter.
-    let keys = within.into_iter().filter_map(Result::ok);
-    for returned in
-        join_all(keys.map(|key| async move { counters.decrement(&key, now).await })).await
-    {
-        if let Err(e) = returned {
-            tracing::warn!(error = %crate::error::chain(&e), "could not take a refused start back from a counter");
+    let mut admitted = Vec::new();
+    for phase in [checks(false), checks(true)] {
+        if phase.is_empty() {
+            continue;
+        }
+        // Each phase at once: one round trip of latency, whatever the number of its limits.
+        let counted = join_all(phase.into_iter().map(|(scope, limit, subject)| async move {
+            count(counters, scope, limit, &subject, now).await
+        }))
+        .await;
+        let (within, refused): (Vec<_>, Vec<_>) = counted.into_iter().partition(Result::is_ok);
+        admitted.extend(within.into_iter().filter_map(Result::ok));
+        // The limit a client can act on (429 and when to retry) before a storage failure (503).
+        if let Some(refusal) = refused
+            .into_iter()
+            .filter_map(Result::err)
+            .min_by_key(|e| !matches!(e, LimitError::Exceeded(_)))
+        {
+            take_back(counters, admitted, now).await;
+            return Err(refusal);
         }
     }
-    Err(refusal)
+    Ok(())
 }
 
-/// Counts one start on `scope`'s counter for `subject`: its key when within the limit.
+/// Best effort: a counter left one too high only makes its limit a little stricter.
+async fn take_back(counters: &dyn Counters, keys: Vec<String>, now: Timestamp) {
+    let returns = join_all(keys.iter().map(|key| counters.decrement(key, now))).await;
+    for returned in returns {
+        if let Err(e) = returned {
+            tracing::warn!(error = %crate::error::chain(&e), "could not take a refused request back from a counter");
+        }
+    }
+}
+
+/// Counts one request on `scope`'s counter for `subject`: its key when within the limit; at the
+/// limit nothing is written.
 async fn count(
     counters: &dyn Counters,
     scope: Scope,
@@ -156,7 +206,7 @@ async fn count(
         scope.as_str(),
         limit.window.as_secs()
     );
-    if counters.increment(&key, ends, now).await? <= limit.max {
+    if counters.increment_below(&key, limit.max, ends, now).await? {
         return Ok(key);
     }
     // Whole seconds, rounded up: a client that waits exactly this long finds a new window.

@@ -1,9 +1,9 @@
 //! The PIN fallback: where and when it is offered (start and poll), and how PINs are sent and
 //! checked (start only).
 
-use super::setting::{Env, Setting};
+use super::setting::{Env, Kind, Setting, Template};
 use super::{ConfigError, Function};
-use crate::fallback::{OfferPolicy, PinPolicy};
+use crate::fallback::{Channel, OfferPolicy, PinPolicy};
 
 const START: &[Function] = &[Function::Start];
 const START_AND_POLL: &[Function] = &[Function::Start, Function::Poll];
@@ -25,6 +25,15 @@ pub const FALLBACK_ON_INVALID: Setting = Setting::flag(
     START_AND_POLL,
     "FallbackOnInvalid",
 );
+/// The channels a PIN may go by; voice costs more and is the usual toll-fraud vector.
+pub const FALLBACK_CHANNELS: Setting = Setting::new(
+    "FALLBACK_CHANNELS",
+    Kind::Text {
+        default: Some("sms,voice"),
+    },
+    START_AND_POLL,
+    Template::Parameter("FallbackChannels"),
+);
 pub const PIN_MAX_SENDS: Setting =
     Setting::number("PIN_MAX_SENDS", 3, 1..=10, START, "PinMaxSends");
 pub const PIN_MAX_ATTEMPTS: Setting =
@@ -37,6 +46,7 @@ pub const SETTINGS: &[Setting] = &[
     FALLBACK_COUNTRIES,
     FALLBACK_AFTER_SECONDS,
     FALLBACK_ON_INVALID,
+    FALLBACK_CHANNELS,
     PIN_MAX_SENDS,
     PIN_MAX_ATTEMPTS,
     TWOFA_APPLICATION_ID,
@@ -102,7 +112,25 @@ pub(super) fn offer(env: &Env<'_>) -> Result<OfferPolicy, ConfigError> {
             },
         )
         .collect::<Result<Vec<_>, _>>()?;
+    let channels = env
+        .list(&FALLBACK_CHANNELS)
+        .iter()
+        .map(|c| {
+            Channel::parse(&c.to_ascii_lowercase()).ok_or_else(|| ConfigError {
+                name: FALLBACK_CHANNELS.name,
+                problem: format!("must be sms, voice or both, comma-separated (got {c:?})"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if channels.is_empty() {
+        return Err(ConfigError {
+            name: FALLBACK_CHANNELS.name,
+            problem: "must name at least one channel (turn fallback off with FALLBACK_COUNTRIES)"
+                .into(),
+        });
+    }
     Ok(OfferPolicy {
+        channels,
         countries,
         after: env.seconds(&FALLBACK_AFTER_SECONDS)?,
         on_invalid: env.flag(&FALLBACK_ON_INVALID)?,

@@ -116,6 +116,8 @@ pub struct StartConfig {
     pub sim_number_types: SimNumberTypes,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
+    /// What each PIN send is counted on besides `rate_limits`.
+    pub pin_limits: RateLimits,
     pub sim_swap: SimSwapPolicy,
     pub fallback: FallbackConfig,
     pub allowed_origins: Vec<String>,
@@ -177,6 +179,7 @@ impl FromEnv for StartConfig {
             sim_number_types: numbers::sim_number_types(env)?,
             address_policy: addresses::address_policy(env)?,
             rate_limits: rate_limits::rate_limits(env)?,
+            pin_limits: rate_limits::pin_limits(env)?,
             sim_swap: sim_swap::policy(env)?,
             fallback: FallbackConfig::read(env)?,
             allowed_origins: web::origins(env)?,

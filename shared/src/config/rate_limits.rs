@@ -1,4 +1,7 @@
-//! The start limits, one family: each a count and a window, generated from one list.
+//! The start limits, one family: each a count and a window, generated from one list; each
+//! address's share of the service-wide caps; the PIN limits.
+
+use std::time::Duration;
 
 use super::setting::{Env, Setting, Template};
 use super::{ConfigError, Function};
@@ -60,8 +63,68 @@ pub const LIMITS: [LimitSettings; 5] = [
     limit!(Scope::Global, "GLOBAL", "RateLimitGlobal", 2000 per 3600),
 ];
 
+/// One address (an IPv6 /48) may spend at most this share of the start cap per its window and
+/// of the PIN budget per day: at 10 %, it takes ten addresses to exhaust either. Carrier-grade NAT
+/// puts many subscribers behind one address: raise it where one carrier's pool carries much of
+/// the traffic.
+pub const RATE_LIMIT_ADDRESS_SHARE_PERCENT: Setting = Setting::number(
+    "RATE_LIMIT_ADDRESS_SHARE_PERCENT",
+    10,
+    0..=100,
+    START,
+    "RateLimitAddressSharePercent",
+);
+/// Infobip's per-number 2FA limit `infobip-setup` sets, held here too: a resend is a send.
+pub const PIN_MAX_PER_PHONE_PER_DAY: Setting = Setting::number(
+    "PIN_MAX_PER_PHONE_PER_DAY",
+    5,
+    0..=100,
+    START,
+    "PinMaxPerPhonePerDay",
+);
+/// PINs a day, all numbers: the daily budget `infobip-setup` gives the 2FA application, counted
+/// here so that each address's share of it can be.
+pub const PIN_DAILY_BUDGET: Setting = Setting::number(
+    "PIN_DAILY_BUDGET",
+    1000,
+    0..=10_000_000,
+    START,
+    "PinDailyBudget",
+);
+
+const DAY: Duration = Duration::from_secs(86_400);
+
 pub fn settings() -> impl Iterator<Item = &'static Setting> {
-    LIMITS.iter().flat_map(|l| [&l.count, &l.window])
+    LIMITS.iter().flat_map(|l| [&l.count, &l.window]).chain([
+        &RATE_LIMIT_ADDRESS_SHARE_PERCENT,
+        &PIN_MAX_PER_PHONE_PER_DAY,
+        &PIN_DAILY_BUDGET,
+    ])
+}
+
+/// `share` percent of `cap`, rounded up (a share is never 0 of a cap that is on); `None` where
+/// either is off.
+fn share_of(cap: Option<Limit>, share: u64) -> Option<Limit> {
+    let cap = cap?;
+    (share > 0 && share < 100).then(|| Limit {
+        max: (cap.max * share).div_ceil(100),
+        window: cap.window,
+    })
+}
+
+/// What a PIN send is counted on besides the start limits.
+pub(super) fn pin_limits(env: &Env<'_>) -> Result<RateLimits, ConfigError> {
+    let share = env.number(&RATE_LIMIT_ADDRESS_SHARE_PERCENT)?;
+    let daily = |max: u64| (max > 0).then_some(Limit { max, window: DAY });
+    let budget = daily(env.number(&PIN_DAILY_BUDGET)?);
+    Ok(RateLimits::new([
+        (
+            Scope::PinsPerPhone,
+            daily(env.number(&PIN_MAX_PER_PHONE_PER_DAY)?),
+        ),
+        (Scope::PinsAddressShare, share_of(budget, share)),
+        (Scope::PinBudget, budget),
+    ]))
 }
 
 pub(super) fn rate_limits(env: &Env<'_>) -> Result<RateLimits, ConfigError> {
@@ -69,7 +132,12 @@ pub(super) fn rate_limits(env: &Env<'_>) -> Result<RateLimits, ConfigError> {
     for family in &LIMITS {
         let max = env.number(&family.count)?;
         let window = env.seconds(&family.window)?;
-        limits.push((family.scope, (max > 0).then_some(Limit { max, window })));
+        let limit = (max > 0).then_some(Limit { max, window });
+        if family.scope == Scope::Global {
+            let share = env.number(&RATE_LIMIT_ADDRESS_SHARE_PERCENT)?;
+            limits.push((Scope::AddressShare, share_of(limit, share)));
+        }
+        limits.push((family.scope, limit));
     }
     Ok(RateLimits::new(limits))
 }

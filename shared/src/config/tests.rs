@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use super::*;
+use crate::fallback::Channel;
 use crate::rate_limit::{Limit, Scope};
 
 const HASH_KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -64,9 +65,20 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
             (Scope::DeviceIp, limit(60, 60)),
             (Scope::DeviceNetwork, limit(240, 60)),
             (Scope::PhoneNumber, limit(5, 900)),
+            // One address's share: 10 % of the cap, so ten addresses to exhaust it.
+            (Scope::AddressShare, limit(200, 3600)),
             (Scope::Global, limit(2000, 3600)),
         ])
     );
+    assert_eq!(
+        c.pin_limits,
+        RateLimits::new([
+            (Scope::PinsPerPhone, limit(5, 86_400)),
+            (Scope::PinsAddressShare, limit(100, 86_400)),
+            (Scope::PinBudget, limit(1000, 86_400)),
+        ])
+    );
+    assert_eq!(c.fallback.offer.channels, Channel::ALL);
 }
 
 #[test]

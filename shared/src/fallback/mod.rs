@@ -149,9 +149,15 @@ pub struct OfferPolicy {
     /// A PENDING verification may fall back once it is this old.
     pub after: Duration,
     pub on_invalid: bool,
+    /// The channels a PIN may go by (`FALLBACK_CHANNELS`): voice is the usual toll-fraud vector.
+    pub channels: Vec<Channel>,
 }
 
 impl OfferPolicy {
+    pub fn offers(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+
     pub fn is_on(&self) -> bool {
         !self.countries.is_empty()
     }

@@ -278,6 +278,7 @@ mod tests {
             countries: vec!["GB".into()],
             after: Duration::from_secs(60),
             on_invalid: false,
+            channels: Channel::ALL.to_vec(),
         }
     }
 

@@ -88,6 +88,7 @@ fn describe(error: &HttpError) -> (Problem, Log) {
             FallbackRefused => (403, "fallback-refused", "Fallback refused", Quiet, "The code verifier or phone number does not match this verification.".into()),
             InvalidPin(e) => (400, "invalid-pin", "Invalid PIN", Quiet, e.to_string()),
             FallbackCountryNotAllowed => (422, "fallback-country-not-allowed", "Fallback not offered", Quiet, "A PIN cannot be sent to numbers of this country.".into()),
+            FallbackChannelNotOffered => (422, "fallback-channel-not-offered", "Channel not offered", Quiet, "A code cannot be sent by this channel; use one the poll offers.".into()),
             FallbackNotAllowed(reason) => (409, "fallback-not-allowed", "Fallback not allowed", Quiet, refusal_detail(*reason).into()),
             FallbackNotConfigured => (503, "fallback-not-configured", "Fallback unavailable", LogError("fallback is on but no 2FA application is configured (TWOFA_APPLICATION_ID, TWOFA_MESSAGE_ID)"), "A code cannot be sent at the moment.".into()),
             SimSwapDetected => (403, "sim-swap-detected", "SIM recently changed", Quiet, "This number's SIM changed recently, so no code is sent to it. Verify another way.".into()),

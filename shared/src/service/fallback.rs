@@ -59,6 +59,9 @@ pub async fn send_pin(
     if !offer.allows_country(request.phone.country()) {
         return Err(AppError::FallbackCountryNotAllowed);
     }
+    if !offer.offers(request.channel) {
+        return Err(AppError::FallbackChannelNotOffered);
+    }
     super::SimNumber::check(app, &request.phone)?;
     let pins = app.pins.as_ref().ok_or(AppError::FallbackNotConfigured)?;
     if let Some(refusal) = read.fallback_refusal(now, offer) {
@@ -68,9 +71,8 @@ pub async fn send_pin(
     if let Some(pin) = &previous {
         pin.may_send_again(policy, now)?;
     }
-    if previous.as_ref().is_none_or(PinState::needs_new_pin) {
-        count_like_a_start(app, &request.phone, device, now).await?;
-    }
+    // Every send is an SMS or a call billed like a start: resends too.
+    count_like_a_start(app, &request.phone, device, now).await?;
     // Before every send, new PIN or resend: after a swap the PIN would go to the new SIM.
     let clearance = match read.needs_sim_swap_check(&app.config.sim_swap, now) {
         true => check_sim_swap(app, &read, &request.phone, now).await?,
@@ -214,8 +216,8 @@ fn verified(v: &Verification) -> PinVerified {
     }
 }
 
-/// A new PIN costs what a start costs, and is counted like one, before the billed SIM-swap
-/// check; resends are bounded by PIN_MAX_SENDS and their waits instead.
+/// A PIN send (new or again) costs what a start costs, and is counted like one, before the billed
+/// SIM-swap check; and on the PIN limits: per number a day, the daily budget, an address's share.
 async fn count_like_a_start(
     app: &StartApp,
     phone: &PhoneNumber,
@@ -224,7 +226,7 @@ async fn count_like_a_start(
 ) -> Result<(), AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
-        &app.config.rate_limits,
+        &app.config.rate_limits.and(&app.config.pin_limits),
         &app.config.phone_hash_key.hash(phone),
         &device.subscriber(),
         now,

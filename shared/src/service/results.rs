@@ -33,7 +33,7 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FallbackOffer {
     pub allowed: bool,
-    pub channels: &'static [Channel],
+    pub channels: Vec<Channel>,
     pub reason: Option<Refusal>,
 }
 
@@ -46,12 +46,12 @@ fn fallback_offer(v: &Verification, now: Timestamp, policy: &OfferPolicy) -> Opt
     match v.fallback_refusal(now, policy) {
         None => Some(FallbackOffer {
             allowed: true,
-            channels: &Channel::ALL,
+            channels: policy.channels.clone(),
             reason: None,
         }),
         Some(reason @ (Refusal::SimSwap | Refusal::Invalid)) => Some(FallbackOffer {
             allowed: false,
-            channels: &[],
+            channels: Vec::new(),
             reason: Some(reason),
         }),
         Some(Refusal::Pending | Refusal::Final) => None,

@@ -178,21 +178,29 @@ impl ParkedCallbacks for MemoryStore {
 
 #[async_trait]
 impl Counters for MemoryStore {
-    async fn increment(
+    async fn increment_below(
         &self,
         key: &str,
+        max: u64,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut map = lock(&self.counters);
-        let entry = map.entry(key.to_owned()).or_insert((0, expires_at));
-        if entry.1 <= now {
-            *entry = (0, expires_at);
+        let live = map
+            .get(key)
+            .filter(|(_, until)| now < *until)
+            .map(|(hits, _)| *hits);
+        let hits = live.unwrap_or(0);
+        if hits >= max {
+            return Ok(false);
         }
-        entry.0 += 1;
-        let hits = entry.0;
+        let until = map
+            .get(key)
+            .filter(|_| live.is_some())
+            .map_or(expires_at, |(_, until)| *until);
+        map.insert(key.to_owned(), (hits + 1, until));
         sweep(&mut map, now, |(_, expires_at)| *expires_at);
-        Ok(hits)
+        Ok(true)
     }
 
     async fn decrement(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
@@ -266,14 +274,14 @@ mod tests {
         for i in 0..1500 {
             let key = format!("old-{i}");
             store
-                .increment(&key, start.plus(Duration::from_secs(1)), start)
+                .increment_below(&key, 10, start.plus(Duration::from_secs(1)), start)
                 .await
                 .unwrap();
         }
         for i in 0..(2048 - 1500) {
             let key = format!("new-{i}");
             store
-                .increment(&key, later.plus(Duration::from_secs(1)), later)
+                .increment_below(&key, 10, later.plus(Duration::from_secs(1)), later)
                 .await
                 .unwrap();
         }

@@ -99,14 +99,16 @@ pub trait ParkedCallbacks: Send + Sync {
 /// Fixed-window counters for rate limits.
 #[async_trait]
 pub trait Counters: Send + Sync {
-    /// Adds one to the counter named `key` and returns its new value, atomically across
-    /// processes. A counter that reaches `expires_at` is gone: the next increment starts at 1.
-    async fn increment(
+    /// Adds one to the counter named `key` if it is below `max`, atomically across processes;
+    /// whether it did. At `max` nothing is written. A counter that reaches `expires_at` is gone:
+    /// the next increment starts at 1.
+    async fn increment_below(
         &self,
         key: &str,
+        max: u64,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Takes one back from a live counter (a refused start); an expired or missing one is left.
     async fn decrement(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;

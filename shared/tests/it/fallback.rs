@@ -710,6 +710,55 @@ async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
     assert!(calls_to(&t, "/2fa").await.is_empty());
 }
 
+/// A resend is an SMS or a call billed like a first send: it counts against the start limits too.
+#[tokio::test]
+async fn a_resend_counts_in_the_rate_limits_like_a_start() {
+    let t = after_error_306(&[("RATE_LIMIT_PER_PHONE", "2")]).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(30));
+    let resend = fall_back(&t, fallback_body("sms")).await;
+    assert_problem_type(&resend, 429, "too-many-verifications");
+    assert_eq!(calls_to(&t, "/2fa").await.len(), 1, "no resend");
+}
+
+/// `PIN_MAX_PER_PHONE_PER_DAY` caps the PINs one number gets, resends included, across
+/// verifications: a pumping script that starts afresh each time still meets it.
+#[tokio::test]
+async fn a_number_gets_at_most_its_daily_pins() {
+    let t = after_error_306(&[("PIN_MAX_PER_PHONE_PER_DAY", "2")]).await;
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(30));
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+    t.advance(Duration::from_secs(60));
+    let third = fall_back(&t, fallback_body("voice")).await;
+    assert_problem_type(&third, 429, "too-many-verifications");
+    assert!(body_json(&third)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("codes"));
+    assert_eq!(calls_to(&t, "/2fa").await.len(), 2);
+    assert_eq!(
+        calls_to(&t, "/mi/simswap").await.len(),
+        1,
+        "refused before the check"
+    );
+}
+
+/// `FALLBACK_CHANNELS` turns a channel off: voice, the usual toll-fraud vector, here.
+#[tokio::test]
+async fn a_channel_turned_off_is_neither_offered_nor_sent() {
+    let t = after_error_306(&[("FALLBACK_CHANNELS", "sms")]).await;
+    assert_eq!(
+        t.poll(TOKEN).await.1["fallback"]["channels"],
+        json!(["sms"])
+    );
+    let voice = fall_back(&t, fallback_body("voice")).await;
+    assert_problem_type(&voice, 422, "fallback-channel-not-offered");
+    assert!(calls_to(&t, "/2fa").await.is_empty());
+    assert!(calls_to(&t, "/mi/simswap").await.is_empty());
+    assert_eq!(fall_back(&t, fallback_body("sms")).await.status(), 202);
+}
+
 /// A start context with fallback countries but no 2FA client (built by hand: the configuration
 /// refuses that combination) says what is missing, not that the country is refused, and sends
 /// nothing, checks nothing and writes nothing.

@@ -478,3 +478,75 @@ async fn a_start_refused_for_a_storage_failure_spends_no_allowance() {
     let started = t.send(start_request(PHONE)).await;
     assert_eq!(started.status(), 201, "{}", body_text(&started));
 }
+
+/// One address (an IPv6 /48) may spend only its share of the spend cap: at 10 %, it takes ten
+/// addresses to exhaust it. And a start refused by another limit never touches the cap's
+/// counter, nor does one the cap refuses change it, so refused starts cannot spend it.
+async fn one_address_cannot_exhaust_the_global_cap_on(store: Arc<dyn smv_shared::store::Store>) {
+    let store = FaultyStore::wrapping(store);
+    let env = limited(&[("RATE_LIMIT_GLOBAL", "20")]);
+    let t = test_app_with(&env, store.clone()).await;
+    infobip_always_redirects(&t).await;
+    let start = |ip: String, i: usize| {
+        let t = &t;
+        async move {
+            let phone = format!("+4479111{i:05}");
+            t.send(start_from(&ip, &phone, json!({}))).await
+        }
+    };
+    let mut admitted = 0;
+    for i in 0..6 {
+        let answer = start("203.0.113.7".into(), i).await;
+        match answer.status().as_u16() {
+            201 => admitted += 1,
+            status => {
+                assert_eq!(status, 429);
+                assert!(body_json(&answer)["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("share"));
+            }
+        }
+    }
+    assert_eq!(admitted, 2, "10 % of 20");
+    // A whole /48 is one address: changing addresses inside it changes nothing.
+    let from_48 = start("2001:db8:7:1::1".into(), 100).await.status();
+    let same_48 = start("2001:db8:7:2::1".into(), 101).await.status();
+    let again_48 = start("2001:db8:7:3::1".into(), 102).await.status();
+    assert_eq!(
+        [from_48, same_48, again_48].map(|s| s.as_u16()),
+        [201, 201, 429]
+    );
+    admitted += 2;
+    let global_writes = |store: &FaultyStore| {
+        store
+            .counter_writes()
+            .iter()
+            .filter(|k| k.starts_with("limit#Global#"))
+            .count()
+    };
+    assert_eq!(
+        global_writes(&store),
+        admitted,
+        "refused starts never wrote the cap"
+    );
+    for address in 10..30 {
+        start(format!("198.51.100.{address}"), 200 + address).await;
+    }
+    assert_eq!(t.infobip_requests().await.len(), 20, "the cap holds");
+    assert_eq!(
+        global_writes(&store),
+        20,
+        "only admitted starts wrote the cap"
+    );
+}
+
+#[tokio::test]
+async fn one_address_cannot_exhaust_the_global_cap() {
+    one_address_cannot_exhaust_the_global_cap_on(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_exhaust_the_global_cap_on_dynamodb() {
+    one_address_cannot_exhaust_the_global_cap_on(dynamodb_store().await).await;
+}

@@ -266,33 +266,57 @@ async fn of_many_concurrent_results_exactly_one_wins(store: Arc<dyn Store>) {
 
 async fn counters_count_atomically_and_restart_after_expiry(store: Arc<dyn Store>) {
     let ends = later(60);
+    // 20 racing increments under a limit of 15: exactly 15 count, and the rest write nothing.
     let handles = (0..20).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.increment("limit#test#a", ends, NOW).await.unwrap() })
+        tokio::spawn(async move {
+            store
+                .increment_below("limit#test#a", 15, ends, NOW)
+                .await
+                .unwrap()
+        })
     });
-    let mut counts = futures_join(handles).await;
-    counts.sort();
+    let counted = futures_join(handles).await;
     assert_eq!(
-        counts,
-        (1..=20).collect::<Vec<u64>>(),
-        "no two increments see the same count"
+        counted.iter().filter(|c| **c).count(),
+        15,
+        "no two see the same count"
     );
-    assert_eq!(store.increment("limit#test#b", ends, NOW).await.unwrap(), 1);
+    for _ in 0..14 {
+        assert!(store
+            .increment_below("limit#test#b", 15, ends, NOW)
+            .await
+            .unwrap());
+    }
+    // At its limit a counter is not written: taking one back makes room for exactly one.
+    assert!(store
+        .increment_below("limit#test#b", 15, ends, NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .increment_below("limit#test#b", 15, ends, NOW)
+        .await
+        .unwrap());
+    store.decrement("limit#test#b", NOW).await.unwrap();
+    assert!(store
+        .increment_below("limit#test#b", 15, ends, NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .increment_below("limit#test#b", 15, ends, NOW)
+        .await
+        .unwrap());
     // Past its end (but not yet deleted by TTL) the counter starts again.
-    assert_eq!(
-        store
-            .increment("limit#test#a", later(120), later(61))
+    for at in [61, 62] {
+        assert!(store
+            .increment_below("limit#test#a", 2, later(120), later(at))
             .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .increment("limit#test#a", later(120), later(62))
-            .await
-            .unwrap(),
-        2
-    );
+            .unwrap());
+    }
+    assert!(!store
+        .increment_below("limit#test#a", 2, later(120), later(63))
+        .await
+        .unwrap());
 }
 
 fn stored_response(body: &str) -> StoredResponse {

@@ -17,6 +17,7 @@ pub struct FaultyStore {
     inner: Arc<dyn Store>,
     failures: std::sync::Mutex<std::collections::HashMap<&'static str, u32>>,
     calls: std::sync::Mutex<Vec<&'static str>>,
+    counter_writes: std::sync::Mutex<Vec<String>>,
 }
 
 impl FaultyStore {
@@ -29,6 +30,7 @@ impl FaultyStore {
             inner,
             failures: Default::default(),
             calls: Default::default(),
+            counter_writes: Default::default(),
         })
     }
 
@@ -40,6 +42,12 @@ impl FaultyStore {
     /// Every operation called so far, in order.
     pub fn calls(&self) -> Vec<&'static str> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The counters changed so far (`limit#Global#…`), in order: each increment that counted,
+    /// each decrement asked for.
+    pub fn counter_writes(&self) -> Vec<String> {
+        self.counter_writes.lock().unwrap().clone()
     }
 
     fn enter(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -123,12 +131,23 @@ impl ParkedCallbacks for FaultyStore {
 
 #[async_trait]
 impl Counters for FaultyStore {
-    async fn increment(&self, k: &str, at: Timestamp, now: Timestamp) -> Result<u64, StoreError> {
+    async fn increment_below(
+        &self,
+        k: &str,
+        max: u64,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         self.enter("increment")?;
-        self.inner.increment(k, at, now).await
+        let counted = self.inner.increment_below(k, max, at, now).await?;
+        if counted {
+            self.counter_writes.lock().unwrap().push(k.to_owned());
+        }
+        Ok(counted)
     }
     async fn decrement(&self, k: &str, now: Timestamp) -> Result<(), StoreError> {
         self.enter("decrement")?;
+        self.counter_writes.lock().unwrap().push(k.to_owned());
         self.inner.decrement(k, now).await
     }
 }
