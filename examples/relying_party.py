@@ -1,14 +1,19 @@
 """How a relying party (your login or sign-up service) checks an SMV assertion.
 
 `verify_assertion` is the part to copy: ES256 pinned, the key taken from the JWKS by `kid`, the
-`typ`, `iss`, `aud`, `exp` and `iat`, the nonce of the session that asked, the verified number, and
-a `jti` never accepted twice. Needs PyJWT with its crypto extra (`pip install "PyJWT[crypto]"`).
+`typ`, `iss`, `aud`, `exp` and `iat`, the nonce of the session that asked, the verified number, a
+`jti` never accepted twice, and the assurance: only `amr` `smv` (the carrier recognised the SIM)
+unless you opt into `sms` / `tel` (a PIN by SMS or voice, which a phishing page can relay), a
+result at most `max_auth_age` seconds old (`auth_time`), and, by default, a SIM-swap check no older
+than `max_sim_swap_age` (`sim_swap_checked_at`). Needs PyJWT with its crypto extra
+(`pip install "PyJWT[crypto]"`).
 
 Run as a script, it plays the whole flow against a backend with the Infobip simulator
 (`cargo run -p smv-local`): the app starts a verification bound to a PKCE challenge and a nonce,
 the device follows the redirects to the return URL and reads its code, the app redeems the
 verification, and the relying party checks the assertion, then refuses a replay of it and an
-assertion meant for another session.
+assertion meant for another session. Then a verification completed by an SMS PIN (the device was
+on Wi-Fi): refused by default, accepted only by a relying party that opts into `sms`.
 
     python examples/relying_party.py http://127.0.0.1:3000 [AUDIENCE]
 """
@@ -30,11 +35,30 @@ class AssertionRefused(Exception):
     pass
 
 
-def verify_assertion(assertion, *, jwks_client, issuer, audience, nonce, seen_jtis):
+def verify_assertion(
+    assertion,
+    *,
+    jwks_client,
+    issuer,
+    audience,
+    nonce,
+    seen_jtis,
+    accepted_methods=("smv",),
+    max_auth_age=600,
+    max_sim_swap_age=600,
+):
     """The verified E.164 number, or AssertionRefused.
 
     `seen_jtis` maps each accepted `jti` to its `exp`; keep it (in your database) at least until
     those times, so that no assertion is accepted twice.
+
+    `accepted_methods`: the `amr` values you accept. `smv` only by default: a PIN (`sms`, `tel`)
+    proves that someone typed a code sent to the number, which a phishing page can ask its
+    victim for. Add them only where a PIN is good enough for what you protect.
+
+    `max_sim_swap_age`: how old the SIM-swap check may be (`sim_swap_checked_at`); `None` also
+    accepts an assertion without one (issued where the carrier has no SIM-swap coverage and the
+    backend was told to allow that).
     """
     try:
         header = jwt.get_unverified_header(assertion)
@@ -48,18 +72,26 @@ def verify_assertion(assertion, *, jwks_client, issuer, audience, nonce, seen_jt
             audience=audience,
             issuer=issuer,
             leeway=60,
-            options={"require": ["iss", "aud", "sub", "exp", "iat", "jti", "nonce"]},
+            options={"require": ["iss", "aud", "sub", "exp", "iat", "jti", "nonce", "amr", "auth_time"]},
         )
     except jwt.PyJWTError as e:
         raise AssertionRefused(str(e)) from e
     if claims["nonce"] != nonce:
         raise AssertionRefused("the assertion belongs to another session")
+    methods = claims["amr"]
+    if not (isinstance(methods, list) and methods and all(m in accepted_methods for m in methods)):
+        raise AssertionRefused(f"verified by {methods}, and only {list(accepted_methods)} is accepted")
+    now = time.time()
+    if now - claims["auth_time"] > max_auth_age + 60:
+        raise AssertionRefused("the verification is too old")
+    checked_at = claims.get("sim_swap_checked_at")
+    if max_sim_swap_age is not None and (checked_at is None or now - checked_at > max_sim_swap_age + 60):
+        raise AssertionRefused("no recent SIM-swap check")
     if claims.get("phone_number_verified") is not True:
         raise AssertionRefused("the number is not marked verified")
     number = claims.get("phone_number", "")
     if not (number.startswith("+") and number[1:].isdigit() and number == claims["sub"]):
         raise AssertionRefused("the number is not E.164")
-    now = time.time()
     for jti, expires in list(seen_jtis.items()):
         if expires < now - 60:
             del seen_jtis[jti]
@@ -135,6 +167,57 @@ def demo(api, audience):
         print(f"refused a tampered signature: {e}")
     else:
         raise SystemExit("a tampered assertion was accepted")
+
+    pin_verified_flow(api, audience, jwks_client)
+
+
+def pin_verified_flow(api, audience, jwks_client):
+    """The device was on Wi-Fi (the simulator's +447911000306 answers ERROR 306), so the app falls
+    back to an SMS PIN: the assertion says `amr` `sms`, which the default check refuses."""
+    phone = "+447911000306"
+    verifier = b64url(secrets.token_bytes(32))
+    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+    nonce = b64url(secrets.token_bytes(12))
+    app = requests.Session()
+    started = app.post(
+        f"{api}/verifications",
+        json={"phoneNumber": phone, "codeChallenge": challenge, "codeChallengeMethod": "S256", "nonce": nonce},
+        timeout=10,
+    )
+    started.raise_for_status()
+    token = started.json()["token"]
+    requests.get(started.json()["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
+    for _ in range(50):
+        poll = app.get(f"{api}/verifications/{token}", timeout=10).json()
+        if poll["status"] != "PENDING":
+            break
+        time.sleep(0.2)
+    if not poll.get("fallback", {}).get("allowed"):
+        raise SystemExit(f"no fallback offered: {poll}")
+    sent = app.post(
+        f"{api}/verifications/{token}/fallback",
+        json={"codeVerifier": verifier, "channel": "sms", "phoneNumber": phone},
+        timeout=10,
+    )
+    sent.raise_for_status()
+    pin = requests.get(f"{api}/_simulator/infobip/inbox/{phone[1:]}", timeout=10).json()["pin"]
+    app.post(f"{api}/verifications/{token}/pin", json={"codeVerifier": verifier, "pin": pin}, timeout=10).raise_for_status()
+    redeemed = app.post(
+        f"{api}/verifications/{token}/assertion",
+        json={"codeVerifier": verifier, "phoneNumber": phone},
+        timeout=10,
+    )
+    redeemed.raise_for_status()
+    assertion = redeemed.json()["assertion"]
+    check = dict(jwks_client=jwks_client, issuer=api, audience=audience, nonce=nonce)
+    try:
+        verify_assertion(assertion, seen_jtis={}, **check)
+    except AssertionRefused as e:
+        print(f"refused an SMS-verified assertion by default: {e}")
+    else:
+        raise SystemExit("an SMS-verified assertion was accepted without opting in")
+    number = verify_assertion(assertion, seen_jtis={}, accepted_methods=("smv", "sms"), **check)
+    print(f"accepted {number} verified by SMS PIN where the relying party opted into sms")
 
 
 if __name__ == "__main__":
