@@ -5,7 +5,10 @@
 use async_trait::async_trait;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
+use std::sync::Mutex;
+
 use tokio::sync::OnceCell;
+use tracing::warn;
 
 use super::{der, Jwk, SignError, Signer};
 
@@ -16,16 +19,20 @@ pub struct KmsSigner {
     /// Published beside it (the next key during a rotation, or the previous one until its
     /// assertions have expired); never used to sign.
     published: Vec<String>,
-    keys: OnceCell<Vec<Jwk>>,
+    signing: OnceCell<Jwk>,
+    /// Each published key once read; one that could not be read is asked for again next time.
+    published_keys: Mutex<Vec<Option<Jwk>>>,
 }
 
 impl KmsSigner {
     pub fn new(client: aws_sdk_kms::Client, key_id: String, published: Vec<String>) -> Self {
+        let unread = vec![None; published.len()];
         Self {
             client,
             key_id,
             published,
-            keys: OnceCell::new(),
+            signing: OnceCell::new(),
+            published_keys: Mutex::new(unread),
         }
     }
 
@@ -47,18 +54,37 @@ impl KmsSigner {
 
 #[async_trait]
 impl Signer for KmsSigner {
-    async fn keys(&self) -> Result<Vec<Jwk>, SignError> {
-        let keys = self
-            .keys
-            .get_or_try_init(|| async {
-                let mut keys = vec![self.public_key(&self.key_id).await?];
-                for key_id in &self.published {
-                    keys.push(self.public_key(key_id).await?);
-                }
-                Ok::<_, SignError>(keys)
-            })
+    async fn signing_key(&self) -> Result<Jwk, SignError> {
+        let key = self
+            .signing
+            .get_or_try_init(|| self.public_key(&self.key_id))
             .await?;
-        Ok(keys.clone())
+        Ok(key.clone())
+    }
+
+    /// The signing key, then every published key that can be read: one that cannot (no
+    /// `kms:GetPublicKey` on it, deleted, KMS throttling) is left out and logged, never a reason
+    /// to serve no keys at all.
+    async fn keys(&self) -> Result<Vec<Jwk>, SignError> {
+        let mut keys = vec![self.signing_key().await?];
+        let known = self.published_keys.lock().expect("not poisoned").clone();
+        let mut read = Vec::with_capacity(known.len());
+        for (key_id, known) in self.published.iter().zip(known) {
+            let key = match known {
+                Some(key) => Some(key),
+                None => match self.public_key(key_id).await {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        warn!(key_id, error = %crate::error::chain(&e), "a published key could not be read: the JWKS goes without it");
+                        None
+                    }
+                },
+            };
+            read.push(key);
+        }
+        keys.extend(read.iter().flatten().cloned());
+        *self.published_keys.lock().expect("not poisoned") = read;
+        Ok(keys)
     }
 
     async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError> {

@@ -55,6 +55,10 @@ impl Signer for LocalSigner {
         Ok(vec![self.jwk.clone()])
     }
 
+    async fn signing_key(&self) -> Result<Jwk, SignError> {
+        Ok(self.jwk.clone())
+    }
+
     async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError> {
         let signature = self
             .key

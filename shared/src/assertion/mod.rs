@@ -43,6 +43,9 @@ pub trait Signer: Send + Sync {
     /// next key before it signs, and the last one until tokens signed with it have expired).
     async fn keys(&self) -> Result<Vec<Jwk>, SignError>;
 
+    /// The key [`Self::sign`] signs with: all an assertion needs, whatever the others' state.
+    async fn signing_key(&self) -> Result<Jwk, SignError>;
+
     /// R‖S, 64 bytes, of SHA-256 over `input` with the signing key.
     async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError>;
 }
@@ -111,10 +114,7 @@ pub struct Assertion {
 /// Signs `claims` with `signer`'s current key. `jti` is 128 random bits, never the Infobip
 /// token (a bearer value).
 pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion, SignError> {
-    let keys = signer.keys().await?;
-    let key = keys
-        .first()
-        .ok_or_else(|| SignError::WrongKey("no signing key".into()))?;
+    let key = &signer.signing_key().await?;
     let mut jti = [0u8; 16];
     getrandom::fill(&mut jti).map_err(|e| SignError::Unavailable(e.to_string().into()))?;
     let e164 = claims.phone.e164();

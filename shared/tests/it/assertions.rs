@@ -72,6 +72,28 @@ async fn the_whole_flow_on_dynamodb_and_kms() {
     assert_problem(&again, 410);
 }
 
+/// A rotation publishes other keys beside the signing key; one the function cannot read (no
+/// `kms:GetPublicKey` on it, or deleted) is left out of the JWKS, which keeps serving the others,
+/// and the redeem never needs it.
+#[tokio::test]
+async fn a_published_key_that_cannot_be_read_leaves_the_jwks_serving_the_others() {
+    let endpoint = test_dynamodb_endpoint();
+    let (key, next) = (kms_key(&endpoint).await, kms_key(&endpoint).await);
+    let unreadable = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-4000-8000-000000000000";
+    let published = format!("{unreadable},{next}");
+    let t = test_app_env(&[
+        ("ASSERTION_KEY_ID", &key),
+        ("ASSERTION_PUBLISHED_KEY_IDS", &published),
+    ])
+    .await;
+    let jwks = t.jwks().await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
+    let code = t.valid_bound(TOKEN).await;
+    let redeemed = assertion_of(&t, TOKEN, Some(&code)).await;
+    let claims = verify_assertion(redeemed["assertion"].as_str().unwrap(), &jwks, ISSUER);
+    assert_eq!(claims["phone_number"], PHONE);
+}
+
 /// Each wrong part gets the same 403 and issues nothing; the genuine redeem still works until the
 /// starter's fifth wrong attempt, and never after it. Only the starter (who holds the verifier)
 /// can lock its own verification: anyone else's attempts count for nothing.

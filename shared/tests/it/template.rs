@@ -295,6 +295,51 @@ fn env_json_names_the_template_functions_and_only_their_variables() {
     }
 }
 
+/// A function's role, when the template gives it one of its own (`Role: !GetAtt X.Arn`).
+fn own_role(template: &Value, function_id: &str) -> Option<Value> {
+    let role = &resources(template)[function_id]["Properties"]["Role"];
+    (!role.is_null()).then(|| role.clone())
+}
+
+/// The statements that grant `function_id` something: its SAM `Policies`, or its own role's
+/// policies (the conditional ones, off in a default deployment, left out) and the assertion key's
+/// statements that name that role.
+fn statements_granting(template: &Value, function_id: &str) -> Vec<(Value, Value)> {
+    let key_arn: Value = serde_yaml::from_str("!GetAtt AssertionKey.Arn").unwrap();
+    let Some(role) = own_role(template, function_id) else {
+        return resources(template)[function_id]["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+            .map(|s| (s["Resource"].clone(), s))
+            .collect();
+    };
+    let serde_yaml::Value::Tagged(tagged) = &role else {
+        panic!("{function_id}: Role must be !GetAtt <role>.Arn");
+    };
+    let role_id = tagged.value.as_str().unwrap().trim_end_matches(".Arn");
+    let identity = resources(template)[role_id]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|p| !matches!(p, serde_yaml::Value::Tagged(_)))
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .unwrap()
+                .clone()
+        })
+        .map(|s| (s["Resource"].clone(), s));
+    let by_key = resources(template)["AssertionKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Principal"]["AWS"] == role)
+        .map(|s| (key_arn.clone(), s.clone()));
+    identity.chain(by_key).collect()
+}
+
 /// Logical function id → the actions its policies allow (`dynamodb:PutItem`, `kms:Sign`), each
 /// on the one resource it may touch: DynamoDB actions on the table, KMS actions on the assertion
 /// key, and `kms:Sign` only for ECDSA_SHA_256 over RAW messages.
@@ -304,23 +349,25 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
     functions(template)
         .into_keys()
         .map(|id| {
-            let statements = resources(template)[id.as_str()]["Properties"]["Policies"]
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .flat_map(|p| p["Statement"].as_sequence().unwrap().clone());
             let mut actions = BTreeSet::new();
-            for statement in statements {
+            for (resource, statement) in statements_granting(template, &id) {
                 assert_eq!(statement["Effect"], "Allow", "{id}");
-                for action in statement["Action"].as_sequence().unwrap() {
-                    let action = action.as_str().unwrap();
+                let listed = match &statement["Action"] {
+                    Value::String(one) => vec![one.clone()],
+                    many => many
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_owned())
+                        .collect(),
+                };
+                for action in listed {
                     match action.split_once(':') {
-                        Some(("dynamodb", _)) => assert_eq!(
-                            statement["Resource"], table_arn,
-                            "{id}: {action} on the table only"
-                        ),
+                        Some(("dynamodb", _)) => {
+                            assert_eq!(resource, table_arn, "{id}: {action} on the table only")
+                        }
                         Some(("kms", operation)) => {
-                            assert_eq!(statement["Resource"], key_arn, "{id}: {action}");
+                            assert_eq!(resource, key_arn, "{id}: {action}");
                             if operation == "Sign" {
                                 let only = &statement["Condition"]["StringEquals"];
                                 assert_eq!(only["kms:SigningAlgorithm"], "ECDSA_SHA_256");
@@ -329,12 +376,86 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
                         }
                         _ => panic!("{id}: {action} is not a DynamoDB or KMS action"),
                     }
-                    actions.insert(action.to_owned());
+                    actions.insert(action);
                 }
             }
             (id, actions)
         })
         .collect()
+}
+
+/// Whether an IAM action pattern (`kms:*`, `kms:S*`, `*`) covers `action`.
+fn covers(pattern: &str, action: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern.eq_ignore_ascii_case(action),
+        Some((prefix, _)) => action
+            .to_ascii_lowercase()
+            .starts_with(&prefix.to_ascii_lowercase()),
+    }
+}
+
+/// The trust root is as narrow as the README says: the assertion key's policy lets the poll
+/// function's role, and no one else, `kms:Sign` (ECDSA_SHA_256 over RAW messages only), and the
+/// account keeps administering the key without `Sign`, so no identity policy in the account (an
+/// administrator's, a CI role's `kms:Sign` on `*`) can sign with it.
+#[test]
+fn only_the_poll_functions_role_can_sign_assertions() {
+    let template = template();
+    let poll_role: Value = serde_yaml::from_str("!GetAtt PollFunctionRole.Arn").unwrap();
+    let key = &resources(&template)["AssertionKey"]["Properties"]["KeyPolicy"];
+    let mut signers = Vec::new();
+    let mut administered = BTreeSet::new();
+    for statement in key["Statement"].as_sequence().unwrap() {
+        assert_eq!(statement["Effect"], "Allow");
+        assert!(statement["NotAction"].is_null() && statement["NotPrincipal"].is_null());
+        let actions: Vec<String> = match &statement["Action"] {
+            Value::String(one) => vec![one.clone()],
+            many => many
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+        };
+        if actions.iter().any(|a| covers(a, "kms:Sign")) {
+            assert_eq!(actions, ["kms:Sign"], "Sign is granted alone");
+            let only = &statement["Condition"]["StringEquals"];
+            assert_eq!(only["kms:SigningAlgorithm"], "ECDSA_SHA_256");
+            assert_eq!(only["kms:MessageType"], "RAW");
+            signers.push(statement["Principal"]["AWS"].clone());
+        }
+        let principal = format!("{:?}", statement["Principal"]["AWS"]);
+        if principal.contains(":root") {
+            administered.extend(actions.clone());
+        }
+    }
+    assert_eq!(
+        signers,
+        [poll_role.clone()],
+        "the poll function's role alone signs"
+    );
+    for needed in [
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:DisableKey",
+        "kms:DescribeKey",
+    ] {
+        assert!(
+            administered.iter().any(|a| covers(a, needed)),
+            "the account keeps {needed}"
+        );
+    }
+    assert_eq!(
+        resources(&template)["PollFunction"]["Properties"]["Role"],
+        poll_role
+    );
+    // The role's own policies grant no KMS signing either.
+    for policy in resources(&template)["PollFunctionRole"]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+    {
+        assert!(!format!("{policy:?}").contains("kms:Sign"), "{policy:?}");
+    }
 }
 
 /// Least privilege, held against the code: one app per template function, each reaching the same
