@@ -431,7 +431,7 @@ fn only_the_poll_functions_role_can_sign_assertions() {
     }
     assert_eq!(
         signers,
-        [poll_role.clone()],
+        std::slice::from_ref(&poll_role),
         "the poll function's role alone signs"
     );
     for needed in [
