@@ -11,6 +11,8 @@ use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
 use smv_shared::aws::Account;
 use smv_shared::config::{ConfigError, Env, FromEnv, Kind, PollConfig, Setting, Template};
+use smv_shared::keys::SecretSource;
+use smv_shared::secrets_manager::SecretsManager;
 use smv_shared::store::{DynamoDbStore, MemoryStore, Store};
 use smv_shared::Backend;
 use url::Url;
@@ -90,6 +92,7 @@ async fn laptop_account(env: &impl Fn(&str) -> Option<String>) -> Result<Account
         credentials,
         dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
         kms_endpoint: endpoint("AWS_ENDPOINT_URL_KMS"),
+        secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
     })
 }
 
@@ -198,9 +201,20 @@ pub async fn build(
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    let return_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
 
     let defaults = |name: &str| -> Option<String> {
         match name {
+            // A key named by its secret is not given as well.
+            "PHONE_HASH_KEY" | "CALLBACK_SECRET_KEY" | "RETURN_KEY" | "INFOBIP_API_KEY"
+                if env(&format!("{name}_SECRET_ARN")).is_some() =>
+            {
+                None
+            }
             "TABLE_NAME" => Some(table.clone().unwrap_or_else(|| "in-memory".into())),
             "INFOBIP_BASE_URL" if !real_infobip => {
                 simulator.as_ref().map(|s| s.base_url().to_string())
@@ -215,6 +229,7 @@ pub async fn build(
             "CALLBACK_BASE_URL" => env(name).or_else(|| Some(base_url.to_string())),
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
             "CALLBACK_SECRET_KEY" => env(name).or_else(|| Some(callback_secret_key.clone())),
+            "RETURN_KEY" => env(name).or_else(|| Some(return_key.clone())),
             "ASSERTION_AUDIENCE" => env(name).or_else(|| Some(LOCAL_AUDIENCE.into())),
             // Locally, Infobip's demo app is the usual client.
             "DEMO_APP_ROUTES" => env(name).or_else(|| Some("true".into())),
@@ -259,10 +274,15 @@ pub async fn build(
                 )
             }
         };
-    let mut adapters = Adapters::new(store);
+    // Keys named by their secrets (`*_SECRET_ARN`) are read from Secrets Manager where AWS is
+    // configured (moto, for a rotation rehearsal); otherwise every key is given.
+    let secrets = account.as_ref().map(|account| {
+        Arc::new(SecretsManager::new(account.secrets_manager())) as Arc<dyn SecretSource>
+    });
+    let mut adapters = Adapters::new(store, secrets);
     // stdout is for the person running the server, not for CloudWatch.
     adapters.metrics = Arc::new(smv_shared::metrics::Discard);
-    let backend = Backend::from_lookup(defaults, &adapters, signer)?;
+    let backend = Backend::from_lookup(defaults, &adapters, signer).await?;
     let concurrency = Env(&env)
         .number_if_set(&LOCAL_CONCURRENCY)?
         .map(|n| n as usize);

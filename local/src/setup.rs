@@ -3,11 +3,14 @@
 //! `2fa:manage` (not the backend's own key, which needs only `2fa:pin:send`).
 
 use smv_shared::fallback::{PIN_LIFETIME, TWOFA_PIN_ATTEMPTS};
+use std::sync::Arc;
 use std::time::Duration;
 
 use smv_shared::infobip::twofa::Setup;
 use smv_shared::infobip::types::{ApplicationConfiguration, ApplicationRequest, MessageRequest};
 use smv_shared::infobip::{ApiKey, InfobipError, Transport, TwoFactorClient};
+use smv_shared::keys::Rotating;
+use smv_shared::time::SystemClock;
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +28,8 @@ pub struct SetupOptions {
 pub async fn run(options: &SetupOptions, admin_key: &ApiKey) -> Result<Setup, InfobipError> {
     let transport = Transport::new(
         &options.base_url,
-        admin_key,
+        Arc::new(Rotating::fixed(admin_key.clone())),
+        Arc::new(SystemClock),
         Duration::from_secs(5),
         Duration::from_secs(15),
     )

@@ -7,9 +7,13 @@
 use std::sync::Arc;
 
 use crate::assertion::Signer;
+use crate::callback_secret::CallbackKey;
 use crate::config::{CallbackConfig, PollConfig, StartConfig};
+use crate::device_return::ReturnKey;
 use crate::infobip::{PinService, SilentVerifier, SimSwapChecker};
+use crate::keys::{Rotating, SecretSource};
 use crate::metrics::MetricsSink;
+use crate::phone_hash::PhoneHashKey;
 use crate::store::{
     Counters, DeviceReturns, IdempotencyRecords, ParkedCallbacks, Store, Verifications,
 };
@@ -30,6 +34,18 @@ pub struct StartApp {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub config: Arc<StartConfig>,
+    pub keys: StartKeys,
+}
+
+/// The start function's keys, as they rotate.
+#[derive(Clone)]
+pub struct StartKeys {
+    /// Names numbers in counters, Idempotency-Key records and bindings.
+    pub phone_hash: Arc<Rotating<PhoneHashKey>>,
+    /// Tags callback URL secrets.
+    pub callback: Arc<Rotating<CallbackKey>>,
+    /// Tags return URL secrets.
+    pub returns: Arc<Rotating<ReturnKey>>,
 }
 
 /// The callback function: records the results Infobip sends.
@@ -41,6 +57,8 @@ pub struct CallbackApp {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub config: Arc<CallbackConfig>,
+    /// Tells callback URL secrets we issued from forged ones.
+    pub callback_keys: Arc<Rotating<CallbackKey>>,
 }
 
 /// The poll function: reports results, shows a returning device its code, and redeems VALID
@@ -57,14 +75,26 @@ pub struct PollApp {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub config: Arc<PollConfig>,
+    pub keys: PollKeys,
 }
 
-/// The process-wide adapters every context shares: the store, the clock, the metrics sink.
+/// The poll function's keys, as they rotate.
+#[derive(Clone)]
+pub struct PollKeys {
+    /// Compares the number a redeem names with the one verified.
+    pub phone_hash: Arc<Rotating<PhoneHashKey>>,
+    /// Checks return URL secrets and derives the device codes they show.
+    pub returns: Arc<Rotating<ReturnKey>>,
+}
+
+/// The process-wide adapters every context shares: the store, the clock, the metrics sink, and
+/// where rotating keys are read (`None` where every key is given in configuration).
 #[derive(Clone)]
 pub struct Adapters {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
+    pub secrets: Option<Arc<dyn SecretSource>>,
 }
 
 /// All three functions in one process, as the local server and the tests run them.

@@ -1,4 +1,5 @@
-//! The one place AWS clients are built (DynamoDB, and KMS for the assertion key): the Lambda
+//! The one place AWS clients are built (DynamoDB, KMS for the assertion key, Secrets Manager for
+//! our keys): the Lambda
 //! functions (from the environment Lambda sets), the local server, the tests and the benchmark
 //! all get the same HTTP client, timeouts and retries.
 
@@ -18,6 +19,7 @@ pub struct Account {
     pub credentials: SharedCredentialsProvider,
     pub dynamodb_endpoint: Option<String>,
     pub kms_endpoint: Option<String>,
+    pub secrets_endpoint: Option<String>,
 }
 
 impl Account {
@@ -49,6 +51,8 @@ impl Account {
             credentials: SharedCredentialsProvider::new(credentials),
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| get("AWS_ENDPOINT_URL")),
             kms_endpoint: get("AWS_ENDPOINT_URL_KMS").or_else(|| get("AWS_ENDPOINT_URL")),
+            secrets_endpoint: get("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+                .or_else(|| get("AWS_ENDPOINT_URL")),
         })
     }
 
@@ -60,6 +64,7 @@ impl Account {
             credentials: SharedCredentialsProvider::new(credentials),
             dynamodb_endpoint: Some(endpoint.to_owned()),
             kms_endpoint: Some(endpoint.to_owned()),
+            secrets_endpoint: Some(endpoint.to_owned()),
         }
     }
 
@@ -109,6 +114,20 @@ impl Account {
             config = config.endpoint_url(endpoint);
         }
         aws_sdk_kms::Client::from_conf(config.build())
+    }
+
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        let mut config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(self.credentials.clone())
+            .http_client(http_client())
+            .timeout_config(timeouts())
+            .retry_config(retries());
+        if let Some(endpoint) = &self.secrets_endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_secretsmanager::Client::from_conf(config.build())
     }
 }
 

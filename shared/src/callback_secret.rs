@@ -4,6 +4,7 @@
 //! one without a storage call, so a flood of forged callbacks writes nothing. The key is its own,
 //! not the phone hash key: the callback function needs it, and nothing else it could compute.
 
+use crate::keys::FromSecret;
 use crate::server_key::{KeyTooShort, ServerKey};
 use crate::token::{RandomnessUnavailable, UrlSecret};
 
@@ -25,6 +26,12 @@ impl CallbackKey {
     /// Whether `secret` was issued under this key.
     pub fn issued(&self, secret: &UrlSecret) -> bool {
         self.0.issued(secret, CALLBACK_LABEL)
+    }
+}
+
+impl FromSecret for CallbackKey {
+    fn from_secret(raw: &str) -> Result<Self, String> {
+        Self::new(raw.as_bytes().to_vec()).map_err(|e| e.to_string())
     }
 }
 

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use crate::phone_hash::PhoneHashKey;
+use crate::keys::FromSecret;
+use crate::server_key::{KeyTooShort, ServerKey};
 use crate::token::{RandomnessUnavailable, SecretHash, UrlSecret};
 
 const RETURN_LABEL: &str = "smv return url";
@@ -21,16 +22,36 @@ pub struct ReturnSecret(UrlSecret);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceCode(String);
 
+/// The key that tags return secrets and derives device codes (`RETURN_KEY`): its own, so that
+/// rotating it touches nothing else. Its `Debug` is redacted.
+#[derive(Debug, Clone)]
+pub struct ReturnKey(ServerKey);
+
+impl ReturnKey {
+    pub fn new(key: Vec<u8>) -> Result<Self, KeyTooShort> {
+        ServerKey::new(key).map(Self)
+    }
+}
+
+impl FromSecret for ReturnKey {
+    fn from_secret(raw: &str) -> Result<Self, String> {
+        Self::new(raw.as_bytes().to_vec()).map_err(|e| e.to_string())
+    }
+}
+
 impl ReturnSecret {
-    pub fn generate(key: &PhoneHashKey) -> Result<Self, RandomnessUnavailable> {
-        key.server_key().issue_secret(RETURN_LABEL).map(Self)
+    pub fn generate(key: &ReturnKey) -> Result<Self, RandomnessUnavailable> {
+        key.0.issue_secret(RETURN_LABEL).map(Self)
     }
 
-    /// `None` unless `secret` is one we issued under `key`.
-    pub fn verify(secret: UrlSecret, key: &PhoneHashKey) -> Option<Self> {
-        key.server_key()
-            .issued(&secret, RETURN_LABEL)
-            .then_some(Self(secret))
+    /// Whether `secret` is one we issued under `key`.
+    pub fn issued_under(secret: &UrlSecret, key: &ReturnKey) -> bool {
+        key.0.issued(secret, RETURN_LABEL)
+    }
+
+    /// A secret [`Self::issued_under`] one of our keys said we issued.
+    pub fn trusted(secret: UrlSecret) -> Self {
+        Self(secret)
     }
 
     pub fn expose(&self) -> &str {
@@ -43,9 +64,9 @@ impl ReturnSecret {
 }
 
 impl DeviceCode {
-    pub fn for_return(return_hash: &SecretHash, key: &PhoneHashKey) -> Self {
+    pub fn for_return(return_hash: &SecretHash, key: &ReturnKey) -> Self {
         let mac = key
-            .server_key()
+            .0
             .labelled(DEVICE_CODE_LABEL, return_hash.as_str().as_bytes());
         Self(URL_SAFE_NO_PAD.encode(&mac[..16]))
     }
@@ -64,19 +85,18 @@ impl DeviceCode {
 mod tests {
     use super::*;
 
-    fn key(byte: u8) -> PhoneHashKey {
-        PhoneHashKey::new(vec![byte; 32]).unwrap()
+    fn key(byte: u8) -> ReturnKey {
+        ReturnKey::new(vec![byte; 32]).unwrap()
     }
 
     #[test]
     fn only_return_secrets_we_issued_verify() {
         let secret = ReturnSecret::generate(&key(1)).unwrap();
         let again = UrlSecret::parse(secret.expose()).unwrap();
-        assert!(ReturnSecret::verify(again, &key(1)).is_some());
-        let under_another_key = UrlSecret::parse(secret.expose()).unwrap();
-        assert!(ReturnSecret::verify(under_another_key, &key(2)).is_none());
+        assert!(ReturnSecret::issued_under(&again, &key(1)));
+        assert!(!ReturnSecret::issued_under(&again, &key(2)));
         let made_up = UrlSecret::generate().unwrap();
-        assert!(ReturnSecret::verify(made_up, &key(1)).is_none());
+        assert!(!ReturnSecret::issued_under(&made_up, &key(1)));
     }
 
     #[test]

@@ -82,18 +82,22 @@ pub enum Decision {
     InProgress,
 }
 
+/// Claims `record_key` for the request `fingerprint` names; a record of `fingerprint` or of one
+/// of `also_same` (the request's fingerprints under the keys before a rotation) is this request's.
 pub async fn begin(
     records: &dyn IdempotencyRecords,
     record_key: &str,
     fingerprint: &str,
+    also_same: &[String],
     now: Timestamp,
 ) -> Result<Decision, StoreError> {
     let existing = records
         .claim_idempotent(record_key, fingerprint, now.plus(LEASE), now)
         .await?;
+    let same = |stored: &str| stored == fingerprint || also_same.iter().any(|f| f == stored);
     Ok(match existing {
         None => Decision::Proceed,
-        Some(record) if record.fingerprint != fingerprint => Decision::Reused,
+        Some(record) if !same(&record.fingerprint) => Decision::Reused,
         Some(IdempotencyRecord {
             response: Some(response),
             ..

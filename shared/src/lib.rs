@@ -2,6 +2,7 @@
 //!
 //! - [`phone`], [`phone_hash`], [`server_key`], [`token`], [`verification`], [`device`], [`time`]: the domain.
 //! - [`callback_secret`]: tells a callback URL we issued from a forged one, without storage.
+//! - [`keys`]: our secret keys as they rotate (`AWSCURRENT` and `AWSPREVIOUS`), read at run time.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
 //! - [`sim_swap`]: no assertion and no PIN without a recent answer that the SIM was not swapped.
@@ -12,6 +13,7 @@
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
 //! - [`infobip`]: the Infobip ports, their HTTP transport and the SMV, 2FA and SIM-swap clients
 //!   (wire types inside).
+//! - [`secrets_manager`]: our rotating keys read from AWS Secrets Manager.
 //! - [`device_address`]: which IP and port a request honestly comes from.
 //! - [`http`]: the route table, handlers, the front end's refusals, the one error table
 //!   (problem+json), API Gateway events.
@@ -34,10 +36,12 @@ pub mod fallback;
 pub mod http;
 pub mod idempotency;
 pub mod infobip;
+pub mod keys;
 pub mod metrics;
 pub mod phone;
 pub mod phone_hash;
 pub mod rate_limit;
+pub mod secrets_manager;
 pub mod server_key;
 pub mod service;
 pub mod sim_swap;

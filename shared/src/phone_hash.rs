@@ -5,12 +5,12 @@
 
 use std::fmt;
 
+use crate::keys::FromSecret;
 use crate::phone::PhoneNumber;
 use crate::server_key::ServerKey;
 pub use crate::server_key::{KeyTooShort, MIN_KEY_BYTES};
 
-/// The secret key of [`PhoneHash`]es. It also tags return URLs and derives device codes, each
-/// under its own label. Its `Debug` is redacted.
+/// The secret key of [`PhoneHash`]es. Its `Debug` is redacted.
 #[derive(Clone)]
 pub struct PhoneHashKey(ServerKey);
 
@@ -22,9 +22,11 @@ impl PhoneHashKey {
     pub fn hash(&self, phone: &PhoneNumber) -> PhoneHash {
         PhoneHash(hex::encode(self.0.mac(&[phone.e164().as_bytes()])))
     }
+}
 
-    pub(crate) fn server_key(&self) -> &ServerKey {
-        &self.0
+impl FromSecret for PhoneHashKey {
+    fn from_secret(raw: &str) -> Result<Self, String> {
+        Self::new(raw.as_bytes().to_vec()).map_err(|e| e.to_string())
     }
 }
 
@@ -69,7 +71,7 @@ mod tests {
         let key = PhoneHashKey::new(vec![0xaa; 131]).unwrap();
         assert_eq!(
             hex::encode(
-                key.server_key()
+                key.0
                     .mac(&[b"Test Using Larger Than Block-Size Key - Hash Key First"])
             ),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"

@@ -1,17 +1,20 @@
 //! Building each function's context from its configuration: the adapters behind the ports
-//! (DynamoDB, the Infobip clients over HTTP, the system clock, metrics on stdout).
+//! (DynamoDB, the Infobip clients over HTTP, the system clock, metrics on stdout), and its keys
+//! (read from Secrets Manager once per execution environment, as they rotate).
 
 use std::sync::Arc;
 
-use crate::app::{Adapters, Backend, CallbackApp, PollApp, StartApp};
+use crate::app::{Adapters, Backend, CallbackApp, PollApp, PollKeys, StartApp, StartKeys};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
 use crate::config::{
     CallbackConfig, CommonConfig, ConfigError, FromEnv, InfobipConfig, PollConfig, StartConfig,
 };
-use crate::infobip::{PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
+use crate::infobip::{ApiKey, PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
+use crate::keys::{FromSecret, KeySource, Rotating, SecretError, SecretSource};
 use crate::metrics::EmfStdout;
+use crate::secrets_manager::SecretsManager;
 use crate::store::{DynamoDbStore, Store};
 use crate::time::SystemClock;
 
@@ -21,6 +24,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("could not build the Infobip HTTP client")]
     HttpClient(#[from] reqwest::Error),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// The region, role credentials and endpoints Lambda puts in the environment.
@@ -29,32 +34,68 @@ fn lambda_account() -> Result<Account, ConfigError> {
 }
 
 impl Adapters {
-    /// The system clock and metrics on stdout, as a Lambda function runs.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// The system clock and metrics on stdout, as a Lambda function runs, with keys read from
+    /// `secrets`.
+    pub fn new(store: Arc<dyn Store>, secrets: Option<Arc<dyn SecretSource>>) -> Self {
         Self {
             store,
             clock: Arc::new(SystemClock),
             metrics: Arc::new(EmfStdout::new()),
+            secrets,
         }
     }
 
-    /// For a Lambda function: the DynamoDB table `config` names, in `account`.
+    /// For a Lambda function: the DynamoDB table `config` names, and Secrets Manager, in
+    /// `account`.
     fn lambda(config: &CommonConfig, account: &Account) -> Self {
         let table = DynamoDbStore::new(account.dynamodb(), config.table_name.clone());
-        Self::new(Arc::new(table))
+        let secrets = SecretsManager::new(account.secrets_manager());
+        Self::new(Arc::new(table), Some(Arc::new(secrets)))
+    }
+
+    /// `source`'s key, read now.
+    async fn key<K: FromSecret>(
+        &self,
+        source: &KeySource,
+    ) -> Result<Arc<Rotating<K>>, SecretError> {
+        let now = self.clock.now();
+        Ok(Arc::new(
+            Rotating::load(source, self.secrets.as_ref(), now).await?,
+        ))
+    }
+
+    fn infobip_transport(
+        &self,
+        infobip: &InfobipConfig,
+        api_keys: Arc<Rotating<ApiKey>>,
+    ) -> Result<Transport, StartupError> {
+        Ok(Transport::new(
+            &infobip.base_url,
+            api_keys,
+            self.clock.clone(),
+            infobip.connect_timeout,
+            infobip.timeout,
+        )?)
     }
 }
 
 impl StartApp {
-    pub fn from_env() -> Result<Self, StartupError> {
+    pub async fn from_env() -> Result<Self, StartupError> {
         let config = StartConfig::from_env()?;
         let adapters = Adapters::lambda(&config.common, &lambda_account()?);
-        Self::new(config, &adapters)
+        Self::new(config, &adapters).await
     }
 
-    /// With the Infobip clients `config` describes.
-    pub fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
-        let transport = infobip_transport(&config.infobip)?;
+    /// With the Infobip clients `config` describes, and its keys read (side by side: one round
+    /// trip to the secret store at init).
+    pub async fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
+        let (api_keys, phone_hash, callback, returns) = tokio::try_join!(
+            adapters.key(&config.infobip.api_key),
+            adapters.key(&config.phone_hash_key),
+            adapters.key(&config.callback_key),
+            adapters.key(&config.return_key),
+        )?;
+        let transport = adapters.infobip_transport(&config.infobip, api_keys)?;
         let pins = config.fallback.twofa.as_ref().map(|ids| {
             Arc::new(TwoFactorClient::new(
                 transport.clone(),
@@ -74,31 +115,37 @@ impl StartApp {
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
             config: Arc::new(config),
+            keys: StartKeys {
+                phone_hash,
+                callback,
+                returns,
+            },
         })
     }
 }
 
 impl CallbackApp {
-    pub fn from_env() -> Result<Self, StartupError> {
+    pub async fn from_env() -> Result<Self, StartupError> {
         let config = CallbackConfig::from_env()?;
         let adapters = Adapters::lambda(&config.common, &lambda_account()?);
-        Ok(Self::new(config, &adapters))
+        Self::new(config, &adapters).await
     }
 
-    pub fn new(config: CallbackConfig, adapters: &Adapters) -> Self {
-        Self {
+    pub async fn new(config: CallbackConfig, adapters: &Adapters) -> Result<Self, StartupError> {
+        Ok(Self {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
+            callback_keys: adapters.key(&config.callback_key).await?,
             config: Arc::new(config),
-        }
+        })
     }
 }
 
 impl PollApp {
     /// Signs with the KMS key `ASSERTION_KEY_ID` names.
-    pub fn from_env() -> Result<Self, StartupError> {
+    pub async fn from_env() -> Result<Self, StartupError> {
         let config = PollConfig::from_env()?;
         let account = lambda_account()?;
         let signer = KmsSigner::new(
@@ -107,16 +154,21 @@ impl PollApp {
             config.assertions.published_key_ids.clone(),
         );
         let adapters = Adapters::lambda(&config.common, &account);
-        Self::new(config, &adapters, Arc::new(signer))
+        Self::new(config, &adapters, Arc::new(signer)).await
     }
 
-    /// With the SIM-swap client `config` describes.
-    pub fn new(
+    /// With the SIM-swap client `config` describes, and its keys read.
+    pub async fn new(
         config: PollConfig,
         adapters: &Adapters,
         signer: Arc<dyn Signer>,
     ) -> Result<Self, StartupError> {
-        let transport = infobip_transport(&config.infobip)?;
+        let (api_keys, phone_hash, returns) = tokio::try_join!(
+            adapters.key(&config.infobip.api_key),
+            adapters.key(&config.phone_hash_key),
+            adapters.key(&config.return_key),
+        )?;
+        let transport = adapters.infobip_transport(&config.infobip, api_keys)?;
         Ok(Self {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
@@ -126,31 +178,26 @@ impl PollApp {
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
             config: Arc::new(config),
+            keys: PollKeys {
+                phone_hash,
+                returns,
+            },
         })
     }
-}
-
-fn infobip_transport(infobip: &InfobipConfig) -> Result<Transport, StartupError> {
-    Ok(Transport::new(
-        &infobip.base_url,
-        &infobip.api_key,
-        infobip.connect_timeout,
-        infobip.timeout,
-    )?)
 }
 
 impl Backend {
     /// The three functions over one set of adapters, each with the configuration `lookup` gives
     /// it, as the local server and the tests run them.
-    pub fn from_lookup(
+    pub async fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         adapters: &Adapters,
         signer: Arc<dyn Signer>,
     ) -> Result<Self, StartupError> {
         Ok(Self {
-            start: StartApp::new(StartConfig::from_lookup(&lookup)?, adapters)?,
-            callback: CallbackApp::new(CallbackConfig::from_lookup(&lookup)?, adapters),
-            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer)?,
+            start: StartApp::new(StartConfig::from_lookup(&lookup)?, adapters).await?,
+            callback: CallbackApp::new(CallbackConfig::from_lookup(&lookup)?, adapters).await?,
+            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer).await?,
         })
     }
 }

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::common::key_source;
 use super::setting::{Env, Kind, Setting, Template};
 use super::{ConfigError, Function};
 use crate::callback_secret::CallbackKey;
 use crate::infobip::ApiKey;
+use crate::keys::KeySource;
 
 const START: &[Function] = &[Function::Start];
 /// The poll function asks Infobip's SIM-swap check before it signs.
@@ -34,25 +36,31 @@ pub const INFOBIP_TIMEOUT_MS: Setting = Setting::number(
     parameter: "InfobipTimeoutMs",
     why: "at most 8 s in the template: the start function's timeout is 10 s",
 });
-pub const INFOBIP_API_KEY: Setting = Setting::required(
-    "INFOBIP_API_KEY",
+pub const INFOBIP_API_KEY_SECRET_ARN: Setting = Setting::secret(
+    "INFOBIP_API_KEY_SECRET_ARN",
     START_AND_POLL,
-    Template::Stack("a Secrets Manager dynamic reference"),
+    "the InfobipApiKeySecret parameter",
 );
+pub const INFOBIP_API_KEY: Setting = Setting::local_key("INFOBIP_API_KEY", START_AND_POLL);
 /// Public base of our callback URLs; derived from the API Gateway request when unset.
 pub const CALLBACK_BASE_URL: Setting = Setting::text("CALLBACK_BASE_URL", START, "CallbackBaseUrl");
 /// Tags the callback URLs' secrets (start) and tells them from forged ones (callback).
-pub const CALLBACK_SECRET_KEY: Setting = Setting::required(
-    "CALLBACK_SECRET_KEY",
-    &[Function::Start, Function::Callback],
-    Template::Stack("a secret the stack generates"),
+pub const CALLBACK_SECRET_KEY_SECRET_ARN: Setting = Setting::secret(
+    "CALLBACK_SECRET_KEY_SECRET_ARN",
+    START_AND_CALLBACK,
+    "the CallbackSecretKey the stack generates",
 );
+pub const CALLBACK_SECRET_KEY: Setting =
+    Setting::local_key("CALLBACK_SECRET_KEY", START_AND_CALLBACK);
+const START_AND_CALLBACK: &[Function] = &[Function::Start, Function::Callback];
 
 pub const SETTINGS: &[Setting] = &[
     INFOBIP_BASE_URL,
     INFOBIP_TIMEOUT_MS,
+    INFOBIP_API_KEY_SECRET_ARN,
     INFOBIP_API_KEY,
     CALLBACK_BASE_URL,
+    CALLBACK_SECRET_KEY_SECRET_ARN,
     CALLBACK_SECRET_KEY,
 ];
 
@@ -61,7 +69,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct InfobipConfig {
     pub base_url: Url,
-    pub api_key: ApiKey,
+    pub api_key: KeySource,
     pub connect_timeout: Duration,
     pub timeout: Duration,
 }
@@ -72,10 +80,7 @@ impl InfobipConfig {
         let base_url = env.required(&INFOBIP_BASE_URL)?;
         Ok(Self {
             base_url: parse_base_url(INFOBIP_BASE_URL.name, &base_url)?,
-            api_key: ApiKey::new(env.required(&INFOBIP_API_KEY)?).ok_or(ConfigError {
-                name: INFOBIP_API_KEY.name,
-                problem: "must be printable ASCII without spaces".into(),
-            })?,
+            api_key: key_source::<ApiKey>(env, &INFOBIP_API_KEY_SECRET_ARN, &INFOBIP_API_KEY)?,
             connect_timeout: timeout.min(CONNECT_TIMEOUT),
             timeout,
         })
@@ -88,11 +93,8 @@ pub(super) fn callback_base_url(env: &Env<'_>) -> Result<Option<Url>, ConfigErro
         .transpose()
 }
 
-pub(super) fn callback_key(env: &Env<'_>) -> Result<CallbackKey, ConfigError> {
-    CallbackKey::new(env.required(&CALLBACK_SECRET_KEY)?.into_bytes()).map_err(|e| ConfigError {
-        name: CALLBACK_SECRET_KEY.name,
-        problem: e.to_string(),
-    })
+pub(super) fn callback_key(env: &Env<'_>) -> Result<KeySource, ConfigError> {
+    key_source::<CallbackKey>(env, &CALLBACK_SECRET_KEY_SECRET_ARN, &CALLBACK_SECRET_KEY)
 }
 
 fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {

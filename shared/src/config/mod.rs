@@ -6,7 +6,7 @@
 //! the readers read through the declarations, [`variables_read_by`] is derived from them, and
 //! the tests hold the template and `events/env.json` to them.
 //!
-//! - [`common`]: the table, the lifetimes, the phone hash key.
+//! - [`common`]: the table, the lifetimes, the phone hash key and the return key.
 //! - [`infobip`]: Infobip's base URL, key and timeout; our callback base URL and key.
 //! - [`numbers`]: which number types can be a SIM, and so are verified.
 //! - [`addresses`]: which proxies say where a device is.
@@ -41,11 +41,10 @@ pub use infobip::InfobipConfig;
 pub use setting::{parse_flag, parse_number, Env, Kind, Setting, Template};
 pub use web::{Families, Family};
 
-use crate::callback_secret::CallbackKey;
 use crate::device_address::AddressPolicy;
 use crate::fallback::OfferPolicy;
+use crate::keys::KeySource;
 use crate::phone::SimNumberTypes;
-use crate::phone_hash::PhoneHashKey;
 use crate::rate_limit::RateLimits;
 use crate::sim_swap::SimSwapPolicy;
 
@@ -95,10 +94,17 @@ pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
         .chain(web::SETTINGS)
 }
 
-/// The variables `function` reads: exactly those `template.yaml` sets on it.
+/// The variables `function` reads (keys given as text, for `smv-local`, too).
 pub fn variables_read_by(function: Function) -> impl Iterator<Item = &'static str> {
     all_settings()
         .filter(move |s| s.read_by.contains(&function))
+        .map(|s| s.name)
+}
+
+/// The variables `template.yaml` sets on `function`: what it reads, but the local-only keys.
+pub fn variables_deployed(function: Function) -> impl Iterator<Item = &'static str> {
+    all_settings()
+        .filter(move |s| s.read_by.contains(&function) && s.template != Template::Local)
         .map(|s| s.name)
 }
 
@@ -110,8 +116,9 @@ pub struct StartConfig {
     pub infobip: InfobipConfig,
     /// Public base of our callback URLs; derived from the API Gateway request when `None`.
     pub callback_base_url: Option<Url>,
-    pub callback_key: CallbackKey,
-    pub phone_hash_key: PhoneHashKey,
+    pub callback_key: KeySource,
+    pub phone_hash_key: KeySource,
+    pub return_key: KeySource,
     /// Only these number types get a start or a PIN.
     pub sim_number_types: SimNumberTypes,
     pub address_policy: AddressPolicy,
@@ -129,7 +136,7 @@ pub struct StartConfig {
 #[derive(Debug, Clone)]
 pub struct CallbackConfig {
     pub common: CommonConfig,
-    pub callback_key: CallbackKey,
+    pub callback_key: KeySource,
 }
 
 /// What the poll function reads: it reports results and redeems VALID verifications for signed
@@ -140,8 +147,10 @@ pub struct PollConfig {
     /// For the SIM-swap check before an assertion is signed: the only Infobip call it makes.
     pub infobip: InfobipConfig,
     pub sim_swap: SimSwapPolicy,
-    /// Compares the number a redeem names with the one verified; checks return URLs.
-    pub phone_hash_key: PhoneHashKey,
+    /// Compares the number a redeem names with the one verified.
+    pub phone_hash_key: KeySource,
+    /// Checks return URLs and the device codes they showed.
+    pub return_key: KeySource,
     pub assertions: AssertionConfig,
     /// What a poll says of a fallback (countries, deadline, after INVALID).
     pub fallback: OfferPolicy,
@@ -176,6 +185,7 @@ impl FromEnv for StartConfig {
             callback_base_url: infobip::callback_base_url(env)?,
             callback_key: infobip::callback_key(env)?,
             phone_hash_key: common::phone_hash_key(env)?,
+            return_key: common::return_key(env)?,
             sim_number_types: numbers::sim_number_types(env)?,
             address_policy: addresses::address_policy(env)?,
             rate_limits: rate_limits::rate_limits(env)?,
@@ -204,6 +214,7 @@ impl FromEnv for PollConfig {
             infobip: InfobipConfig::read(env)?,
             sim_swap: sim_swap::policy(env)?,
             phone_hash_key: common::phone_hash_key(env)?,
+            return_key: common::return_key(env)?,
             assertions: AssertionConfig::read(env)?,
             fallback: fallback::offer(env)?,
             families: Families::of_poll(env)?,

@@ -113,6 +113,26 @@ impl Setting {
         )
     }
 
+    /// The ARN of a Secrets Manager secret the stack names (`why` says which): the key is read
+    /// from it at run time, never from the function's configuration.
+    pub const fn secret(
+        name: &'static str,
+        read_by: &'static [Function],
+        why: &'static str,
+    ) -> Self {
+        Self::new(
+            name,
+            Kind::Text { default: None },
+            read_by,
+            Template::Stack(why),
+        )
+    }
+
+    /// A key given as text, where no secret store is: `smv-local` and the tests.
+    pub const fn local_key(name: &'static str, read_by: &'static [Function]) -> Self {
+        Self::new(name, Kind::Text { default: None }, read_by, Template::Local)
+    }
+
     pub const fn new(
         name: &'static str,
         kind: Kind,
@@ -140,7 +160,7 @@ impl Setting {
         }
     }
 
-    fn problem(&self, problem: impl Into<String>) -> ConfigError {
+    pub(super) fn problem(&self, problem: impl Into<String>) -> ConfigError {
         ConfigError {
             name: self.name,
             problem: problem.into(),

@@ -11,6 +11,7 @@ use crate::rate_limit::{Limit, Scope};
 
 const HASH_KEY: &str = "0123456789abcdef0123456789abcdef";
 const CALLBACK_KEY: &str = "fedcba9876543210fedcba9876543210";
+const RETURN_KEY: &str = "0f1e2d3c4b5a69780f1e2d3c4b5a6978";
 use std::collections::HashMap;
 
 fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -26,6 +27,7 @@ fn config(vars: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
     let given = lookup(vars);
     StartConfig::from_lookup(move |name| match name {
         "CALLBACK_SECRET_KEY" => given(name).or_else(|| Some(CALLBACK_KEY.to_owned())),
+        "RETURN_KEY" => given(name).or_else(|| Some(RETURN_KEY.to_owned())),
         _ => given(name),
     })
 }
@@ -106,9 +108,10 @@ fn a_rate_limit_of_zero_is_off() {
 fn functions_that_do_not_call_infobip_do_not_need_its_key() {
     let c = CommonConfig::from_lookup(lookup(&[("TABLE_NAME", "t")])).unwrap();
     assert_eq!(c.table_name, "t");
+    // Neither the key nor its secret: the secret is what a deployment names.
     assert_eq!(
         config(&[("TABLE_NAME", "t")]).unwrap_err().name,
-        "INFOBIP_API_KEY"
+        "INFOBIP_API_KEY_SECRET_ARN"
     );
 }
 
@@ -231,6 +234,7 @@ fn each_role_reads_exactly_its_declared_variables() {
                 "TABLE_NAME" | "INFOBIP_API_KEY" | "ASSERTION_AUDIENCE" => Some("x".to_owned()),
                 "PHONE_HASH_KEY" => Some(HASH_KEY.to_owned()),
                 "CALLBACK_SECRET_KEY" => Some(CALLBACK_KEY.to_owned()),
+                "RETURN_KEY" => Some(RETURN_KEY.to_owned()),
                 "TRUST_CLOUDFRONT_VIEWER_ADDRESS" => Some("true".to_owned()),
                 "CLOUDFRONT_ORIGIN_SECRET_HEADER" => Some("x-origin-verify".to_owned()),
                 "CLOUDFRONT_ORIGIN_SECRET" => Some("s3cret".to_owned()),
@@ -318,11 +322,26 @@ fn the_keys_are_required_long_and_never_echoed() {
         ("INFOBIP_API_KEY", "k"),
         ("PHONE_HASH_KEY", HASH_KEY),
         ("CALLBACK_SECRET_KEY", CALLBACK_KEY),
+        ("RETURN_KEY", RETURN_KEY),
     ];
-    for name in ["PHONE_HASH_KEY", "CALLBACK_SECRET_KEY"] {
+    for name in ["PHONE_HASH_KEY", "CALLBACK_SECRET_KEY", "RETURN_KEY"] {
         let without: Vec<_> = base.iter().copied().filter(|(n, _)| *n != name).collect();
         let without = StartConfig::from_lookup(lookup(&without)).unwrap_err();
-        assert_eq!(without.name, name);
+        assert_eq!(
+            without.name,
+            format!("{name}_SECRET_ARN"),
+            "the secret is asked for"
+        );
+        // Both the key and its secret: one of them is a mistake.
+        let mut both = base.to_vec();
+        both.push((
+            Box::leak(format!("{name}_SECRET_ARN").into_boxed_str()),
+            "arn:x",
+        ));
+        assert_eq!(
+            StartConfig::from_lookup(lookup(&both)).unwrap_err().name,
+            name
+        );
         let short: Vec<_> = base
             .iter()
             .map(|&(n, v)| {
@@ -343,6 +362,7 @@ fn the_keys_are_required_long_and_never_echoed() {
     let c = StartConfig::from_lookup(lookup(&base)).unwrap();
     assert!(!format!("{:?}", c.phone_hash_key).contains("0123"));
     assert!(!format!("{:?}", c.callback_key).contains("fedc"));
+    assert!(!format!("{:?}", c.return_key).contains("0f1e"));
 }
 
 #[test]

@@ -39,8 +39,17 @@ pub async fn device_return(
 ) -> Result<Response<Body>, HttpError> {
     let secret = UrlSecret::parse(params.get("secret")?)?;
     // A return URL we never issued is answered like any unknown path, without a storage call.
-    let secret =
-        ReturnSecret::verify(secret, &app.config.phone_hash_key).ok_or(Refused::NotFound)?;
+    let issued = app
+        .keys
+        .returns
+        .accepts(app.clock.now(), |key| {
+            ReturnSecret::issued_under(&secret, key)
+        })
+        .await;
+    if !issued {
+        return Err(Refused::NotFound.into());
+    }
+    let secret = ReturnSecret::trusted(secret);
     let shown = service::device_return(app, secret).await;
     if wants_json(request) {
         let code = shown?;

@@ -57,7 +57,13 @@ pub async fn start(
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     // The demo app knows no PKCE: its verifications never yield assertions.
-    let phone_hash = app.config.phone_hash_key.hash(&phone);
+    let phone_hash = app
+        .keys
+        .phone_hash
+        .current(app.clock.now())
+        .await
+        .current
+        .hash(&phone);
     let started = service::start(app, sim, &phone_hash, device, &callback_base, None).await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(

@@ -124,7 +124,8 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     // Before the Idempotency-Key is claimed: a refused number writes nothing.
     let phone = SimNumber::check(app, &phone)?;
     let binding = body.binding()?;
-    let phone_hash = app.config.phone_hash_key.hash(phone.phone());
+    let phone_keys = app.keys.phone_hash.current(app.clock.now()).await;
+    let phone_hash = phone_keys.current.hash(phone.phone());
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
@@ -133,8 +134,22 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
 
     let record_key = key.record_key(&device.subscriber());
     let fingerprint = idempotency::fingerprint(&phone_hash, binding.as_ref());
+    // A retry that straddles a rotation of the phone hash key is still the same request.
+    let also_same: Vec<String> = phone_keys
+        .previous
+        .iter()
+        .map(|key| idempotency::fingerprint(&key.hash(phone.phone()), binding.as_ref()))
+        .collect();
     let now = app.clock.now();
-    match idempotency::begin(app.idempotency.as_ref(), &record_key, &fingerprint, now).await? {
+    match idempotency::begin(
+        app.idempotency.as_ref(),
+        &record_key,
+        &fingerprint,
+        &also_same,
+        now,
+    )
+    .await?
+    {
         Decision::Proceed => {}
         Decision::Replay(stored) => return Ok(replay(stored)),
         Decision::Reused => return Err(AppError::IdempotencyKeyReused.into()),

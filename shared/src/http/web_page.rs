@@ -134,7 +134,7 @@ mod tests {
     fn a_returned_page_carries_its_code_and_hides_the_form() {
         let code = DeviceCode::for_return(
             &crate::token::UrlSecret::generate().unwrap().hash(),
-            &crate::phone_hash::PhoneHashKey::new(vec![1; 32]).unwrap(),
+            &crate::device_return::ReturnKey::new(vec![1; 32]).unwrap(),
         );
         let page = render(Mode::Returned(&code), StatusCode::OK);
         let html = text(&page);

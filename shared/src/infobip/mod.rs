@@ -144,6 +144,12 @@ impl ApiKey {
     }
 }
 
+impl crate::keys::FromSecret for ApiKey {
+    fn from_secret(raw: &str) -> Result<Self, String> {
+        Self::new(raw.to_owned()).ok_or_else(|| "must be printable ASCII without spaces".into())
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<redacted>)")

@@ -13,17 +13,31 @@ use url::Url;
 
 use super::types::PlatformErrorResponse;
 use super::{ApiKey, InfobipError};
+use crate::keys::Rotating;
+use crate::time::Clock;
+use std::sync::Arc;
 
 /// Infobip's answers are a few hundred bytes; a body this large is not one of them, and reading
 /// it whole would only spend the function's memory and time.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Transport {
     http: reqwest::Client,
     base_url: Url,
-    authorization: HeaderValue,
+    /// The key as it rotates: the current one is sent; a 401 reads the versions again once.
+    api_keys: Arc<Rotating<ApiKey>>,
+    clock: Arc<dyn Clock>,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An answer that is the calling API's to interpret.
@@ -37,7 +51,8 @@ impl Transport {
     /// Build once per process: the connection pool and TLS roots are reused across invocations.
     pub fn new(
         base_url: &Url,
-        api_key: &ApiKey,
+        api_keys: Arc<Rotating<ApiKey>>,
+        clock: Arc<dyn Clock>,
         connect_timeout: Duration,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
@@ -48,13 +63,11 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("smv-backend/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let mut authorization = HeaderValue::from_str(&format!("App {}", api_key.expose()))
-            .expect("ApiKey::new admits only visible ASCII");
-        authorization.set_sensitive(true);
         Ok(Self {
             http,
             base_url: base_url.clone(),
-            authorization,
+            api_keys,
+            clock,
             timeout,
         })
     }
@@ -65,15 +78,39 @@ impl Transport {
             .expect("API paths are valid relative URLs")
     }
 
+    /// POSTs `body` with the current key; after a 401, once more with the key read again (a
+    /// rotation another environment has already seen).
     pub async fn post_json(
         &self,
         url: &Url,
         body: &impl Serialize,
     ) -> Result<Answer, InfobipError> {
+        let now = self.clock.now();
+        let ring = self.api_keys.current(now).await;
+        match self.post_json_with(&ring.current, url, body).await {
+            Err(refused @ InfobipError::Unauthorized { .. }) => {
+                match self.api_keys.reread_after_refusal(now).await {
+                    Some(reread) => self.post_json_with(&reread.current, url, body).await,
+                    None => Err(refused),
+                }
+            }
+            answer => answer,
+        }
+    }
+
+    async fn post_json_with(
+        &self,
+        key: &ApiKey,
+        url: &Url,
+        body: &impl Serialize,
+    ) -> Result<Answer, InfobipError> {
+        let mut authorization = HeaderValue::from_str(&format!("App {}", key.expose()))
+            .expect("ApiKey::new admits only visible ASCII");
+        authorization.set_sensitive(true);
         let mut response = self
             .http
             .post(url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
+            .header(AUTHORIZATION, authorization)
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/json")
             .json(body)

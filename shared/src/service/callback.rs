@@ -44,7 +44,11 @@ pub async fn receive_callback(
         }
         Some(_) => Ok(CallbackOutcome::Ignored),
         // The Brazil race, or a forgery: only a secret we issued is kept for its start.
-        None if !app.config.callback_key.issued(secret) => {
+        None if !app
+            .callback_keys
+            .accepts(now, |key| key.issued(secret))
+            .await =>
+        {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));
             Err(AppError::CallbackRejected)

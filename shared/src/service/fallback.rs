@@ -55,7 +55,8 @@ pub async fn send_pin(
     let offer = &app.config.fallback.offer;
     let policy = &app.config.fallback.pins;
     let read = find(app, token, now).await?;
-    check_starter(app, &read, &request.verifier, Some(&request.phone))?;
+    let phone_ok = names_the_number(app, &read, &request.phone, now).await;
+    check_starter(&read, &request.verifier, phone_ok)?;
     if !offer.allows_country(request.phone.country()) {
         return Err(AppError::FallbackCountryNotAllowed);
     }
@@ -145,7 +146,7 @@ pub async fn check_pin(
     let policy = &app.config.fallback.pins;
     // Claim an attempt before asking Infobip, so concurrent checks cannot exceed the cap.
     let claim = update(app, token, None, |read, now| {
-        check_starter(app, read, verifier, None)?;
+        check_starter(read, verifier, true)?;
         if read.verified_by_pin() {
             return Ok(Change::Done(None));
         }
@@ -227,7 +228,7 @@ async fn count_like_a_start(
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.config.rate_limits.and(&app.config.pin_limits),
-        &app.config.phone_hash_key.hash(phone),
+        &app.keys.phone_hash.current(now).await.current.hash(phone),
         &device.subscriber(),
         now,
     )
@@ -246,28 +247,38 @@ async fn find(app: &StartApp, token: &Token, now: Timestamp) -> Result<Verificat
         .ok_or(AppError::VerificationNotFound)
 }
 
-/// The starter's verifier, and the number when one is given, must match; one generic answer for
-/// any mismatch, compared in full whatever failed first.
+/// The starter's verifier must match, and the number where one is given (`phone_ok`, from
+/// [`names_the_number`]); one generic answer for any mismatch, compared in full whatever failed
+/// first.
 fn check_starter(
-    app: &StartApp,
     v: &Verification,
     verifier: &CodeVerifier,
-    phone: Option<&PhoneNumber>,
+    phone_ok: bool,
 ) -> Result<(), AppError> {
     let Some(binding) = &v.binding else {
         return Err(AppError::FallbackRefused);
     };
-    let verifier_ok = binding.challenge.is_met_by(verifier);
-    let phone_ok = phone.is_none_or(|p| {
-        app.config
-            .phone_hash_key
-            .hash(p)
-            .matches(&binding.phone_hash)
-    });
-    match verifier_ok & phone_ok {
+    match binding.challenge.is_met_by(verifier) & phone_ok {
         true => Ok(()),
         false => Err(AppError::FallbackRefused),
     }
+}
+
+/// Whether `phone` is the number `v` verifies, under the phone hash key's current or previous
+/// version (a rotation since the start changes nothing).
+async fn names_the_number(
+    app: &StartApp,
+    v: &Verification,
+    phone: &PhoneNumber,
+    now: Timestamp,
+) -> bool {
+    let Some(binding) = &v.binding else {
+        return false;
+    };
+    app.keys
+        .phone_hash
+        .accepts(now, |key| key.hash(phone).matches(&binding.phone_hash))
+        .await
 }
 
 /// Before a PIN: a SIM swapped within the period refuses the fallback, for good.

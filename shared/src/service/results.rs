@@ -106,7 +106,9 @@ pub async fn device_return(app: &PollApp, secret: ReturnSecret) -> Result<Device
     if !app.returns.first_return(&hash, until, now).await? {
         return Err(AppError::DeviceCodeAlreadyShown);
     }
-    Ok(DeviceCode::for_return(&hash, &app.config.phone_hash_key))
+    // Under the current key; the redeem accepts a code of the previous one too.
+    let keys = app.keys.returns.current(now).await;
+    Ok(DeviceCode::for_return(&hash, &keys.current))
 }
 
 /// What the starter presents to redeem a verification.
@@ -128,19 +130,33 @@ pub async fn redeem(
     let now = app.clock.now();
     let verification = find(app, token, now).await?;
     let binding = verification.redeemable_within(app.config.assertions.redeem_window, now)?;
-    let key = &app.config.phone_hash_key;
-    // Every part is checked whatever the others gave, so timing says nothing of which failed.
+    // Every part is checked whatever the others gave, so timing says nothing of which failed;
+    // each under its key's current or previous version (a rotation since the start changes
+    // nothing).
     let verifier_ok = binding.challenge.is_met_by(&redeem.verifier);
     // A PIN reached the number itself: no device code to show.
     let method = verification.method();
     let device_ok = match (&binding.return_hash, method) {
         (_, Method::Pin(_)) | (None, _) => true,
-        (Some(return_hash), Method::Silent) => redeem
-            .device_code
-            .as_deref()
-            .is_some_and(|given| DeviceCode::for_return(return_hash, key).matches(given)),
+        (Some(return_hash), Method::Silent) => match redeem.device_code.as_deref() {
+            None => false,
+            Some(given) => {
+                app.keys
+                    .returns
+                    .accepts(now, |key| {
+                        DeviceCode::for_return(return_hash, key).matches(given)
+                    })
+                    .await
+            }
+        },
     };
-    let phone_ok = key.hash(&redeem.phone).matches(&binding.phone_hash);
+    let phone_ok = app
+        .keys
+        .phone_hash
+        .accepts(now, |key| {
+            key.hash(&redeem.phone).matches(&binding.phone_hash)
+        })
+        .await;
     if !(verifier_ok & device_ok & phone_ok) {
         // Only the starter can lock its own verification: whoever lacks the verifier cannot
         // spend the starter's attempts (and has nothing to guess with).

@@ -82,9 +82,10 @@ pub async fn start(
         info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
     }
     admitted?;
-    let secret = app.config.callback_key.issue()?;
+    let now = app.clock.now();
+    let secret = app.keys.callback.current(now).await.current.issue()?;
     let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;
-    let return_secret = ReturnSecret::generate(&app.config.phone_hash_key)?;
+    let return_secret = ReturnSecret::generate(&app.keys.returns.current(now).await.current)?;
     let return_url = under(public_base_url, RETURN_PATH_PREFIX, return_secret.expose())?;
     let order = VerifyOrder {
         phone,

@@ -109,7 +109,7 @@ fn env_json_configures_every_function_with_what_it_reads() {
         };
         assert!(read.is_ok(), "{function}: {:?}", read.err());
         assert_eq!(
-            vars.contains_key("INFOBIP_API_KEY"),
+            vars.contains_key("INFOBIP_API_KEY_SECRET_ARN"),
             needs_infobip || poll,
             "{function}: only the functions that call Infobip hold the key"
         );

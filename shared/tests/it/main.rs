@@ -25,5 +25,6 @@ mod layering; // the domain imports no HTTP, Infobip-client or AWS crate
 mod observability; // metrics as CloudWatch EMF
 mod privacy; // no key, secret or full number in the logs or the table
 mod request_log; // one JSON log event per request
+mod rotation; // every key rotated mid-flight: all verifications complete
 mod store_contract; // both store adapters hold to the same contract
 mod template; // template.yaml, openapi.yaml and the code held to each other

@@ -135,8 +135,9 @@ fn the_runtime_never_logs_raw_events_whatever_the_level() {
 
 /// A Lambda function as deployed: its entry (`telemetry::init` and `run_lambda`, as each `main`
 /// calls them) inside the Lambda runtime's own loop, in a process of its own, fed one event by a
-/// Runtime API on loopback, at TRACE. The runtime logs every raw event at TRACE; none of the
-/// event's secrets may reach the output.
+/// Runtime API on loopback, at TRACE, reading its keys from Secrets Manager (moto) as deployed.
+/// The runtime logs every raw event at TRACE and the SDK its calls; none of the event's secrets,
+/// nor any key, may reach the output.
 #[tokio::test]
 async fn the_lambda_runtime_loop_at_trace_logs_no_secret_of_the_event() {
     use smv_shared::callback_secret::CallbackKey;
@@ -145,6 +146,7 @@ async fn the_lambda_runtime_loop_at_trace_logs_no_secret_of_the_event() {
 
     let endpoint = test_dynamodb_endpoint();
     let table = dynamodb_table_at(&endpoint).await;
+    let keys = keys_in_secrets_manager(&endpoint, &endpoint).await;
     let secret = CallbackKey::new(CALLBACK_SECRET_KEY.as_bytes().to_vec())
         .unwrap()
         .issue()
@@ -160,13 +162,20 @@ async fn the_lambda_runtime_loop_at_trace_logs_no_secret_of_the_event() {
             "callback",
             callback_path.as_str(),
             callback_body.as_str(),
-            vec![secret.expose()],
+            vec![secret.expose(), CALLBACK_SECRET_KEY],
         ),
         (
             "poll",
             redeem_path.as_str(),
             redeem_body.as_str(),
-            vec![PHONE_DIGITS, VERIFIER, "c0de-c0de-c0de"],
+            vec![
+                PHONE_DIGITS,
+                VERIFIER,
+                "c0de-c0de-c0de",
+                API_KEY,
+                PHONE_HASH_KEY,
+                RETURN_KEY,
+            ],
         ),
     ];
     for (function, event_path, body, secrets) in runs {
@@ -221,9 +230,7 @@ async fn the_lambda_runtime_loop_at_trace_logs_no_secret_of_the_event() {
             .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
             .env("AWS_ENDPOINT_URL_KMS", &endpoint)
             .env("TABLE_NAME", &table)
-            .env("CALLBACK_SECRET_KEY", CALLBACK_SECRET_KEY)
-            .env("PHONE_HASH_KEY", PHONE_HASH_KEY)
-            .env("INFOBIP_API_KEY", API_KEY)
+            .envs(keys.iter().filter(|(_, v)| !v.is_empty()).cloned())
             .env("ASSERTION_AUDIENCE", AUDIENCE)
             .env("ASSERTION_KEY_ID", "alias/not-used-by-an-unknown-token");
         let output = tokio::task::spawn_blocking(move || process.output());
@@ -284,8 +291,8 @@ fn lambda_function_process() {
     let ended = runtime.block_on(async {
         smv_shared::telemetry::init();
         match function.as_str() {
-            "callback" => smv_shared::run_lambda(smv_shared::CallbackApp::from_env()?).await,
-            _ => smv_shared::run_lambda(smv_shared::PollApp::from_env()?).await,
+            "callback" => smv_shared::run_lambda(smv_shared::CallbackApp::from_env().await?).await,
+            _ => smv_shared::run_lambda(smv_shared::PollApp::from_env().await?).await,
         }
     });
     // The Runtime API's 404 after the one event ends the loop with an error, as intended.

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::helpers::fault_proxy::FaultyDynamoDb;
 use crate::helpers::{
-    assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start, kms_key,
-    test_app_with, test_dynamodb_endpoint, TestApp, OTHER_TOKEN, PHONE, REDIRECT_URL, TOKEN,
-    VERIFIER,
+    assert_problem, body_text, dynamodb_store_on, dynamodb_table_at, keyed_start,
+    keys_in_secrets_manager, kms_key, test_app_with, test_dynamodb_endpoint, TestApp, OTHER_TOKEN,
+    PHONE, REDIRECT_URL, TOKEN, VERIFIER,
 };
 
 use lambda_http::RequestExt;
 use serde_yaml::Value;
-use smv_shared::config::{all_settings, variables_read_by, Kind, Template};
+use smv_shared::config::{all_settings, variables_deployed, Kind, Template};
 use smv_shared::http::routes::Params;
 use smv_shared::http::{all_routes, RouteInfo};
 use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
@@ -51,8 +51,9 @@ fn functions(template: &Value) -> BTreeMap<String, (String, Function)> {
         .collect()
 }
 
+/// What the template sets on `function`: what it reads, but the keys given as text locally.
 fn variables_of(function: Function) -> BTreeSet<String> {
-    variables_read_by(function).map(str::to_owned).collect()
+    variables_deployed(function).map(str::to_owned).collect()
 }
 
 #[test]
@@ -101,39 +102,69 @@ fn each_function_is_given_exactly_the_variables_it_reads() {
     }
 }
 
-/// The Infobip key reaches the two functions that call Infobip (start; poll: the SIM-swap check
-/// before an assertion); the phone hash key the two functions that
-/// hash numbers (start: rate limits and Idempotency-Key records; poll: redeems). Both from
-/// Secrets Manager, never in the template's parameters.
+/// No key is in any function's configuration (`lambda:GetFunctionConfiguration` returns it in
+/// clear): each function names the secrets of the keys it uses, and only those, and is granted
+/// `secretsmanager:GetSecretValue` on exactly them. The Infobip key reaches the two functions
+/// that call Infobip; the phone hash and return keys the two that hash numbers and check return
+/// URLs (start, poll); the callback key the two that tag and check callback URLs.
 #[test]
-fn secrets_reach_only_the_functions_that_use_them_from_secrets_manager() {
+fn keys_are_read_from_secrets_manager_by_exactly_the_functions_that_use_them() {
     let template = template();
-    for (secret, holders) in [
-        ("INFOBIP_API_KEY", &[Function::Start, Function::Poll][..]),
-        ("PHONE_HASH_KEY", &[Function::Start, Function::Poll][..]),
+    let secrets = [
+        (
+            "INFOBIP_API_KEY",
+            "InfobipApiKeySecret",
+            &[Function::Start, Function::Poll][..],
+        ),
+        (
+            "PHONE_HASH_KEY",
+            "PhoneHashKeySecret",
+            &[Function::Start, Function::Poll][..],
+        ),
+        (
+            "RETURN_KEY",
+            "ReturnKeySecret",
+            &[Function::Start, Function::Poll][..],
+        ),
         (
             "CALLBACK_SECRET_KEY",
+            "CallbackSecretKey",
             &[Function::Start, Function::Callback][..],
         ),
-    ] {
-        for (id, (_, function)) in functions(&template) {
-            let value = &resources(&template)[id.as_str()]["Properties"]["Environment"]
-                ["Variables"][secret];
+    ];
+    for (id, (_, function)) in functions(&template) {
+        let variables =
+            &resources(&template)[id.as_str()]["Properties"]["Environment"]["Variables"];
+        let text = format!("{variables:?}");
+        assert!(
+            !text.contains("resolve:secretsmanager"),
+            "{id}: a secret resolved into its configuration"
+        );
+        let granted: BTreeSet<String> = statements_granting(&template, &id)
+            .into_iter()
+            .filter(|(_, s)| format!("{:?}", s["Action"]).contains("secretsmanager:GetSecretValue"))
+            .flat_map(|(resource, _)| resource.as_sequence().unwrap().clone())
+            .map(|r| format!("{r:?}"))
+            .collect();
+        let mut expected = BTreeSet::new();
+        for (key, secret, holders) in secrets {
+            assert!(
+                variables[key].is_null(),
+                "{id}: {key} itself is in its configuration"
+            );
+            let named = &variables[format!("{key}_SECRET_ARN").as_str()];
+            let reference: Value = serde_yaml::from_str(&format!("!Ref {secret}")).unwrap();
             if holders.contains(&function) {
-                let serde_yaml::Value::Tagged(sub) = value else {
-                    panic!("{id}: {secret} must be a !Sub dynamic reference")
-                };
-                assert!(
-                    sub.value
-                        .as_str()
-                        .unwrap()
-                        .starts_with("{{resolve:secretsmanager:"),
-                    "{secret}: {value:?}"
-                );
+                assert_eq!(named, &reference, "{id}: {key}");
+                expected.insert(format!("{reference:?}"));
             } else {
-                assert!(value.is_null(), "{id} must not hold {secret}");
+                assert!(named.is_null(), "{id} must not name {secret}");
             }
         }
+        assert_eq!(
+            granted, expected,
+            "{id}: GetSecretValue on exactly its secrets"
+        );
     }
 }
 
@@ -366,6 +397,9 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
                         Some(("dynamodb", _)) => {
                             assert_eq!(resource, table_arn, "{id}: {action} on the table only")
                         }
+                        Some(("secretsmanager", "GetSecretValue")) => {
+                            assert!(resource.is_sequence(), "{id}: {action} on named secrets");
+                        }
                         Some(("kms", operation)) => {
                             assert_eq!(resource, key_arn, "{id}: {action}");
                             if operation == "Sign" {
@@ -374,7 +408,9 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
                                 assert_eq!(only["kms:MessageType"], "RAW");
                             }
                         }
-                        _ => panic!("{id}: {action} is not a DynamoDB or KMS action"),
+                        _ => panic!(
+                            "{id}: {action} is not a DynamoDB, KMS or Secrets Manager action"
+                        ),
                     }
                     actions.insert(action);
                 }
@@ -472,11 +508,13 @@ async fn each_function_is_granted_exactly_the_actions_it_calls() {
     for (id, (_, function)) in functions(&template) {
         let proxy = FaultyDynamoDb::start(test_dynamodb_endpoint()).await;
         let store = dynamodb_store_on(&proxy.endpoint, &table);
-        let env = [
+        let keys = keys_in_secrets_manager(&test_dynamodb_endpoint(), &proxy.endpoint).await;
+        let mut env = vec![
             ("INFOBIP_TIMEOUT_MS", "5000"),
             ("ASSERTION_KEY_ID", key.as_str()),
             ("AWS_ENDPOINT_URL_KMS", proxy.endpoint.as_str()),
         ];
+        env.extend(keys.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let app = test_app_with(&env, store).await;
         deployed.push((id, function, app, proxy));
     }

@@ -11,6 +11,8 @@ use smv_shared::assertion::kms::KmsSigner;
 use smv_shared::assertion::local::LocalSigner;
 use smv_shared::assertion::Signer;
 use smv_shared::config::{FromEnv, PollConfig};
+use smv_shared::keys::SecretSource;
+use smv_shared::secrets_manager::SecretsManager;
 use smv_shared::store::{MemoryStore, Store};
 use smv_shared::time::{ManualClock, Timestamp};
 use smv_shared::{handle_any, handle_by, Backend, Function};
@@ -21,8 +23,10 @@ use super::dynamodb::test_dynamodb_endpoint;
 use super::events::*;
 
 pub const API_KEY: &str = "test-api-key-5f2b";
-/// The key `events/env.json` gives the functions: the return URL in `events/` was issued under it.
 pub const PHONE_HASH_KEY: &str = "replace-with-at-least-32-random-bytes-of-your-own";
+/// The key that tags return URLs in the tests. The return URL in `events/` was issued under it,
+/// when return URLs were tagged under the phone hash key: hence the same text.
+pub const RETURN_KEY: &str = "replace-with-at-least-32-random-bytes-of-your-own";
 /// The callback key `events/env.json` gives the functions.
 pub const CALLBACK_SECRET_KEY: &str = "replace-with-a-random-callback-secret-key-of-your-own";
 pub const AUDIENCE: &str = "https://rp.example.com";
@@ -65,6 +69,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
         ("INFOBIP_TIMEOUT_MS".to_owned(), "500".to_owned()),
         ("CALLBACK_BASE_URL".to_owned(), CALLBACK_BASE.to_owned()),
         ("PHONE_HASH_KEY".to_owned(), PHONE_HASH_KEY.to_owned()),
+        ("RETURN_KEY".to_owned(), RETURN_KEY.to_owned()),
         (
             "CALLBACK_SECRET_KEY".to_owned(),
             CALLBACK_SECRET_KEY.to_owned(),
@@ -96,14 +101,23 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     };
     let clock = Arc::new(ManualClock::starting_at(START_TIME));
     let metrics = Arc::new(smv_shared::metrics::Captured::default());
+    // Keys named by their secrets (`*_SECRET_ARN`) are read from Secrets Manager on moto.
+    let secrets = lookup("AWS_ENDPOINT_URL_SECRETS_MANAGER").map(|endpoint| {
+        Arc::new(SecretsManager::new(
+            smv_shared::aws::Account::local(&endpoint).secrets_manager(),
+        )) as Arc<dyn SecretSource>
+    });
     let adapters = Adapters {
         store,
         clock: clock.clone(),
         metrics: metrics.clone(),
+        secrets,
     };
     sim_swap_not_reported(&infobip).await;
     TestApp {
-        backend: Backend::from_lookup(lookup, &adapters, signer).unwrap(),
+        backend: Backend::from_lookup(lookup, &adapters, signer)
+            .await
+            .unwrap(),
         clock,
         infobip,
         metrics,

@@ -1,4 +1,4 @@
-//! Tables and keys on the DynamoDB- and KMS-protocol server `scripts/test` starts (moto).
+//! Tables, signing keys and secrets on the AWS-protocol server `scripts/test` starts (moto).
 
 use std::sync::Arc;
 
@@ -63,4 +63,50 @@ pub async fn scan_table(
         .unwrap()
         .items
         .unwrap_or_default()
+}
+
+/// A new secret holding `value` in the test server's Secrets Manager (moto); its ARN.
+pub async fn secret(endpoint: &str, value: &str) -> String {
+    smv_shared::aws::Account::local(endpoint)
+        .secrets_manager()
+        .create_secret()
+        .name(format!("smv-test-{}", uuid::Uuid::new_v4()))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// A rotation: `value` becomes the secret's AWSCURRENT, the one before it AWSPREVIOUS.
+pub async fn rotate(endpoint: &str, arn: &str, value: &str) {
+    smv_shared::aws::Account::local(endpoint)
+        .secrets_manager()
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every key the functions use, in fresh secrets holding the test keys: the settings that name
+/// them (and blank out the keys given as text), reading through `reach` (moto or a proxy to it).
+pub async fn keys_in_secrets_manager(endpoint: &str, reach: &str) -> Vec<(String, String)> {
+    use super::app::{API_KEY, CALLBACK_SECRET_KEY, PHONE_HASH_KEY, RETURN_KEY};
+    let mut env = vec![(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
+        reach.to_owned(),
+    )];
+    for (name, value) in [
+        ("INFOBIP_API_KEY", API_KEY),
+        ("PHONE_HASH_KEY", PHONE_HASH_KEY),
+        ("CALLBACK_SECRET_KEY", CALLBACK_SECRET_KEY),
+        ("RETURN_KEY", RETURN_KEY),
+    ] {
+        env.push((name.to_owned(), String::new()));
+        env.push((format!("{name}_SECRET_ARN"), secret(endpoint, value).await));
+    }
+    env
 }

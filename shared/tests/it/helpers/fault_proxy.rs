@@ -99,6 +99,7 @@ async fn forward(
     // As IAM names it: `dynamodb:PutItem`, `kms:Sign`.
     let action = match service {
         "TrentService" => format!("kms:{operation}"),
+        "secretsmanager" => format!("secretsmanager:{operation}"),
         _ => format!("dynamodb:{operation}"),
     };
     let fault = {
