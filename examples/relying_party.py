@@ -105,12 +105,13 @@ def b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def demo(api, audience):
-    phone = "+447911000077"  # the simulator verifies any number it has no other scenario for
+def start_bound(api, phone):
+    """The app: a verification of `phone` bound to a fresh PKCE pair and nonce.
+
+    Returns the app's session, the verifier, the nonce and the start's answer."""
     verifier = b64url(secrets.token_bytes(32))
     challenge = b64url(hashlib.sha256(verifier.encode()).digest())
     nonce = b64url(secrets.token_bytes(12))
-
     app = requests.Session()
     started = app.post(
         f"{api}/verifications",
@@ -118,19 +119,31 @@ def demo(api, audience):
         timeout=10,
     )
     started.raise_for_status()
-    token = started.json()["token"]
+    return app, verifier, nonce, started.json()
 
-    # The device: the operator's redirects (with cookies), ending at the backend's return URL.
-    device = requests.Session()
-    back = device.get(started.json()["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
+
+def follow_redirects(started):
+    """The device: the operator's redirects (with cookies), ending at the backend's return URL."""
+    back = requests.Session().get(started["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
     back.raise_for_status()
-    device_code = back.json()["deviceCode"]
+    return back.json()
 
+
+def poll_until_final(app, api, token):
     for _ in range(50):
-        status = app.get(f"{api}/verifications/{token}", timeout=10).json()["status"]
-        if status != "PENDING":
+        poll = app.get(f"{api}/verifications/{token}", timeout=10).json()
+        if poll["status"] != "PENDING":
             break
         time.sleep(0.2)
+    return poll
+
+
+def demo(api, audience):
+    phone = "+447911000077"  # the simulator verifies any number it has no other scenario for
+    app, verifier, nonce, started = start_bound(api, phone)
+    token = started["token"]
+    device_code = follow_redirects(started)["deviceCode"]
+    status = poll_until_final(app, api, token)["status"]
     if status != "VALID":
         raise SystemExit(f"the verification ended {status}")
 
@@ -175,23 +188,10 @@ def pin_verified_flow(api, audience, jwks_client):
     """The device was on Wi-Fi (the simulator's +447911000306 answers ERROR 306), so the app falls
     back to an SMS PIN: the assertion says `amr` `sms`, which the default check refuses."""
     phone = "+447911000306"
-    verifier = b64url(secrets.token_bytes(32))
-    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
-    nonce = b64url(secrets.token_bytes(12))
-    app = requests.Session()
-    started = app.post(
-        f"{api}/verifications",
-        json={"phoneNumber": phone, "codeChallenge": challenge, "codeChallengeMethod": "S256", "nonce": nonce},
-        timeout=10,
-    )
-    started.raise_for_status()
-    token = started.json()["token"]
-    requests.get(started.json()["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
-    for _ in range(50):
-        poll = app.get(f"{api}/verifications/{token}", timeout=10).json()
-        if poll["status"] != "PENDING":
-            break
-        time.sleep(0.2)
+    app, verifier, nonce, started = start_bound(api, phone)
+    token = started["token"]
+    requests.get(started["deviceRedirectUrl"], headers={"Accept": "application/json"}, timeout=10)
+    poll = poll_until_final(app, api, token)
     if not poll.get("fallback", {}).get("allowed"):
         raise SystemExit(f"no fallback offered: {poll}")
     sent = app.post(

@@ -9,6 +9,7 @@ use crate::device_address::AddressError;
 use crate::fallback::{InvalidPin, PinRefusal, Refusal, SendRefusal};
 use crate::idempotency::InvalidIdempotencyKey;
 use crate::infobip::InfobipError;
+use crate::keys::SecretError;
 use crate::phone::{InvalidPhoneNumber, NumberType};
 use crate::rate_limit::{LimitError, Scope};
 use crate::store::StoreError;
@@ -225,6 +226,15 @@ impl From<SignError> for AppError {
         match error {
             SignError::Unavailable(_) => Self::TemporarilyUnavailable(error.into()),
             _ => Self::Internal(error.into()),
+        }
+    }
+}
+
+impl From<SecretError> for AppError {
+    fn from(error: SecretError) -> Self {
+        match error {
+            SecretError::Unavailable { .. } => Self::TemporarilyUnavailable(error.into()),
+            SecretError::Unusable { .. } => Self::Internal(error.into()),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! A function signs and tags with the current key and accepts what either version made, so a
 //! rotation (a new `AWSCURRENT`, the old one becoming `AWSPREVIOUS`) breaks nothing in flight: a
 //! callback URL, a return URL, a stored number hash or a device code made before it still
-//! verifies after it. An execution environment reads the versions once, again when they are older
-//! than [`MAX_AGE`], and again when something fails to verify under both (another environment may
+//! verifies after it. An execution environment reads the versions on their first use, again when
+//! they are older than [`MAX_AGE`], and again when something fails to verify under both (another environment may
 //! already sign with a newer key), at most once per [`MISS_INTERVAL`], so forged input cannot make
 //! it hammer the secret store.
 
@@ -100,97 +100,108 @@ struct Loaded<K> {
 
 /// One key as it rotates.
 pub struct Rotating<K> {
-    /// `None`: given in configuration, never read again.
+    /// `None`: given in configuration, never read.
     secret: Option<(Arc<dyn SecretSource>, String)>,
-    loaded: RwLock<Loaded<K>>,
+    /// `None` until the first use reads the secret: an execution environment's init makes no
+    /// network call (measured: a read at init put every function's init far over the floor).
+    loaded: RwLock<Option<Loaded<K>>>,
 }
 
 impl<K: FromSecret> Rotating<K> {
-    /// Reads `source`'s key now (the secret's versions, or the given text).
-    pub async fn load(
+    /// `source`'s key: a given one parsed now, a secret read on first use.
+    pub fn new(
         source: &KeySource,
         store: Option<&Arc<dyn SecretSource>>,
-        now: Timestamp,
     ) -> Result<Self, SecretError> {
-        let (secret, ring) = match source {
+        match source {
             KeySource::Given(GivenKey(raw)) => {
                 let key = K::from_secret(raw).map_err(|problem| SecretError::Unusable {
                     id: "(given in configuration)".into(),
                     problem,
                 })?;
-                let ring = KeyRing {
-                    current: key,
-                    previous: None,
-                };
-                (None, ring)
+                Ok(Self::fixed(key))
             }
             KeySource::Secret(id) => {
                 let store = store.ok_or_else(|| SecretError::Unavailable {
                     id: id.clone(),
                     cause: "no secret store is configured".into(),
                 })?;
-                let ring = read(store.as_ref(), id).await?;
-                (Some((store.clone(), id.clone())), ring)
+                Ok(Self {
+                    secret: Some((store.clone(), id.clone())),
+                    loaded: RwLock::new(None),
+                })
             }
-        };
-        Ok(Self {
-            secret,
-            loaded: RwLock::new(Loaded {
-                ring: Arc::new(ring),
-                read_at: now,
-            }),
-        })
+        }
     }
 
     /// A key that never changes.
     pub fn fixed(key: K) -> Self {
         Self {
             secret: None,
-            loaded: RwLock::new(Loaded {
+            loaded: RwLock::new(Some(Loaded {
                 ring: Arc::new(KeyRing {
                     current: key,
                     previous: None,
                 }),
                 read_at: Timestamp::from_millis(0),
-            }),
+            })),
         }
     }
 
-    /// The versions as last read, without reading.
-    pub fn ring(&self) -> Arc<KeyRing<K>> {
-        self.loaded.read().expect("not poisoned").ring.clone()
-    }
-
-    /// The versions to sign or tag with: read again when older than [`MAX_AGE`]. A store that
-    /// cannot be read leaves the last versions in use (they were right minutes ago).
-    pub async fn current(&self, now: Timestamp) -> Arc<KeyRing<K>> {
-        if self.stale(now, MAX_AGE) {
+    /// The versions to sign or tag with: read on first use, and again when older than
+    /// [`MAX_AGE`]. A store that cannot be read again leaves the last versions in use (they were
+    /// right minutes ago); one that cannot be read the first time is an error.
+    pub async fn current(&self, now: Timestamp) -> Result<Arc<KeyRing<K>>, SecretError> {
+        let Some((ring, read_at)) = self.snapshot() else {
+            return self.first_read(now).await;
+        };
+        if self.secret.is_some() && now >= read_at.plus(MAX_AGE) {
             self.reread(now).await;
+            return Ok(self.snapshot().map_or(ring, |(ring, _)| ring));
         }
-        self.ring()
+        Ok(ring)
     }
 
-    /// Whether `check` holds for some version: the last versions read, then (when none passed,
+    /// Whether `check` holds for some version: the versions last read, then (when none passed,
     /// and the last read is older than [`MISS_INTERVAL`]) the versions read again, for input a
     /// newer key than this environment knows may have made.
-    pub async fn accepts(&self, now: Timestamp, check: impl Fn(&K) -> bool) -> bool {
-        if self.ring().all().any(&check) {
-            return true;
+    pub async fn accepts(
+        &self,
+        now: Timestamp,
+        check: impl Fn(&K) -> bool,
+    ) -> Result<bool, SecretError> {
+        if self.current(now).await?.all().any(&check) {
+            return Ok(true);
         }
-        match self.reread_after_refusal(now).await {
+        Ok(match self.reread_after_refusal(now).await {
             Some(ring) => ring.all().any(&check),
             None => false,
-        }
+        })
     }
 
     /// After the current key was refused (a credential the other side no longer takes): the
     /// versions read again, unless they were read less than [`MISS_INTERVAL`] ago or cannot be.
     pub async fn reread_after_refusal(&self, now: Timestamp) -> Option<Arc<KeyRing<K>>> {
-        (self.stale(now, MISS_INTERVAL) && self.reread(now).await).then(|| self.ring())
+        let (_, read_at) = self.snapshot()?;
+        if self.secret.is_none() || now < read_at.plus(MISS_INTERVAL) || !self.reread(now).await {
+            return None;
+        }
+        self.snapshot().map(|(ring, _)| ring)
     }
 
-    fn stale(&self, now: Timestamp, age: Duration) -> bool {
-        self.secret.is_some() && now >= self.loaded.read().expect("not poisoned").read_at.plus(age)
+    fn snapshot(&self) -> Option<(Arc<KeyRing<K>>, Timestamp)> {
+        let loaded = self.loaded.read().expect("not poisoned");
+        loaded.as_ref().map(|l| (l.ring.clone(), l.read_at))
+    }
+
+    async fn first_read(&self, now: Timestamp) -> Result<Arc<KeyRing<K>>, SecretError> {
+        let (store, id) = self.secret.as_ref().expect("only a secret starts unread");
+        let ring = Arc::new(read::<K>(store.as_ref(), id).await?);
+        *self.loaded.write().expect("not poisoned") = Some(Loaded {
+            ring: ring.clone(),
+            read_at: now,
+        });
+        Ok(ring)
     }
 
     /// Reads the versions again; whether that worked.
@@ -198,17 +209,21 @@ impl<K: FromSecret> Rotating<K> {
         let Some((store, id)) = &self.secret else {
             return false;
         };
-        match read::<K>(store.as_ref(), id).await {
-            Ok(ring) => {
-                *self.loaded.write().expect("not poisoned") = Loaded {
+        let read = read::<K>(store.as_ref(), id).await;
+        let mut loaded = self.loaded.write().expect("not poisoned");
+        match (read, loaded.as_mut()) {
+            (Ok(ring), _) => {
+                *loaded = Some(Loaded {
                     ring: Arc::new(ring),
                     read_at: now,
-                };
+                });
                 true
             }
-            Err(e) => {
-                // Tried: the next attempt waits as long as a successful read would.
-                self.loaded.write().expect("not poisoned").read_at = now;
+            (Err(e), last) => {
+                // Tried: the next attempt waits as long as after a successful read.
+                if let Some(last) = last {
+                    last.read_at = now;
+                }
                 tracing::warn!(error = %crate::error::chain(&e), "a key could not be read again: the last versions stay in use");
                 false
             }
@@ -287,39 +302,35 @@ mod tests {
         let store = Arc::new(Store::default());
         store.rotate("k1");
         let source: Arc<dyn SecretSource> = store.clone();
-        let key = Rotating::<Text>::load(&KeySource::Secret("s".into()), Some(&source), T0)
-            .await
-            .unwrap();
+        let key = Rotating::<Text>::new(&KeySource::Secret("s".into()), Some(&source)).unwrap();
+        assert_eq!(
+            *store.reads.lock().unwrap(),
+            0,
+            "nothing read before the first use"
+        );
+        assert_eq!(key.current(T0).await.unwrap().current.0, "k1");
         store.rotate("k2");
         // Another environment signs with k2 already: a miss reads again (not before 30 s).
-        assert!(!key.accepts(at(10), |k| k.0 == "k2").await);
-        assert!(key.accepts(at(30), |k| k.0 == "k2").await);
-        assert!(
-            key.accepts(at(31), |k| k.0 == "k1").await,
-            "the previous version"
-        );
-        assert_eq!(key.current(at(31)).await.current.0, "k2");
+        assert!(!key.accepts(at(10), |k| k.0 == "k2").await.unwrap());
+        assert!(key.accepts(at(30), |k| k.0 == "k2").await.unwrap());
+        let previous = key.accepts(at(31), |k| k.0 == "k1").await.unwrap();
+        assert!(previous, "the previous version");
+        assert_eq!(key.current(at(31)).await.unwrap().current.0, "k2");
         assert_eq!(*store.reads.lock().unwrap(), 2);
         store.rotate("k3");
-        assert_eq!(key.current(at(329)).await.current.0, "k2");
-        assert_eq!(
-            key.current(at(330)).await.current.0,
-            "k3",
-            "older than MAX_AGE"
-        );
+        assert_eq!(key.current(at(329)).await.unwrap().current.0, "k2");
+        let stale = key.current(at(330)).await.unwrap();
+        assert_eq!(stale.current.0, "k3", "older than MAX_AGE");
     }
 
     #[tokio::test]
     async fn a_given_key_is_never_read_again() {
         let given = KeySource::Given(GivenKey("k".into()));
-        let key = Rotating::<Text>::load(&given, None, T0).await.unwrap();
-        assert!(!key.accepts(at(1000), |k| k.0 == "other").await);
-        assert_eq!(key.current(at(1000)).await.current.0, "k");
-        assert!(!format!("{given:?}").contains('k'.to_string().as_str().repeat(2).as_str()));
-        assert!(
-            Rotating::<Text>::load(&KeySource::Given(GivenKey(String::new())), None, T0)
-                .await
-                .is_err()
-        );
+        let key = Rotating::<Text>::new(&given, None).unwrap();
+        assert!(!key.accepts(at(1000), |k| k.0 == "other").await.unwrap());
+        assert_eq!(key.current(at(1000)).await.unwrap().current.0, "k");
+        assert_eq!(format!("{given:?}"), "Given(GivenKey(<redacted>))");
+        let empty = KeySource::Given(GivenKey(String::new()));
+        assert!(Rotating::<Text>::new(&empty, None).is_err());
     }
 }

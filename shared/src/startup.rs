@@ -1,6 +1,6 @@
 //! Building each function's context from its configuration: the adapters behind the ports
 //! (DynamoDB, the Infobip clients over HTTP, the system clock, metrics on stdout), and its keys
-//! (read from Secrets Manager once per execution environment, as they rotate).
+//! (read from Secrets Manager on their first use in an execution environment, as they rotate).
 
 use std::sync::Arc;
 
@@ -53,15 +53,9 @@ impl Adapters {
         Self::new(Arc::new(table), Some(Arc::new(secrets)))
     }
 
-    /// `source`'s key, read now.
-    async fn key<K: FromSecret>(
-        &self,
-        source: &KeySource,
-    ) -> Result<Arc<Rotating<K>>, SecretError> {
-        let now = self.clock.now();
-        Ok(Arc::new(
-            Rotating::load(source, self.secrets.as_ref(), now).await?,
-        ))
+    /// `source`'s key: a given one now, a secret on its first use (init makes no network call).
+    fn key<K: FromSecret>(&self, source: &KeySource) -> Result<Arc<Rotating<K>>, SecretError> {
+        Ok(Arc::new(Rotating::new(source, self.secrets.as_ref())?))
     }
 
     fn infobip_transport(
@@ -86,15 +80,12 @@ impl StartApp {
         Self::new(config, &adapters).await
     }
 
-    /// With the Infobip clients `config` describes, and its keys read (side by side: one round
-    /// trip to the secret store at init).
+    /// With the Infobip clients `config` describes, and its keys (read on their first use).
     pub async fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
-        let (api_keys, phone_hash, callback, returns) = tokio::try_join!(
-            adapters.key(&config.infobip.api_key),
-            adapters.key(&config.phone_hash_key),
-            adapters.key(&config.callback_key),
-            adapters.key(&config.return_key),
-        )?;
+        let api_keys = adapters.key(&config.infobip.api_key)?;
+        let phone_hash = adapters.key(&config.phone_hash_key)?;
+        let callback = adapters.key(&config.callback_key)?;
+        let returns = adapters.key(&config.return_key)?;
         let transport = adapters.infobip_transport(&config.infobip, api_keys)?;
         let pins = config.fallback.twofa.as_ref().map(|ids| {
             Arc::new(TwoFactorClient::new(
@@ -137,7 +128,7 @@ impl CallbackApp {
             parked: adapters.store.clone(),
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
-            callback_keys: adapters.key(&config.callback_key).await?,
+            callback_keys: adapters.key(&config.callback_key)?,
             config: Arc::new(config),
         })
     }
@@ -157,17 +148,15 @@ impl PollApp {
         Self::new(config, &adapters, Arc::new(signer)).await
     }
 
-    /// With the SIM-swap client `config` describes, and its keys read.
+    /// With the SIM-swap client `config` describes, and its keys (read on their first use).
     pub async fn new(
         config: PollConfig,
         adapters: &Adapters,
         signer: Arc<dyn Signer>,
     ) -> Result<Self, StartupError> {
-        let (api_keys, phone_hash, returns) = tokio::try_join!(
-            adapters.key(&config.infobip.api_key),
-            adapters.key(&config.phone_hash_key),
-            adapters.key(&config.return_key),
-        )?;
+        let api_keys = adapters.key(&config.infobip.api_key)?;
+        let phone_hash = adapters.key(&config.phone_hash_key)?;
+        let returns = adapters.key(&config.return_key)?;
         let transport = adapters.infobip_transport(&config.infobip, api_keys)?;
         Ok(Self {
             verifications: adapters.store.clone(),

@@ -336,6 +336,19 @@ pub struct ParkedCallback {
     pub expires_at: Timestamp,
 }
 
+/// A PENDING verification started at `now` (5 minutes pending, an hour's record), for the unit
+/// tests of the modules that build on it.
+#[cfg(test)]
+pub(crate) fn pending_fixture(now: Timestamp) -> Verification {
+    let lifetimes = Lifetimes {
+        pending_timeout: Duration::from_secs(300),
+        record_lifetime: Duration::from_secs(3600),
+    };
+    let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
+    let hash = crate::token::UrlSecret::generate().unwrap().hash();
+    Verification::pending(token, hash, "+44*******456".into(), now, lifetimes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,8 +160,15 @@ pub(crate) async fn keep_alive_proxy(
 }
 
 /// Infobip's verify endpoint, always accepting with a fresh token.
-pub(crate) async fn fake_infobip(_: Request<hyper::body::Incoming>) -> Reply {
-    let body = json!({"status": "REDIRECT", "token": uuid::Uuid::new_v4().to_string(), "deviceRedirectUrl": "https://mno.example/check"});
+/// Infobip's answers: the SIM-swap check (a redeem asks it) says "not swapped"; a verify is
+/// accepted with REDIRECT.
+pub(crate) async fn fake_infobip(request: Request<hyper::body::Incoming>) -> Reply {
+    let body = match request.uri().path() {
+        "/mi/simswap/1/check" => json!({"requestId": "bench", "simSwapOccurred": false}),
+        _ => {
+            json!({"status": "REDIRECT", "token": uuid::Uuid::new_v4().to_string(), "deviceRedirectUrl": "https://mno.example/check"})
+        }
+    };
     let mut response = reply(StatusCode::OK, body.to_string());
     response
         .headers_mut()

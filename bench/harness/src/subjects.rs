@@ -128,6 +128,40 @@ pub(crate) async fn all(endpoint: &str, bin_dir: &Path, warm: usize) -> Vec<Subj
     let infobip_url = format!("http://{}", infobip.local_addr().unwrap());
     tokio::spawn(serve(infobip, fake_infobip));
 
+    // Every key in a secret of moto's Secrets Manager, read at init as deployed.
+    let secrets = smv_shared::aws::Account::local(endpoint).secrets_manager();
+    let mut key_env: Vec<(String, String)> = Vec::new();
+    for (name, value) in [
+        ("INFOBIP_API_KEY", "bench-key"),
+        ("PHONE_HASH_KEY", BENCH_PHONE_HASH_KEY),
+        (
+            "CALLBACK_SECRET_KEY",
+            "bench-callback-secret-key-0123456789abcdef",
+        ),
+        ("RETURN_KEY", "bench-return-key-0123456789abcdef0123"),
+    ] {
+        let created = secrets
+            .create_secret()
+            .name(format!(
+                "smv-bench-{}-{}",
+                name,
+                uuid::Uuid::new_v4().simple()
+            ))
+            .secret_string(value)
+            .send()
+            .await
+            .expect("secret created");
+        key_env.push((format!("{name}_SECRET_ARN"), created.arn.expect("an ARN")));
+    }
+    let key = |name: &str| {
+        let arn = format!("{name}_SECRET_ARN");
+        key_env
+            .iter()
+            .find(|(n, _)| *n == arn)
+            .cloned()
+            .expect("created above")
+    };
+
     let common: Vec<(String, String)> = [
         ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
@@ -140,28 +174,31 @@ pub(crate) async fn all(endpoint: &str, bin_dir: &Path, warm: usize) -> Vec<Subj
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_ENDPOINT_URL_DYNAMODB", proxied_endpoint.as_str()),
         ("AWS_ENDPOINT_URL_KMS", proxied_endpoint.as_str()),
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            proxied_endpoint.as_str(),
+        ),
         ("AWS_LAMBDA_LOG_LEVEL", "info"),
         ("TABLE_NAME", table.as_str()),
-        // Start-verify tags callback secrets with it, callback checks them; others ignore it.
-        (
-            "CALLBACK_SECRET_KEY",
-            "bench-callback-secret-key-0123456789abcdef",
-        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let with = |extra: &[(&str, &str)]| {
+    let with = |keys: &[&str], extra: &[(&str, &str)]| {
         let mut env = common.clone();
+        env.extend(keys.iter().map(|name| key(name)));
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env
     };
 
-    let poll_env = with(&[
-        ("PHONE_HASH_KEY", BENCH_PHONE_HASH_KEY),
-        ("ASSERTION_AUDIENCE", "https://rp.bench.example"),
-        ("ASSERTION_KEY_ID", key_id.as_str()),
-    ]);
+    let poll_env = with(
+        &["INFOBIP_API_KEY", "PHONE_HASH_KEY", "RETURN_KEY"],
+        &[
+            ("INFOBIP_BASE_URL", infobip_url.as_str()),
+            ("ASSERTION_AUDIENCE", "https://rp.bench.example"),
+            ("ASSERTION_KEY_ID", key_id.as_str()),
+        ],
+    );
     let (for_callback, for_poll, for_reference) = (
         Arc::clone(&verifications),
         Arc::clone(&verifications),
@@ -191,18 +228,24 @@ pub(crate) async fn all(endpoint: &str, bin_dir: &Path, warm: usize) -> Vec<Subj
         Subject {
             name: "start-verify",
             binary: bin_dir.join("start-verify"),
-            env: with(&[
-                ("INFOBIP_BASE_URL", infobip_url.as_str()),
-                ("INFOBIP_API_KEY", "bench-key"),
-                ("PHONE_HASH_KEY", BENCH_PHONE_HASH_KEY),
-                // High enough never to refuse the benchmark's thousand starts of one number, so
-                // each start still pays for its two counter updates as it does deployed.
-                ("RATE_LIMIT_PER_PHONE", "1000000"),
-                ("RATE_LIMIT_PER_IP", "1000000"),
-                ("RATE_LIMIT_PER_PHONE_AND_IP", "1000000"),
-                ("RATE_LIMIT_GLOBAL", "1000000"),
-                ("CALLBACK_BASE_URL", "https://bench.example"),
-            ]),
+            env: with(
+                &[
+                    "INFOBIP_API_KEY",
+                    "PHONE_HASH_KEY",
+                    "CALLBACK_SECRET_KEY",
+                    "RETURN_KEY",
+                ],
+                &[
+                    ("INFOBIP_BASE_URL", infobip_url.as_str()),
+                    // High enough never to refuse the benchmark's thousand starts of one number, so
+                    // each start still pays for its two counter updates as it does deployed.
+                    ("RATE_LIMIT_PER_PHONE", "1000000"),
+                    ("RATE_LIMIT_PER_IP", "1000000"),
+                    ("RATE_LIMIT_PER_PHONE_AND_IP", "1000000"),
+                    ("RATE_LIMIT_GLOBAL", "1000000"),
+                    ("CALLBACK_BASE_URL", "https://bench.example"),
+                ],
+            ),
             event: Box::new(|_| {
                 http_api_event(
                     "POST",
@@ -215,7 +258,7 @@ pub(crate) async fn all(endpoint: &str, bin_dir: &Path, warm: usize) -> Vec<Subj
         Subject {
             name: "callback",
             binary: bin_dir.join("callback"),
-            env: common.clone(),
+            env: with(&["CALLBACK_SECRET_KEY"], &[]),
             event: Box::new(move |i| {
                 let (token, secret) = &for_callback[i];
                 let body =

@@ -255,8 +255,7 @@ impl Verification {
 mod tests {
     use super::*;
     use crate::sim_swap::OnUnknownSwap;
-    use crate::token::{Token, UrlSecret};
-    use crate::verification::{ErrorInfo, Lifetimes};
+    use crate::verification::ErrorInfo;
 
     const T0: Timestamp = Timestamp::from_millis(1_795_000_000_000);
     const SWAPS: SimSwapPolicy = SimSwapPolicy {
@@ -283,13 +282,7 @@ mod tests {
     }
 
     fn pending() -> Verification {
-        let lifetimes = Lifetimes {
-            pending_timeout: Duration::from_secs(300),
-            record_lifetime: Duration::from_secs(3600),
-        };
-        let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
-        let hash = UrlSecret::generate().unwrap().hash();
-        Verification::pending(token, hash, "+44*******456".into(), T0, lifetimes)
+        crate::verification::pending_fixture(T0)
     }
 
     fn errored(id: i32) -> Verification {

@@ -45,7 +45,8 @@ pub async fn device_return(
         .accepts(app.clock.now(), |key| {
             ReturnSecret::issued_under(&secret, key)
         })
-        .await;
+        .await
+        .map_err(AppError::from)?;
     if !issued {
         return Err(Refused::NotFound.into());
     }

@@ -62,6 +62,7 @@ pub async fn start(
         .phone_hash
         .current(app.clock.now())
         .await
+        .map_err(AppError::from)?
         .current
         .hash(&phone);
     let started = service::start(app, sim, &phone_hash, device, &callback_base, None).await?;

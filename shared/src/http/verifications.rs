@@ -124,7 +124,12 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     // Before the Idempotency-Key is claimed: a refused number writes nothing.
     let phone = SimNumber::check(app, &phone)?;
     let binding = body.binding()?;
-    let phone_keys = app.keys.phone_hash.current(app.clock.now()).await;
+    let phone_keys = app
+        .keys
+        .phone_hash
+        .current(app.clock.now())
+        .await
+        .map_err(AppError::from)?;
     let phone_hash = phone_keys.current.hash(phone.phone());
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;

@@ -86,7 +86,11 @@ impl Transport {
         body: &impl Serialize,
     ) -> Result<Answer, InfobipError> {
         let now = self.clock.now();
-        let ring = self.api_keys.current(now).await;
+        let ring = self
+            .api_keys
+            .current(now)
+            .await
+            .map_err(|e| InfobipError::Unreachable(e.into()))?;
         match self.post_json_with(&ring.current, url, body).await {
             Err(refused @ InfobipError::Unauthorized { .. }) => {
                 match self.api_keys.reread_after_refusal(now).await {

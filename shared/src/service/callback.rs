@@ -47,7 +47,7 @@ pub async fn receive_callback(
         None if !app
             .callback_keys
             .accepts(now, |key| key.issued(secret))
-            .await =>
+            .await? =>
         {
             app.metrics
                 .emit(&Metric::CallbackRefused(RefusalReason::Forged));

@@ -55,7 +55,7 @@ pub async fn send_pin(
     let offer = &app.config.fallback.offer;
     let policy = &app.config.fallback.pins;
     let read = find(app, token, now).await?;
-    let phone_ok = names_the_number(app, &read, &request.phone, now).await;
+    let phone_ok = names_the_number(app, &read, &request.phone, now).await?;
     check_starter(&read, &request.verifier, phone_ok)?;
     if !offer.allows_country(request.phone.country()) {
         return Err(AppError::FallbackCountryNotAllowed);
@@ -228,7 +228,7 @@ async fn count_like_a_start(
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.config.rate_limits.and(&app.config.pin_limits),
-        &app.keys.phone_hash.current(now).await.current.hash(phone),
+        &app.keys.phone_hash.current(now).await?.current.hash(phone),
         &device.subscriber(),
         now,
     )
@@ -271,14 +271,15 @@ async fn names_the_number(
     v: &Verification,
     phone: &PhoneNumber,
     now: Timestamp,
-) -> bool {
+) -> Result<bool, AppError> {
     let Some(binding) = &v.binding else {
-        return false;
+        return Ok(false);
     };
     app.keys
         .phone_hash
         .accepts(now, |key| key.hash(phone).matches(&binding.phone_hash))
         .await
+        .map_err(AppError::from)
 }
 
 /// Before a PIN: a SIM swapped within the period refuses the fallback, for good.

@@ -107,7 +107,7 @@ pub async fn device_return(app: &PollApp, secret: ReturnSecret) -> Result<Device
         return Err(AppError::DeviceCodeAlreadyShown);
     }
     // Under the current key; the redeem accepts a code of the previous one too.
-    let keys = app.keys.returns.current(now).await;
+    let keys = app.keys.returns.current(now).await?;
     Ok(DeviceCode::for_return(&hash, &keys.current))
 }
 
@@ -146,7 +146,7 @@ pub async fn redeem(
                     .accepts(now, |key| {
                         DeviceCode::for_return(return_hash, key).matches(given)
                     })
-                    .await
+                    .await?
             }
         },
     };
@@ -156,7 +156,7 @@ pub async fn redeem(
         .accepts(now, |key| {
             key.hash(&redeem.phone).matches(&binding.phone_hash)
         })
-        .await;
+        .await?;
     if !(verifier_ok & device_ok & phone_ok) {
         // Only the starter can lock its own verification: whoever lacks the verifier cannot
         // spend the starter's attempts (and has nothing to guess with).

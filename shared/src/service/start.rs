@@ -83,9 +83,9 @@ pub async fn start(
     }
     admitted?;
     let now = app.clock.now();
-    let secret = app.keys.callback.current(now).await.current.issue()?;
+    let secret = app.keys.callback.current(now).await?.current.issue()?;
     let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;
-    let return_secret = ReturnSecret::generate(&app.keys.returns.current(now).await.current)?;
+    let return_secret = ReturnSecret::generate(&app.keys.returns.current(now).await?.current)?;
     let return_url = under(public_base_url, RETURN_PATH_PREFIX, return_secret.expose())?;
     let order = VerifyOrder {
         phone,

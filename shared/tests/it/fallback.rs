@@ -805,15 +805,7 @@ async fn a_swap_between_two_sends_stops_the_second_on(store: Arc<dyn Store>) {
     assert_problem_type(&entered, 410, "pin-expired");
 }
 
-#[tokio::test]
-async fn a_swap_between_two_sends_stops_the_second() {
-    a_swap_between_two_sends_stops_the_second_on(Arc::new(MemoryStore::new())).await;
-}
-
-#[tokio::test]
-async fn a_swap_between_two_sends_stops_the_second_on_dynamodb() {
-    a_swap_between_two_sends_stops_the_second_on(dynamodb_store().await).await;
-}
+on_each_store!(a_swap_between_two_sends_stops_the_second_on: a_swap_between_two_sends_stops_the_second, a_swap_between_two_sends_stops_the_second_on_dynamodb);
 
 /// A client that honours `Retry-After` must not be refused again: 29.4 s left is `30`, not `29`.
 #[tokio::test]

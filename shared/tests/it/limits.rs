@@ -541,12 +541,4 @@ async fn one_address_cannot_exhaust_the_global_cap_on(store: Arc<dyn smv_shared:
     );
 }
 
-#[tokio::test]
-async fn one_address_cannot_exhaust_the_global_cap() {
-    one_address_cannot_exhaust_the_global_cap_on(Arc::new(MemoryStore::new())).await;
-}
-
-#[tokio::test]
-async fn one_address_cannot_exhaust_the_global_cap_on_dynamodb() {
-    one_address_cannot_exhaust_the_global_cap_on(dynamodb_store().await).await;
-}
+on_each_store!(one_address_cannot_exhaust_the_global_cap_on: one_address_cannot_exhaust_the_global_cap, one_address_cannot_exhaust_the_global_cap_on_dynamodb);

@@ -156,12 +156,4 @@ async fn every_key_rotates_mid_flight(store: std::sync::Arc<dyn smv_shared::stor
     assert_eq!(after.status(TOKEN).await, "VALID");
 }
 
-#[tokio::test]
-async fn every_key_rotates_in_the_middle_of_verifications_and_all_of_them_complete() {
-    every_key_rotates_mid_flight(std::sync::Arc::new(smv_shared::store::MemoryStore::new())).await;
-}
-
-#[tokio::test]
-async fn every_key_rotates_in_the_middle_of_verifications_on_dynamodb() {
-    every_key_rotates_mid_flight(dynamodb_store().await).await;
-}
+on_each_store!(every_key_rotates_mid_flight: every_key_rotates_in_the_middle_of_verifications_and_all_of_them_complete, every_key_rotates_in_the_middle_of_verifications_on_dynamodb);

@@ -67,15 +67,7 @@ async fn a_swapped_sim_gets_no_assertion_on_the_silent_path_on(store: Arc<dyn St
     assert_eq!(calls_to(&t, "/mi/simswap").await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_swapped_sim_gets_no_assertion_on_the_silent_path() {
-    a_swapped_sim_gets_no_assertion_on_the_silent_path_on(Arc::new(MemoryStore::new())).await;
-}
-
-#[tokio::test]
-async fn a_swapped_sim_gets_no_assertion_on_the_silent_path_on_dynamodb() {
-    a_swapped_sim_gets_no_assertion_on_the_silent_path_on(dynamodb_store().await).await;
-}
+on_each_store!(a_swapped_sim_gets_no_assertion_on_the_silent_path_on: a_swapped_sim_gets_no_assertion_on_the_silent_path, a_swapped_sim_gets_no_assertion_on_the_silent_path_on_dynamodb);
 
 /// The assertion says when the carrier affirmed the number (`auth_time`) and when the SIM-swap
 /// check that cleared it ran (`sim_swap_checked_at`, here: at the redeem), so a relying party can
@@ -151,10 +143,13 @@ async fn a_sim_swap_check_that_fails_is_retried_not_skipped() {
 
 /// A VALID result is the carrier's word at that moment: it is signed within
 /// `ASSERTION_REDEEM_SECONDS` of it, or never.
-#[tokio::test]
-async fn a_result_is_redeemable_only_within_its_window() {
+async fn a_result_is_redeemable_only_within_its_window_on(on_dynamodb: bool) {
     for (wait, expected) in [(599, 200), (600, 410)] {
-        let t = test_app().await;
+        let store: Arc<dyn Store> = match on_dynamodb {
+            true => dynamodb_store().await,
+            false => Arc::new(MemoryStore::new()),
+        };
+        let t = test_app_with(&[], store).await;
         let code = t.valid_bound(TOKEN).await;
         t.advance(Duration::from_secs(wait));
         let redeemed = t.redeem(TOKEN, redeem_body(&code)).await;
@@ -169,6 +164,16 @@ async fn a_result_is_redeemable_only_within_its_window() {
             assert_eq!(t.poll(TOKEN).await.1["assertion"], "unavailable");
         }
     }
+}
+
+#[tokio::test]
+async fn a_result_is_redeemable_only_within_its_window() {
+    a_result_is_redeemable_only_within_its_window_on(false).await;
+}
+
+#[tokio::test]
+async fn a_result_is_redeemable_only_within_its_window_on_dynamodb() {
+    a_result_is_redeemable_only_within_its_window_on(true).await;
 }
 
 /// Infobip's own SIM-swap errors (309, 310) end the verification as our check does: no

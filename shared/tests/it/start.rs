@@ -1,10 +1,12 @@
 //! Starting a verification: what Infobip receives and what the app gets, for every documented
 //! Infobip answer and every way the call can fail.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::helpers::*;
 use serde_json::json;
+use smv_shared::store::{MemoryStore, Store};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -130,12 +132,17 @@ async fn impossible_numbers_are_refused_before_infobip_is_called() {
 /// for whoever started the verification: it is refused and nothing is stored.
 #[tokio::test]
 async fn an_ok_answer_for_a_number_outside_brazil_is_refused() {
-    let t = test_app().await;
-    t.infobip_answers(200, json!({"status": "OK", "token": TOKEN}), 1)
-        .await;
-    let response = t.send(bound_start(PHONE)).await;
-    assert_problem(&response, 503);
-    assert_eq!(t.poll(TOKEN).await.0, 404);
+    for store in [
+        Arc::new(MemoryStore::new()) as Arc<dyn Store>,
+        dynamodb_store().await,
+    ] {
+        let t = test_app_with(&[], store).await;
+        t.infobip_answers(200, json!({"status": "OK", "token": TOKEN}), 1)
+            .await;
+        let response = t.send(bound_start(PHONE)).await;
+        assert_problem(&response, 503);
+        assert_eq!(t.poll(TOKEN).await.0, 404, "nothing stored");
+    }
 }
 
 #[tokio::test]
@@ -394,15 +401,4 @@ async fn numbers_that_cannot_be_a_sim_get_no_start_on(
     assert_eq!(t.send(start_request(PHONE)).await.status(), 201);
 }
 
-#[tokio::test]
-async fn numbers_that_cannot_be_a_sim_get_no_start() {
-    numbers_that_cannot_be_a_sim_get_no_start_on(std::sync::Arc::new(
-        smv_shared::store::MemoryStore::new(),
-    ))
-    .await;
-}
-
-#[tokio::test]
-async fn numbers_that_cannot_be_a_sim_get_no_start_on_dynamodb() {
-    numbers_that_cannot_be_a_sim_get_no_start_on(dynamodb_store().await).await;
-}
+on_each_store!(numbers_that_cannot_be_a_sim_get_no_start_on: numbers_that_cannot_be_a_sim_get_no_start, numbers_that_cannot_be_a_sim_get_no_start_on_dynamodb);

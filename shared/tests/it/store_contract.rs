@@ -282,30 +282,16 @@ async fn counters_count_atomically_and_restart_after_expiry(store: Arc<dyn Store
         15,
         "no two see the same count"
     );
+    let count_b = || store.increment_below("limit#test#b", 15, ends, NOW);
     for _ in 0..14 {
-        assert!(store
-            .increment_below("limit#test#b", 15, ends, NOW)
-            .await
-            .unwrap());
+        assert!(count_b().await.unwrap());
     }
     // At its limit a counter is not written: taking one back makes room for exactly one.
-    assert!(store
-        .increment_below("limit#test#b", 15, ends, NOW)
-        .await
-        .unwrap());
-    assert!(!store
-        .increment_below("limit#test#b", 15, ends, NOW)
-        .await
-        .unwrap());
+    assert!(count_b().await.unwrap());
+    assert!(!count_b().await.unwrap());
     store.decrement("limit#test#b", NOW).await.unwrap();
-    assert!(store
-        .increment_below("limit#test#b", 15, ends, NOW)
-        .await
-        .unwrap());
-    assert!(!store
-        .increment_below("limit#test#b", 15, ends, NOW)
-        .await
-        .unwrap());
+    assert!(count_b().await.unwrap());
+    assert!(!count_b().await.unwrap());
     // Past its end (but not yet deleted by TTL) the counter starts again.
     for at in [61, 62] {
         assert!(store

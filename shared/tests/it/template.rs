@@ -383,15 +383,7 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
             let mut actions = BTreeSet::new();
             for (resource, statement) in statements_granting(template, &id) {
                 assert_eq!(statement["Effect"], "Allow", "{id}");
-                let listed = match &statement["Action"] {
-                    Value::String(one) => vec![one.clone()],
-                    many => many
-                        .as_sequence()
-                        .unwrap()
-                        .iter()
-                        .map(|a| a.as_str().unwrap().to_owned())
-                        .collect(),
-                };
+                let listed = actions_of(&statement);
                 for action in listed {
                     match action.split_once(':') {
                         Some(("dynamodb", _)) => {
@@ -420,6 +412,19 @@ fn actions_granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
+/// A statement's `Action`: one, or a list.
+fn actions_of(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(one) => vec![one.clone()],
+        many => many
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect(),
+    }
+}
+
 /// Whether an IAM action pattern (`kms:*`, `kms:S*`, `*`) covers `action`.
 fn covers(pattern: &str, action: &str) -> bool {
     match pattern.split_once('*') {
@@ -444,15 +449,7 @@ fn only_the_poll_functions_role_can_sign_assertions() {
     for statement in key["Statement"].as_sequence().unwrap() {
         assert_eq!(statement["Effect"], "Allow");
         assert!(statement["NotAction"].is_null() && statement["NotPrincipal"].is_null());
-        let actions: Vec<String> = match &statement["Action"] {
-            Value::String(one) => vec![one.clone()],
-            many => many
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect(),
-        };
+        let actions = actions_of(statement);
         if actions.iter().any(|a| covers(a, "kms:Sign")) {
             assert_eq!(actions, ["kms:Sign"], "Sign is granted alone");
             let only = &statement["Condition"]["StringEquals"];

@@ -23,3 +23,20 @@ pub use events::*;
 pub use faulty_store::*;
 pub use jwt::*;
 pub use logs::*;
+
+/// Two tests of one scenario: `$memory` on the in-memory store, `$dynamodb` on DynamoDB (moto);
+/// `$scenario` takes the store.
+macro_rules! on_each_store {
+    ($scenario:ident: $memory:ident, $dynamodb:ident) => {
+        #[tokio::test]
+        async fn $memory() {
+            $scenario(std::sync::Arc::new(smv_shared::store::MemoryStore::new())).await;
+        }
+
+        #[tokio::test]
+        async fn $dynamodb() {
+            $scenario($crate::helpers::dynamodb_store().await).await;
+        }
+    };
+}
+pub(crate) use on_each_store;
