@@ -176,6 +176,13 @@ class Run:
         expect(page.locator("#fallback-status")).to_contain_text("SIM card changed recently")
         expect(page.locator("#pin-form")).to_be_hidden()
 
+    def a_swapped_sim_gets_no_proof_after_a_valid(self):
+        page = self.page()
+        self.start(page, "+447911000309")  # VALID, but the SIM-swap check at the redeem finds a swap
+        result = self.result(page, "ERROR")
+        assert result.get_attribute("data-assertion") is None
+        expect(page.locator("#advice")).to_contain_text("SIM card was changed recently")
+
     def inbox(self, digits):
         with urllib.request.urlopen(f"{self.base}/_simulator/infobip/inbox/{digits}") as response:
             return json.load(response)["pin"]
@@ -256,6 +263,7 @@ CASES = [
     ("ERROR 306 advises turning off Wi-Fi", "error_306_says_turn_off_wifi"),
     ("ERROR 306 falls back to a code by SMS; the assertion says amr sms", "error_306_falls_back_to_a_code"),
     ("a swapped SIM gets no code", "a_swapped_sim_gets_no_code"),
+    ("a swapped SIM gets no proof after the carrier's VALID", "a_swapped_sim_gets_no_proof_after_a_valid"),
     ("a long wait offers a code by voice; the assertion says amr tel", "a_long_wait_offers_a_code"),
     ("EXPIRED", "expired"),
     ("Brazil OK flow, no redirect", "brazil_ok_flow_polls_at_once"),

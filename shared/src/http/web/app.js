@@ -174,8 +174,19 @@
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-      if (response.ok) done.assertion = (await response.json()).assertion;
-      else done.redeemFailed = true;
+      if (response.ok) {
+        done.assertion = (await response.json()).assertion;
+      } else {
+        done.redeemFailed = true;
+        // A swapped SIM ends the verification: the carrier's VALID proves nothing then.
+        const problem = await response.json().catch(() => ({}));
+        if (String(problem.type).endsWith(":sim-swap-detected")) {
+          done.status = "ERROR";
+          done.error = { id: 310, name: "EC_SIM_SWAP_DETECTED", description: problem.detail };
+        } else if (String(problem.type).endsWith(":sim-swap-unknown")) {
+          done.simSwapUnknown = true;
+        }
+      }
     } catch {
       done.redeemFailed = true;
     }
@@ -301,6 +312,8 @@
     const id = done.error && done.error.id;
     switch (done.status) {
       case "VALID":
+        if (done.simSwapUnknown)
+          return "Your operator cannot tell us whether this SIM was changed recently, so the number cannot be verified here. Use another way to verify it.";
         if (done.method === "sms" || done.method === "voice") {
           return done.assertion
             ? "Verified with the code we sent. The proof below is what this site's server checks."
@@ -320,6 +333,8 @@
           return "Your phone is not using its mobile network. Turn off Wi-Fi (and any VPN or iCloud Private Relay), keep mobile data on, then start again.";
         if (id === 305)
           return "Your phone did not finish the check in time. Stay on mobile data and start again.";
+        if (id === 309 || id === 310)
+          return "This number's SIM card was changed recently, so it cannot be verified here. If you did not change it, call your operator now.";
         if (id === 100 || id === 101)
           return "Your operator does not support this check. Use another way to verify your number.";
         return "Try again in a moment. If it keeps failing, use another way to verify your number.";
