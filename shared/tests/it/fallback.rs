@@ -710,6 +710,31 @@ async fn a_new_pin_counts_in_the_rate_limits_like_a_start() {
     assert!(calls_to(&t, "/2fa").await.is_empty());
 }
 
+/// A premium-rate number gets no PIN either, even for a verification started before the
+/// deployment refused its type (started here by an app that allowed it): nothing is sent,
+/// checked or billed.
+async fn a_premium_rate_number_gets_no_pin_on(store: Arc<dyn Store>) {
+    const PREMIUM: &str = "+449012345678";
+    let lax = [("SIM_NUMBER_TYPES", "MOBILE,PREMIUM_RATE")];
+    let before = app_with(&lax, store.clone()).await;
+    let redirect = json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+    let (callback, _) = before.start_bound(TOKEN, PREMIUM, redirect).await;
+    before.report_error(&callback, TOKEN, 306).await;
+
+    let t = app_with(&[], store).await;
+    pins_are_sent(&t).await;
+    let body = json!({"codeVerifier": VERIFIER, "channel": "voice", "phoneNumber": PREMIUM});
+    let refused = fall_back(&t, body).await;
+    assert_problem_type(&refused, 422, "not-a-mobile-number");
+    assert!(calls_to(&t, "/2fa").await.is_empty(), "no PIN");
+    assert!(
+        calls_to(&t, "/mi/simswap").await.is_empty(),
+        "no billed check"
+    );
+}
+
+on_each_store!(a_premium_rate_number_gets_no_pin_on: a_premium_rate_number_gets_no_pin, a_premium_rate_number_gets_no_pin_on_dynamodb);
+
 /// A resend is an SMS or a call billed like a first send: it counts against the start limits too.
 #[tokio::test]
 async fn a_resend_counts_in_the_rate_limits_like_a_start() {
