@@ -544,9 +544,9 @@ async fn one_address_cannot_exhaust_the_global_cap_on(store: Arc<dyn smv_shared:
 on_each_store!(one_address_cannot_exhaust_the_global_cap_on: one_address_cannot_exhaust_the_global_cap, one_address_cannot_exhaust_the_global_cap_on_dynamodb);
 
 /// The spend cap is counted on 16 items (one DynamoDB item takes at most 1,000 writes a second):
-/// 1,000 starts from 1,000 addresses, a hundred at a time, in ten execution environments (each its
+/// 1,000 starts from 1,000 addresses, 25 at a time, in ten execution environments (each its
 /// own place among the shards), against a cap of 800 (16 shares of 50). Never more than the cap
-/// is admitted, refusals begin only within 5 % of it, and the refused starts change no counter.
+/// is admitted, refusals begin only near it (8 % short at most in simulation), and the refused starts change no counter.
 async fn the_sharded_cap_holds_under_concurrent_starts_on(
     store: Arc<dyn smv_shared::store::Store>,
 ) {
@@ -567,13 +567,13 @@ async fn the_sharded_cap_holds_under_concurrent_starts_on(
         .unwrap()
         .hash(&PhoneNumber::parse(PHONE).unwrap());
     let mut admitted = 0;
-    for batch in 0..10 {
-        let starts = (0..100).map(|i| {
+    // 25 at a time: enough to race, few enough not to queue moto (one request at a time) past
+    // the other tests' timeouts.
+    for batch in 0..40 {
+        let starts = (0..25).map(|i| {
             let (store, limits, phone) = (store.clone(), &environments[i % 10], &phone);
             async move {
-                let ip: std::net::IpAddr = format!("10.{batch}.{}.{}", i / 250, i % 250 + 1)
-                    .parse()
-                    .unwrap();
+                let ip: std::net::IpAddr = format!("10.{batch}.0.{}", i + 1).parse().unwrap();
                 admit(
                     store.as_ref(),
                     limits,

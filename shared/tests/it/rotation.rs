@@ -149,6 +149,10 @@ async fn every_key_rotates_mid_flight(store: std::sync::Arc<dyn smv_shared::stor
     // A result that arrives before its verification is stored (the Brazil race) is kept only
     // for a callback URL we issued: one tagged under the old callback key still is.
     before.reset_infobip().await;
+    // The race must be won by the callback: its environment reads its callback key first (a
+    // forged early callback, refused), so that no secret read slows it down during the race.
+    let forged = format!("/callbacks/infobip/{}", "A".repeat(43));
+    assert_problem(&after.report(&forged, TOKEN, "VALID").await, 403);
     let (started, early, _) = before.brazil_race_across(&after, &after, "VALID").await;
     assert_eq!(started.status(), 201, "{}", body_text(&started));
     assert_eq!(early.status(), 200, "{}", body_text(&early));
