@@ -546,7 +546,8 @@ on_each_store!(one_address_cannot_exhaust_the_global_cap_on: one_address_cannot_
 /// The spend cap is counted on 16 items (one DynamoDB item takes at most 1,000 writes a second):
 /// 1,000 starts from 1,000 addresses, 25 at a time, in ten execution environments (each its
 /// own place among the shards), against a cap of 800 (16 shares of 50). Never more than the cap
-/// is admitted, refusals begin only near it (8 % short at most in simulation), and the refused starts change no counter.
+/// is admitted, refusals begin only near it (8 % short at most, in simulation), and the refused
+/// starts change no counter.
 async fn the_sharded_cap_holds_under_concurrent_starts_on(
     store: Arc<dyn smv_shared::store::Store>,
 ) {
