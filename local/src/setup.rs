@@ -30,6 +30,7 @@ pub async fn run(options: &SetupOptions, admin_key: &ApiKey) -> Result<Setup, In
         &options.base_url,
         Arc::new(Rotating::fixed(admin_key.clone())),
         Arc::new(SystemClock),
+        Arc::new(smv_shared::metrics::Discard),
         Duration::from_secs(5),
         Duration::from_secs(15),
     )

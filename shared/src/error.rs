@@ -224,7 +224,9 @@ impl From<Unredeemable> for AppError {
 impl From<SignError> for AppError {
     fn from(error: SignError) -> Self {
         match error {
-            SignError::Unavailable(_) => Self::TemporarilyUnavailable(error.into()),
+            SignError::Unavailable(_) | SignError::Throttled(_) => {
+                Self::TemporarilyUnavailable(error.into())
+            }
             _ => Self::Internal(error.into()),
         }
     }

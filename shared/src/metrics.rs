@@ -71,8 +71,16 @@ pub enum Metric {
     PinRejected,
     /// A verification became VALID by a PIN.
     PinVerified(Channel),
-    /// Our SIM-swap check refused a fallback.
+    /// Our SIM-swap check found a swap (before a PIN, or before an assertion).
     SimSwapDetected,
+    /// One call to Infobip (`api`: `Verify`, `SimSwap`, `Pin`) answered, or failed, after `latency`.
+    InfobipCall {
+        api: &'static str,
+        latency: Duration,
+    },
+    /// KMS throttled a signature: the redeem answered 503 (the ECC request quota is the first to
+    /// raise before an event).
+    SigningThrottled,
 }
 
 pub trait MetricsSink: Send + Sync {
@@ -121,6 +129,13 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
             Some(("Channel", channel.as_str().to_owned())),
         ),
         Metric::SimSwapDetected => ("SimSwapsDetected", "Count", 1, None),
+        Metric::InfobipCall { api, latency } => (
+            "InfobipLatency",
+            "Milliseconds",
+            latency.as_millis() as u64,
+            Some(("Api", (*api).to_owned())),
+        ),
+        Metric::SigningThrottled => ("SigningThrottled", "Count", 1, None),
     };
     let mut metrics = vec![json!({"Name": name, "Unit": unit})];
     let mut root = Map::new();

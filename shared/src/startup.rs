@@ -67,6 +67,7 @@ impl Adapters {
             &infobip.base_url,
             api_keys,
             self.clock.clone(),
+            self.metrics.clone(),
             infobip.connect_timeout,
             infobip.timeout,
         )?)

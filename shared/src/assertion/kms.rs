@@ -3,6 +3,7 @@
 //! `GetPublicKey` once per process (CloudFormation cannot expose them).
 
 use async_trait::async_trait;
+use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use std::sync::Mutex;
@@ -97,7 +98,10 @@ impl Signer for KmsSigner {
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
             .await
-            .map_err(|e| SignError::Unavailable(Box::new(e)))?;
+            .map_err(|e| match e.code() {
+                Some("ThrottlingException") => SignError::Throttled(Box::new(e)),
+                _ => SignError::Unavailable(Box::new(e)),
+            })?;
         let signature = output
             .signature
             .ok_or_else(|| SignError::WrongKey("KMS returned no signature".into()))?;

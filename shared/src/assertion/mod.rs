@@ -32,6 +32,9 @@ pub const AMR: &str = "smv";
 pub enum SignError {
     #[error("the signing key could not be used")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// KMS refused for its request quota (`ThrottlingException`): worth a retry, and a metric.
+    #[error("the signing service throttled the signature")]
+    Throttled(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the signing key is not an ES256 key: {0}")]
     WrongKey(String),
 }

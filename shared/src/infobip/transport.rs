@@ -14,6 +14,7 @@ use url::Url;
 use super::types::PlatformErrorResponse;
 use super::{ApiKey, InfobipError};
 use crate::keys::Rotating;
+use crate::metrics::{Metric, MetricsSink};
 use crate::time::Clock;
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub struct Transport {
     /// The key as it rotates: the current one is sent; a 401 reads the versions again once.
     api_keys: Arc<Rotating<ApiKey>>,
     clock: Arc<dyn Clock>,
+    /// Each call's latency, by API (`InfobipLatency`).
+    metrics: Arc<dyn MetricsSink>,
     timeout: Duration,
 }
 
@@ -53,6 +56,7 @@ impl Transport {
         base_url: &Url,
         api_keys: Arc<Rotating<ApiKey>>,
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn MetricsSink>,
         connect_timeout: Duration,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
@@ -68,6 +72,7 @@ impl Transport {
             base_url: base_url.clone(),
             api_keys,
             clock,
+            metrics,
             timeout,
         })
     }
@@ -103,6 +108,21 @@ impl Transport {
     }
 
     async fn post_json_with(
+        &self,
+        key: &ApiKey,
+        url: &Url,
+        body: &impl Serialize,
+    ) -> Result<Answer, InfobipError> {
+        let started = std::time::Instant::now();
+        let answer = self.exchange(key, url, body).await;
+        self.metrics.emit(&Metric::InfobipCall {
+            api: api_of(url),
+            latency: started.elapsed(),
+        });
+        answer
+    }
+
+    async fn exchange(
         &self,
         key: &ApiKey,
         url: &Url,
@@ -153,6 +173,18 @@ impl Transport {
             // reqwest's Display names the URL but never headers, so the key cannot leak here.
             InfobipError::Unreachable(error.without_url().into())
         }
+    }
+}
+
+/// The metric's name for the API `url` belongs to.
+fn api_of(url: &Url) -> &'static str {
+    let path = url.path();
+    if path.contains("/mi/simswap/") {
+        "SimSwap"
+    } else if path.contains("/2fa/") {
+        "Pin"
+    } else {
+        "Verify"
     }
 }
 

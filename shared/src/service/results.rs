@@ -4,12 +4,13 @@
 use super::pick_up_parked;
 use super::sim_swap::Checker;
 use crate::app::PollApp;
-use crate::assertion::{self, Assertion, Claims};
+use crate::assertion::{self, Assertion, Claims, SignError};
 use crate::binding::CodeVerifier;
 use crate::device_return::{DeviceCode, ReturnSecret};
 use crate::error::AppError;
 use crate::error::AppError::AssertionRefused;
 use crate::fallback::{Channel, Method, OfferPolicy, Refusal};
+use crate::metrics::Metric;
 use crate::phone::PhoneNumber;
 use crate::sim_swap::Clearance;
 use crate::telemetry;
@@ -182,7 +183,12 @@ pub async fn redeem(
             sim_swap_checked_at: clearance.checked_at(),
         },
     )
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if matches!(e, SignError::Throttled(_)) {
+            app.metrics.emit(&Metric::SigningThrottled);
+        }
+    })?;
     if !app.verifications.redeem(token, now).await? {
         return Err(AppError::AssertionAlreadyIssued);
     }

@@ -76,3 +76,61 @@ async fn infobip_refusals_and_rate_limits_are_counted() {
     t.send(start_request(PHONE)).await;
     assert_eq!(metric(&t, "RateLimitedStarts").len(), 1);
 }
+
+/// Infobip's latency, by API, for the dashboard and the latency alarm: every call counts, the
+/// verify of a start and the SIM-swap check of a redeem.
+#[tokio::test]
+async fn each_infobip_call_reports_its_latency_by_api() {
+    let t = test_app().await;
+    let code = t.valid_bound(TOKEN).await;
+    let redeemed = t
+        .redeem(
+            TOKEN,
+            json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE}),
+        )
+        .await;
+    assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+    let apis: Vec<Value> = metric(&t, "InfobipLatency")
+        .iter()
+        .map(|d| d["Api"].clone())
+        .collect();
+    assert_eq!(apis, [json!("Verify"), json!("SimSwap")]);
+}
+
+/// A KMS that throttles (its ECC request quota) is a 503 the app retries, counted for the alarm.
+#[tokio::test]
+async fn a_throttled_signature_is_a_503_and_is_counted() {
+    use smv_shared::assertion::{local::LocalSigner, Jwk, SignError, Signer};
+
+    struct Throttling(LocalSigner);
+
+    #[async_trait::async_trait]
+    impl Signer for Throttling {
+        async fn keys(&self) -> Result<Vec<Jwk>, SignError> {
+            self.0.keys().await
+        }
+        async fn signing_key(&self) -> Result<Jwk, SignError> {
+            self.0.signing_key().await
+        }
+        async fn sign(&self, _: &[u8]) -> Result<[u8; 64], SignError> {
+            Err(SignError::Throttled("ThrottlingException (test)".into()))
+        }
+    }
+
+    let mut t = test_app().await;
+    t.backend.poll.signer = std::sync::Arc::new(Throttling(LocalSigner::generate().unwrap()));
+    let code = t.valid_bound(TOKEN).await;
+    let refused = t
+        .redeem(
+            TOKEN,
+            json!({"codeVerifier": VERIFIER, "deviceCode": code, "phoneNumber": PHONE}),
+        )
+        .await;
+    assert_problem(&refused, 503);
+    assert_eq!(metric(&t, "SigningThrottled").len(), 1);
+    assert_eq!(
+        t.poll(TOKEN).await.1["assertion"],
+        "available",
+        "nothing spent"
+    );
+}
