@@ -282,7 +282,7 @@ pub async fn build(
     let mut adapters = Adapters::new(store, secrets);
     // stdout is for the person running the server, not for CloudWatch.
     adapters.metrics = Arc::new(smv_shared::metrics::Discard);
-    let backend = Backend::from_lookup(defaults, &adapters, signer).await?;
+    let backend = Backend::from_lookup(defaults, &adapters, signer)?;
     let concurrency = Env(&env)
         .number_if_set(&LOCAL_CONCURRENCY)?
         .map(|n| n as usize);

@@ -75,14 +75,14 @@ impl Adapters {
 }
 
 impl StartApp {
-    pub async fn from_env() -> Result<Self, StartupError> {
+    pub fn from_env() -> Result<Self, StartupError> {
         let config = StartConfig::from_env()?;
         let adapters = Adapters::lambda(&config.common, &lambda_account()?);
-        Self::new(config, &adapters).await
+        Self::new(config, &adapters)
     }
 
     /// With the Infobip clients `config` describes, and its keys (read on their first use).
-    pub async fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
+    pub fn new(config: StartConfig, adapters: &Adapters) -> Result<Self, StartupError> {
         let api_keys = adapters.key(&config.infobip.api_key)?;
         let phone_hash = adapters.key(&config.phone_hash_key)?;
         let callback = adapters.key(&config.callback_key)?;
@@ -117,13 +117,13 @@ impl StartApp {
 }
 
 impl CallbackApp {
-    pub async fn from_env() -> Result<Self, StartupError> {
+    pub fn from_env() -> Result<Self, StartupError> {
         let config = CallbackConfig::from_env()?;
         let adapters = Adapters::lambda(&config.common, &lambda_account()?);
-        Self::new(config, &adapters).await
+        Self::new(config, &adapters)
     }
 
-    pub async fn new(config: CallbackConfig, adapters: &Adapters) -> Result<Self, StartupError> {
+    pub fn new(config: CallbackConfig, adapters: &Adapters) -> Result<Self, StartupError> {
         Ok(Self {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
@@ -137,7 +137,7 @@ impl CallbackApp {
 
 impl PollApp {
     /// Signs with the KMS key `ASSERTION_KEY_ID` names.
-    pub async fn from_env() -> Result<Self, StartupError> {
+    pub fn from_env() -> Result<Self, StartupError> {
         let config = PollConfig::from_env()?;
         let account = lambda_account()?;
         let signer = KmsSigner::new(
@@ -146,11 +146,11 @@ impl PollApp {
             config.assertions.published_key_ids.clone(),
         );
         let adapters = Adapters::lambda(&config.common, &account);
-        Self::new(config, &adapters, Arc::new(signer)).await
+        Self::new(config, &adapters, Arc::new(signer))
     }
 
     /// With the SIM-swap client `config` describes, and its keys (read on their first use).
-    pub async fn new(
+    pub fn new(
         config: PollConfig,
         adapters: &Adapters,
         signer: Arc<dyn Signer>,
@@ -179,15 +179,15 @@ impl PollApp {
 impl Backend {
     /// The three functions over one set of adapters, each with the configuration `lookup` gives
     /// it, as the local server and the tests run them.
-    pub async fn from_lookup(
+    pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         adapters: &Adapters,
         signer: Arc<dyn Signer>,
     ) -> Result<Self, StartupError> {
         Ok(Self {
-            start: StartApp::new(StartConfig::from_lookup(&lookup)?, adapters).await?,
-            callback: CallbackApp::new(CallbackConfig::from_lookup(&lookup)?, adapters).await?,
-            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer).await?,
+            start: StartApp::new(StartConfig::from_lookup(&lookup)?, adapters)?,
+            callback: CallbackApp::new(CallbackConfig::from_lookup(&lookup)?, adapters)?,
+            poll: PollApp::new(PollConfig::from_lookup(&lookup)?, adapters, signer)?,
         })
     }
 }

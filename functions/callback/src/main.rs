@@ -8,5 +8,5 @@ use smv_shared::{run_lambda, telemetry, CallbackApp};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    run_lambda(CallbackApp::from_env().await?).await
+    run_lambda(CallbackApp::from_env()?).await
 }

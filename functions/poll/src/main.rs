@@ -10,5 +10,5 @@ use smv_shared::{run_lambda, telemetry, PollApp};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    run_lambda(PollApp::from_env().await?).await
+    run_lambda(PollApp::from_env()?).await
 }

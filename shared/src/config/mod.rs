@@ -123,8 +123,8 @@ pub struct StartConfig {
     pub sim_number_types: SimNumberTypes,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
-    /// What each PIN send is counted on besides `rate_limits`.
-    pub pin_limits: RateLimits,
+    /// What each PIN send is counted on: `rate_limits`, then the PIN limits (built once).
+    pub pin_send_limits: RateLimits,
     pub sim_swap: SimSwapPolicy,
     pub fallback: FallbackConfig,
     pub allowed_origins: Vec<String>,
@@ -179,6 +179,7 @@ impl FromEnv for CommonConfig {
 
 impl FromEnv for StartConfig {
     fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let rate_limits = rate_limits::rate_limits(env)?;
         Ok(Self {
             common: CommonConfig::read(env)?,
             infobip: InfobipConfig::read(env)?,
@@ -188,8 +189,8 @@ impl FromEnv for StartConfig {
             return_key: common::return_key(env)?,
             sim_number_types: numbers::sim_number_types(env)?,
             address_policy: addresses::address_policy(env)?,
-            rate_limits: rate_limits::rate_limits(env)?,
-            pin_limits: rate_limits::pin_limits(env)?,
+            pin_send_limits: rate_limits.and(&rate_limits::pin_limits(env)?),
+            rate_limits,
             sim_swap: sim_swap::policy(env)?,
             fallback: FallbackConfig::read(env)?,
             allowed_origins: web::origins(env)?,

@@ -73,12 +73,12 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
         ])
     );
     assert_eq!(
-        c.pin_limits,
-        RateLimits::new([
+        c.pin_send_limits,
+        c.rate_limits.and(&RateLimits::new([
             (Scope::PinsPerPhone, limit(5, 86_400)),
             (Scope::PinsAddressShare, limit(100, 86_400)),
             (Scope::PinBudget, limit(1000, 86_400)),
-        ])
+        ]))
     );
     assert_eq!(c.fallback.offer.channels, Channel::ALL);
 }

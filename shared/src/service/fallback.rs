@@ -227,7 +227,7 @@ async fn count_like_a_start(
 ) -> Result<(), AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
-        &app.config.rate_limits.and(&app.config.pin_limits),
+        &app.config.pin_send_limits,
         &app.keys.phone_hash.current(now).await?.current.hash(phone),
         &device.subscriber(),
         now,

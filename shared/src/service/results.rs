@@ -8,7 +8,6 @@ use crate::assertion::{self, Assertion, Claims, SignError};
 use crate::binding::CodeVerifier;
 use crate::device_return::{DeviceCode, ReturnSecret};
 use crate::error::AppError;
-use crate::error::AppError::AssertionRefused;
 use crate::fallback::{Channel, Method, OfferPolicy, Refusal};
 use crate::metrics::Metric;
 use crate::phone::PhoneNumber;
@@ -164,7 +163,7 @@ pub async fn redeem(
         if verifier_ok {
             app.verifications.fail_redemption(token, now).await?;
         }
-        return Err(AssertionRefused);
+        return Err(AppError::AssertionRefused);
     }
     let clearance = clear_sim_swap(app, &verification, &redeem.phone, now).await?;
     // Signed before the write that spends the verification: a signing failure leaves it

@@ -65,16 +65,9 @@ async fn error_306(t: &TestApp) {
     .await;
 }
 
-async fn sim_swap_answers(t: &TestApp, status: u16, body: Value) {
-    Mock::given(method("POST"))
-        .and(path("/mi/simswap/1/check"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .mount(&t.infobip)
-        .await;
-}
-
 async fn not_swapped(t: &TestApp) {
-    sim_swap_answers(t, 200, json!({"requestId": "r", "simSwapOccurred": false})).await;
+    t.sim_swap_answers(200, json!({"requestId": "r", "simSwapOccurred": false}))
+        .await;
 }
 
 async fn pins_are_sent(t: &TestApp) {
@@ -390,7 +383,8 @@ async fn refusals_change_nothing_and_send_nothing() {
 async fn a_swapped_sim_never_gets_a_pin_and_the_refusal_is_recorded() {
     let t = app(&[]).await;
     error_306(&t).await;
-    sim_swap_answers(&t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
+    t.sim_swap_answers(200, json!({"requestId": "r", "simSwapOccurred": true}))
+        .await;
     pins_are_sent(&t).await;
     for _ in 0..2 {
         let refused = fall_back(&t, fallback_body("sms")).await;
@@ -415,8 +409,7 @@ async fn an_unknown_sim_swap_answer_follows_the_policy() {
     for (policy, expected) in [("deny", 403), ("allow", 202)] {
         let t = app(&[("SIM_SWAP_ON_UNKNOWN", policy)]).await;
         error_306(&t).await;
-        sim_swap_answers(
-            &t,
+        t.sim_swap_answers(
             400,
             json!({"requestId": "r", "error": {"id": 100, "name": "EC_NO_COVERAGE"}}),
         )
@@ -815,7 +808,8 @@ async fn a_swap_between_two_sends_stops_the_second_on(store: Arc<dyn Store>) {
 
     // The SIM is swapped now; the next resend is due in 60 s, by then the answer is stale.
     t.reset_infobip().await;
-    sim_swap_answers(&t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
+    t.sim_swap_answers(200, json!({"requestId": "r", "simSwapOccurred": true}))
+        .await;
     pins_are_sent(&t).await;
     t.advance(Duration::from_secs(60));
     let after_swap = fall_back(&t, fallback_body("voice")).await;

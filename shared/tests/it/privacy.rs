@@ -291,8 +291,8 @@ fn lambda_function_process() {
     let ended = runtime.block_on(async {
         smv_shared::telemetry::init();
         match function.as_str() {
-            "callback" => smv_shared::run_lambda(smv_shared::CallbackApp::from_env().await?).await,
-            _ => smv_shared::run_lambda(smv_shared::PollApp::from_env().await?).await,
+            "callback" => smv_shared::run_lambda(smv_shared::CallbackApp::from_env()?).await,
+            _ => smv_shared::run_lambda(smv_shared::PollApp::from_env()?).await,
         }
     });
     // The Runtime API's 404 after the one event ends the loop with an error, as intended.

@@ -8,24 +8,15 @@ use std::time::Duration;
 use crate::helpers::*;
 use serde_json::{json, Value};
 use smv_shared::store::{MemoryStore, Store};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
-
-async fn sim_swap_answers(t: &TestApp, status: u16, body: Value) {
-    Mock::given(method("POST"))
-        .and(path("/mi/simswap/1/check"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .mount(&t.infobip)
-        .await;
-}
 
 async fn swapped(t: &TestApp) {
-    sim_swap_answers(t, 200, json!({"requestId": "r", "simSwapOccurred": true})).await;
+    t.sim_swap_answers(200, json!({"requestId": "r", "simSwapOccurred": true}))
+        .await;
 }
 
 async fn no_coverage(t: &TestApp) {
     let body = json!({"requestId": "r", "error": {"id": 100, "name": "EC_NO_COVERAGE"}});
-    sim_swap_answers(t, 400, body).await;
+    t.sim_swap_answers(400, body).await;
 }
 
 fn redeem_body(code: &str) -> Value {
@@ -131,7 +122,7 @@ async fn no_coverage_follows_the_policy_and_an_assertion_without_a_check_says_so
 async fn a_sim_swap_check_that_fails_is_retried_not_skipped() {
     let t = test_app_env(&[("SIM_SWAP_ON_UNKNOWN", "allow")]).await;
     let code = t.valid_bound(TOKEN).await;
-    sim_swap_answers(&t, 503, json!({})).await;
+    t.sim_swap_answers(503, json!({})).await;
     let failed = t.redeem(TOKEN, redeem_body(&code)).await;
     assert_problem(&failed, 503);
     assert_eq!(t.poll(TOKEN).await.1["assertion"], "available");

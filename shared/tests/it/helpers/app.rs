@@ -115,9 +115,7 @@ pub async fn test_app_with(extra_env: &[(&str, &str)], store: Arc<dyn Store>) ->
     };
     sim_swap_not_reported(&infobip).await;
     TestApp {
-        backend: Backend::from_lookup(lookup, &adapters, signer)
-            .await
-            .unwrap(),
+        backend: Backend::from_lookup(lookup, &adapters, signer).unwrap(),
         clock,
         infobip,
         metrics,
@@ -139,6 +137,15 @@ async fn sim_swap_not_reported(infobip: &MockServer) {
 }
 
 impl TestApp {
+    /// Infobip's SIM-swap check answers `status` with `body` (over the "not swapped" default).
+    pub async fn sim_swap_answers(&self, status: u16, body: Value) {
+        Mock::given(method("POST"))
+            .and(path("/mi/simswap/1/check"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&self.infobip)
+            .await;
+    }
+
     /// Forgets every answer and request of the fake Infobip, but for its SIM-swap default.
     pub async fn reset_infobip(&self) {
         self.infobip.reset().await;
