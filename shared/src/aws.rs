@@ -5,11 +5,28 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::{
-    BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient,
-};
+use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider, SharedHttpClient};
 
 use crate::config::ConfigError;
+
+/// One SDK's client, configured as every AWS client here is: `account`'s region and credentials,
+/// our HTTP client, timeouts and retries, and the endpoint when one is given. A macro because each
+/// SDK crate has its own `Config` type.
+macro_rules! client {
+    ($sdk:ident, $account:ident . $endpoint:ident) => {{
+        let mut config = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($account.region.clone())
+            .credentials_provider($account.credentials.clone())
+            .http_client(http_client())
+            .timeout_config(timeouts())
+            .retry_config(retries());
+        if let Some(endpoint) = &$account.$endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        $sdk::Client::from_conf(config.build())
+    }};
+}
 
 /// Where and as whom to call AWS: a region, credentials, and an endpoint per service when one is
 /// given (a local DynamoDB, moto).
@@ -69,17 +86,7 @@ impl Account {
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let mut config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(http_client())
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        if let Some(endpoint) = &self.dynamodb_endpoint {
-            config = config.endpoint_url(endpoint);
-        }
-        aws_sdk_dynamodb::Client::from_conf(config.build())
+        client!(aws_sdk_dynamodb, self.dynamodb_endpoint)
     }
 
     /// Creates an ES256 signing key (`ECC_NIST_P256`, `SIGN_VERIFY`) as the template's
@@ -103,31 +110,11 @@ impl Account {
     }
 
     pub fn kms(&self) -> aws_sdk_kms::Client {
-        let mut config = aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(http_client())
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        if let Some(endpoint) = &self.kms_endpoint {
-            config = config.endpoint_url(endpoint);
-        }
-        aws_sdk_kms::Client::from_conf(config.build())
+        client!(aws_sdk_kms, self.kms_endpoint)
     }
 
     pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        let mut config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(http_client())
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        if let Some(endpoint) = &self.secrets_endpoint {
-            config = config.endpoint_url(endpoint);
-        }
-        aws_sdk_secretsmanager::Client::from_conf(config.build())
+        client!(aws_sdk_secretsmanager, self.secrets_endpoint)
     }
 }
 
