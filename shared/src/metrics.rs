@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::fallback::Channel;
+use crate::fallback::{Channel, Method};
 use crate::time::{Clock, SystemClock};
 use crate::verification::Status;
 
@@ -51,10 +51,11 @@ impl LimitedBy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Metric {
     /// Infobip accepted a verification (REDIRECT or OK) and it is stored.
-    VerificationStarted,
+    VerificationStarted(Origin),
     /// A final result was recorded, `time_to_result` after the verification started.
     ResultRecorded {
         status: Status,
+        origin: Origin,
         time_to_result: Duration,
     },
     CallbackRefused(RefusalReason),
@@ -83,59 +84,88 @@ pub enum Metric {
     SigningThrottled,
 }
 
+/// How and where a verification ran: the dimensions conversion (VALID ÷ started) is read by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub method: Method,
+    /// ISO 3166 alpha-2 of the number's country, when its numbering plan names one.
+    pub country: Option<String>,
+}
+
+impl Origin {
+    /// Every verification starts on the silent path (a PIN completion is counted by
+    /// `PinsVerified`), so its silent result is what `Results` counts.
+    pub fn of(verification: &crate::verification::Verification) -> Self {
+        Self {
+            method: Method::Silent,
+            country: verification.country.clone(),
+        }
+    }
+
+    fn dimensions(&self) -> [(&'static str, String); 2] {
+        [
+            ("Method", self.method.as_str().to_owned()),
+            (
+                "Country",
+                self.country.as_deref().unwrap_or("unknown").to_owned(),
+            ),
+        ]
+    }
+}
+
 pub trait MetricsSink: Send + Sync {
     fn emit(&self, metric: &Metric);
 }
 
 /// The EMF document for `metric`, timestamped `timestamp_ms`, naming `function` as a property.
 pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value {
-    let (name, unit, value, dimension): (&str, &str, u64, Option<(&str, String)>) = match metric {
-        Metric::VerificationStarted => ("VerificationsStarted", "Count", 1, None),
-        Metric::ResultRecorded { status, .. } => (
-            "Results",
+    let named = |key: &'static str, value: &str| vec![(key, value.to_owned())];
+    let (name, unit, value, dimensions): (&str, &str, u64, Vec<(&str, String)>) = match metric {
+        Metric::VerificationStarted(origin) => (
+            "VerificationsStarted",
             "Count",
             1,
-            Some(("Outcome", status.as_str().to_owned())),
+            origin.dimensions().into(),
         ),
+        Metric::ResultRecorded { status, origin, .. } => {
+            let mut dimensions = named("Outcome", status.as_str());
+            dimensions.extend(origin.dimensions());
+            ("Results", "Count", 1, dimensions)
+        }
         Metric::CallbackRefused(reason) => (
             "CallbacksRefused",
             "Count",
             1,
-            Some(("Reason", reason.as_str().to_owned())),
+            named("Reason", reason.as_str()),
         ),
         Metric::StartRateLimited(by) => (
             "RateLimitedStarts",
             "Count",
             1,
-            Some(("LimitedBy", by.as_str().to_owned())),
+            named("LimitedBy", by.as_str()),
         ),
         Metric::InfobipError { id } => (
             "InfobipErrors",
             "Count",
             1,
-            Some(("ErrorId", id.to_string())),
+            named("ErrorId", &id.to_string()),
         ),
-        Metric::PinSent(channel) => (
-            "PinsSent",
-            "Count",
-            1,
-            Some(("Channel", channel.as_str().to_owned())),
-        ),
-        Metric::PinRejected => ("PinsRejected", "Count", 1, None),
+        Metric::PinSent(channel) => ("PinsSent", "Count", 1, named("Channel", channel.as_str())),
+        Metric::PinRejected => ("PinsRejected", "Count", 1, vec![]),
         Metric::PinVerified(channel) => (
             "PinsVerified",
             "Count",
             1,
-            Some(("Channel", channel.as_str().to_owned())),
+            named("Channel", channel.as_str()),
         ),
-        Metric::SimSwapDetected => ("SimSwapsDetected", "Count", 1, None),
+        Metric::SimSwapDetected => ("SimSwapsDetected", "Count", 1, vec![]),
         Metric::InfobipCall { api, latency } => (
             "InfobipLatency",
             "Milliseconds",
             latency.as_millis() as u64,
-            Some(("Api", (*api).to_owned())),
+            named("Api", api),
         ),
-        Metric::SigningThrottled => ("SigningThrottled", "Count", 1, None),
+        Metric::SigningThrottled => ("SigningThrottled", "Count", 1, vec![]),
     };
     let mut metrics = vec![json!({"Name": name, "Unit": unit})];
     let mut root = Map::new();
@@ -147,24 +177,74 @@ pub fn emf_document(metric: &Metric, function: &str, timestamp_ms: u64) -> Value
             json!(time_to_result.as_millis() as u64),
         );
     }
-    let dimensions: Vec<&str> = dimension.iter().map(|(key, _)| *key).collect();
-    // Refused starts are also counted without their dimension, for one alarm over all limits.
-    let dimension_sets = match metric {
-        Metric::StartRateLimited(_) => json!([dimensions, []]),
-        _ => json!([dimensions]),
-    };
-    if let Some((key, value)) = dimension {
-        root.insert(key.to_owned(), json!(value));
+    for (key, value) in &dimensions {
+        root.insert((*key).to_owned(), json!(value));
     }
     root.insert("function".to_owned(), json!(function));
     root.insert(
         "_aws".to_owned(),
         json!({
             "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": dimension_sets, "Metrics": metrics}]
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": dimension_sets(metric, &dimensions),
+                "Metrics": metrics,
+            }]
         }),
     );
     Value::Object(root)
+}
+
+/// The dimension sets each metric is counted by (each set is a metric of its own to CloudWatch,
+/// billed monthly): every kind by all of its dimensions; the totals the dashboard and the ratio
+/// alarms divide (starts and results of the deployment and of each method, refused starts of all
+/// limits) also by fewer.
+fn dimension_sets(metric: &Metric, dimensions: &[(&str, String)]) -> Value {
+    let keys: Vec<&str> = dimensions.iter().map(|(key, _)| *key).collect();
+    match metric {
+        Metric::VerificationStarted(_) => json!([[], ["Method"], keys]),
+        Metric::ResultRecorded { .. } => json!([["Outcome"], ["Outcome", "Method"], keys]),
+        Metric::StartRateLimited(_) => json!([keys, []]),
+        _ => json!([keys]),
+    }
+}
+
+/// One of every metric, with every value of each dimension that has a fixed set of values (the
+/// free ones, `ErrorId` and `Country`, with one example): what the dashboard and the alarms in
+/// `template.yaml` are checked against.
+pub fn catalogue() -> Vec<Metric> {
+    // What a callback records; EXPIRED is a reading of the clock, never recorded.
+    const RECORDED: [Status; 3] = [Status::Valid, Status::Invalid, Status::Error];
+    use crate::rate_limit::Scope;
+    let origin = Origin {
+        method: Method::Silent,
+        country: Some("GB".into()),
+    };
+    let mut all = vec![
+        Metric::VerificationStarted(origin.clone()),
+        Metric::CallbackRefused(RefusalReason::Forged),
+        Metric::CallbackRefused(RefusalReason::Malformed),
+        Metric::CallbackRefused(RefusalReason::UnknownToken),
+        Metric::StartRateLimited(LimitedBy::Infobip),
+        Metric::InfobipError { id: 306 },
+        Metric::PinRejected,
+        Metric::SimSwapDetected,
+        Metric::SigningThrottled,
+    ];
+    all.extend(RECORDED.map(|status| Metric::ResultRecorded {
+        status,
+        origin: origin.clone(),
+        time_to_result: Duration::from_secs(2),
+    }));
+    all.extend(Scope::ALL.map(|scope| Metric::StartRateLimited(LimitedBy::Ours(scope))));
+    for channel in Channel::ALL {
+        all.extend([Metric::PinSent(channel), Metric::PinVerified(channel)]);
+    }
+    all.extend(crate::infobip::APIS.map(|api| Metric::InfobipCall {
+        api,
+        latency: Duration::from_millis(400),
+    }));
+    all
 }
 
 /// Checks the EMF specification's rules: `_aws` with a millisecond timestamp; each directive names
@@ -275,39 +355,59 @@ mod tests {
 
     #[test]
     fn every_metric_is_a_well_formed_emf_document() {
-        for metric in [
-            Metric::VerificationStarted,
-            Metric::ResultRecorded {
-                status: Status::Valid,
-                time_to_result: Duration::from_millis(1500),
-            },
-            Metric::CallbackRefused(RefusalReason::Forged),
-            Metric::StartRateLimited(LimitedBy::Infobip),
-            Metric::StartRateLimited(LimitedBy::Ours(crate::rate_limit::Scope::DeviceIp)),
-            Metric::InfobipError { id: 306 },
-        ] {
+        for metric in catalogue() {
             assert_well_formed(&emf_document(&metric, "start-verify", 1_795_000_000_000));
         }
     }
 
     #[test]
-    fn a_result_carries_its_outcome_and_time_to_result() {
+    fn a_result_carries_its_outcome_origin_and_time_to_result() {
         let document = emf_document(
             &Metric::ResultRecorded {
                 status: Status::Invalid,
+                origin: Origin {
+                    method: Method::Silent,
+                    country: None,
+                },
                 time_to_result: Duration::from_millis(2345),
             },
             "callback",
             7,
         );
         assert_eq!(document["Results"], 1);
-        assert_eq!(document["Outcome"], "INVALID");
+        assert_eq!(
+            (
+                &document["Outcome"],
+                &document["Method"],
+                &document["Country"]
+            ),
+            (&json!("INVALID"), &json!("silent"), &json!("unknown"))
+        );
         assert_eq!(document["TimeToResult"], 2345);
+        // Conversion divides results by starts at each level: the deployment, a method, a country.
         assert_eq!(
             document["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Outcome"]])
+            json!([
+                ["Outcome"],
+                ["Outcome", "Method"],
+                ["Outcome", "Method", "Country"]
+            ])
         );
         assert_eq!(document["function"], "callback");
+    }
+
+    #[test]
+    fn starts_are_counted_in_total_by_method_and_by_country() {
+        let started = Metric::VerificationStarted(Origin {
+            method: Method::Silent,
+            country: Some("BR".into()),
+        });
+        let document = emf_document(&started, "start-verify", 7);
+        assert_eq!(document["Country"], "BR");
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[], ["Method"], ["Method", "Country"]])
+        );
     }
 
     #[test]

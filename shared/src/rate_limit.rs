@@ -113,6 +113,18 @@ pub enum Scope {
 }
 
 impl Scope {
+    pub const ALL: [Scope; 9] = [
+        Self::PhoneNumber,
+        Self::DeviceIp,
+        Self::DeviceNetwork,
+        Self::PhoneAndDevice,
+        Self::AddressShare,
+        Self::Global,
+        Self::PinsPerPhone,
+        Self::PinsAddressShare,
+        Self::PinBudget,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PhoneNumber => "PhoneNumber",

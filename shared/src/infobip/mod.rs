@@ -34,7 +34,7 @@ use crate::verification::ErrorInfo;
 pub use error_codes::known_error;
 pub use simswap::SimSwapClient;
 pub use smv::{parse_callback, SmvClient};
-pub use transport::{Transport, MAX_ANSWER_BYTES};
+pub use transport::{Transport, APIS, MAX_ANSWER_BYTES};
 pub use twofa::TwoFactorClient;
 
 /// Asks Infobip to verify that a number belongs to the device at an address.

@@ -176,15 +176,19 @@ impl Transport {
     }
 }
 
+/// The `Api` dimension of `InfobipLatency`: each Infobip API this backend calls.
+pub const APIS: [&str; 3] = ["Verify", "SimSwap", "Pin"];
+
 /// The metric's name for the API `url` belongs to.
 fn api_of(url: &Url) -> &'static str {
+    let [verify, sim_swap, pin] = APIS;
     let path = url.path();
     if path.contains("/mi/simswap/") {
-        "SimSwap"
+        sim_swap
     } else if path.contains("/2fa/") {
-        "Pin"
+        pin
     } else {
-        "Verify"
+        verify
     }
 }
 

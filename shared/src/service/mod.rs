@@ -15,7 +15,7 @@ pub use start::{start, SimNumber, Started};
 
 use tracing::warn;
 
-use crate::metrics::{Metric, MetricsSink};
+use crate::metrics::{Metric, MetricsSink, Origin};
 use crate::store::{ParkedCallbacks, StoreError, Verifications};
 use crate::telemetry;
 use crate::time::Timestamp;
@@ -84,6 +84,7 @@ fn record_result(metrics: &dyn MetricsSink, completed: &Verification) {
     };
     metrics.emit(&Metric::ResultRecorded {
         status: result.status(),
+        origin: Origin::of(completed),
         time_to_result: completed_at.saturating_since(completed.created_at),
     });
     if let Some(error) = result.error() {

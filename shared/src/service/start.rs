@@ -10,7 +10,7 @@ use crate::device::DeviceAddress;
 use crate::device_return::ReturnSecret;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyOrder};
-use crate::metrics::{LimitedBy, Metric};
+use crate::metrics::{LimitedBy, Metric, Origin};
 use crate::phone::PhoneNumber;
 use crate::phone_hash::PhoneHash;
 use crate::rate_limit::{self, LimitError};
@@ -163,7 +163,8 @@ pub async fn start(
             .find_parked(&verification.secret_hash, &verification.token, now),
     );
     created?;
-    app.metrics.emit(&Metric::VerificationStarted);
+    app.metrics
+        .emit(&Metric::VerificationStarted(Origin::of(&verification)));
     // Infobip has accepted (and billed) this verification and it is stored: failing the start now
     // would only make the app start another one.
     let status = apply_parked(

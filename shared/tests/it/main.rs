@@ -22,6 +22,7 @@ mod faults; // DynamoDB throttling, 5xx and hangs: answered, nothing half-writte
 mod fuzz; // generated input through the handlers: no panic, problem+json
 mod hostile_input; // oversized, binary, nested, mistyped requests refused before any call
 mod layering; // the domain imports no HTTP, Infobip-client or AWS crate
+mod monitoring; // the dashboard and the alarms watch metrics the code emits
 mod observability; // metrics as CloudWatch EMF
 mod privacy; // no key, secret or full number in the logs or the table
 mod request_log; // one JSON log event per request

@@ -20,16 +20,16 @@ use smv_shared::http::{all_routes, RouteInfo};
 use smv_shared::store::{TABLE_KEY, TTL_ATTRIBUTE};
 use smv_shared::Function;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     let raw = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     serde_yaml::from_str(&raw).unwrap()
 }
 
-fn resources(template: &Value) -> &serde_yaml::Mapping {
+pub(crate) fn resources(template: &Value) -> &serde_yaml::Mapping {
     template["Resources"].as_mapping().unwrap()
 }
 
