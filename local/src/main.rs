@@ -11,7 +11,7 @@ use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::setup::SetupOptions;
 use smv_local::test_numbers::TEST_NUMBERS;
-use smv_shared::config::Family;
+use smv_shared::config::{Env, Family};
 use smv_shared::http::cors::Cors;
 use tokio::net::TcpListener;
 use url::Url;
@@ -27,9 +27,11 @@ usage: smv-local                      serve the backend (BIND_ADDR, PORT; see RE
                                       create the 2FA application and message template the PIN
                                       fallback sends with (INFOBIP_BASE_URL, INFOBIP_ADMIN_API_KEY
                                       with 2fa:manage); prints TWOFA_APPLICATION_ID and TWOFA_MESSAGE_ID
-       smv-local load [VERIFICATIONS] [--api URL] [--timeout SECONDS]
+       smv-local load [VERIFICATIONS] [--for SECONDS [--apps N]] [--api URL] [--timeout SECONDS]
                                       that many apps at once (default 600) against a local server
-                                      using the simulator; exits 1 if any result is lost (scripts/load)";
+                                      using the simulator, or N apps (default 64) back to back for
+                                      SECONDS beside an abuser and a broken client; exits 1 if any
+                                      result is lost or any answer breaks its contract (scripts/load)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -65,12 +67,20 @@ fn env(name: &str) -> Option<String> {
 }
 
 async fn serve() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    match Env(&env).flag(&settings::LOCAL_LAMBDA_LOGS) {
+        Ok(true) => smv_shared::telemetry::init(),
+        Ok(false) => tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_writer(std::io::stderr)
+            .init(),
+        Err(e) => {
+            eprintln!("smv-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = async {
         let address = settings::bind_address(&env)?;
         let listener = TcpListener::bind(address)
@@ -301,21 +311,44 @@ async fn load(parsed: ClientArgs<'_>) -> ExitCode {
     let mut options = LoadOptions {
         api: parsed.api,
         verifications: 600,
+        sustained: None,
         timeout: parsed.timeout,
     };
-    for arg in parsed.rest {
-        match arg {
+    let (mut apps, mut length) = (64, None);
+    let mut args = parsed.rest.into_iter();
+    while let Some(arg) = args.next() {
+        let mut number = |what: &str| match args.next().and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if n > 0 => Ok(n),
+            _ => Err(format!("{what} needs a positive number")),
+        };
+        let parsed = match arg {
+            "--for" => number("--for").map(|n| length = Some(Duration::from_secs(n as u64))),
+            "--apps" => number("--apps").map(|n| apps = n.min(10_000)),
             n if !n.starts_with("--") => match n.parse() {
-                Ok(n) if n > 0 => options.verifications = n,
-                _ => return usage_error("VERIFICATIONS must be a positive number"),
+                Ok(n) if n > 0 => {
+                    options.verifications = n;
+                    Ok(())
+                }
+                _ => Err("VERIFICATIONS must be a positive number".into()),
             },
-            other => return usage_error(&format!("unknown option {other}")),
+            other => Err(format!("unknown option {other}")),
+        };
+        if let Err(problem) = parsed {
+            return usage_error(&problem);
         }
     }
-    println!(
-        "smv-local load: {} concurrent verifications against {}",
-        options.verifications, options.api
-    );
+    options.sustained = length.map(|length| (apps, length));
+    match options.sustained {
+        Some((apps, length)) => println!(
+            "smv-local load: {apps} apps for {} s, beside an abuser and a broken client, against {}",
+            length.as_secs(),
+            options.api
+        ),
+        None => println!(
+            "smv-local load: {} concurrent verifications against {}",
+            options.verifications, options.api
+        ),
+    }
     let report = smv_local::load::run(&options).await;
     report.print();
     if report.is_clean() {

@@ -52,6 +52,9 @@ pub const SIMULATOR_DUPLICATE_CALLBACKS: Setting = local(
     "SIMULATOR_DUPLICATE_CALLBACKS",
     Kind::Flag { default: false },
 );
+/// Logs and metrics as the functions write them in Lambda (JSON lines and EMF documents on
+/// stdout) instead of readable lines on stderr: what `scripts/count` measures the bytes of.
+pub const LOCAL_LAMBDA_LOGS: Setting = local("LOCAL_LAMBDA_LOGS", Kind::Flag { default: false });
 pub const ASSERTION_SIGNING_KEY_FILE: Setting =
     local("ASSERTION_SIGNING_KEY_FILE", Kind::Text { default: None });
 
@@ -280,8 +283,11 @@ pub async fn build(
         Arc::new(SecretsManager::new(account.secrets_manager())) as Arc<dyn SecretSource>
     });
     let mut adapters = Adapters::new(store, secrets);
-    // stdout is for the person running the server, not for CloudWatch.
-    adapters.metrics = Arc::new(smv_shared::metrics::Discard);
+    // stdout is for the person running the server, not for CloudWatch, unless it stands in for
+    // CloudWatch.
+    if !Env(&env).flag(&LOCAL_LAMBDA_LOGS)? {
+        adapters.metrics = Arc::new(smv_shared::metrics::Discard);
+    }
     let backend = Backend::from_lookup(defaults, &adapters, signer)?;
     let concurrency = Env(&env)
         .number_if_set(&LOCAL_CONCURRENCY)?

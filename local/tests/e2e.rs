@@ -393,6 +393,7 @@ async fn a_small_load_run_loses_nothing_with_duplicate_and_forged_callbacks() {
     let options = smv_local::load::LoadOptions {
         api: server.base.clone(),
         verifications: 24,
+        sustained: None,
         timeout: Duration::from_secs(60),
     };
     let report = smv_local::load::run(&options).await;
@@ -408,6 +409,34 @@ async fn a_small_load_run_loses_nothing_with_duplicate_and_forged_callbacks() {
     let repeats = deliveries.get("ALREADY_FINAL").copied().unwrap_or(0);
     assert_eq!(recorded + accepted + repeats, 42, "{deliveries:?}");
     assert!(recorded >= 16 && repeats >= 16, "{deliveries:?}");
+}
+
+/// The sustained load, short: apps from addresses of their own complete every verification while
+/// an abuser beside them (one number, one address) is refused past its limit with `Retry-After`, and a broken
+/// client's starts are problems, changing nothing. (`scripts/load --for` runs it for minutes.)
+#[tokio::test]
+async fn a_sustained_load_holds_beside_an_abuser_and_a_broken_client() {
+    let server = start_server(&[
+        ("SIMULATOR_DUPLICATE_CALLBACKS", "true"),
+        ("PENDING_TIMEOUT_SECONDS", "10"),
+        ("RATE_LIMIT_PER_PHONE", "0"),
+        ("RATE_LIMIT_PER_IP", "0"),
+        ("RATE_LIMIT_PER_PHONE_AND_IP", "5"),
+        ("RATE_LIMIT_PER_PHONE_AND_IP_WINDOW_SECONDS", "3600"),
+    ]);
+    let options = smv_local::load::LoadOptions {
+        api: server.base.clone(),
+        verifications: 0,
+        sustained: Some((3, Duration::from_secs(4))),
+        timeout: Duration::from_secs(60),
+    };
+    let report = smv_local::load::run(&options).await;
+    assert!(report.is_clean(), "{report:?}");
+    assert!(report.verifications >= 3, "{report:?}");
+    let abuse = report.abuse.as_ref().unwrap();
+    assert_eq!(abuse.abuser.get(&201), Some(&5), "{abuse:?}");
+    assert!(abuse.abuser.get(&429).is_some_and(|n| *n > 5), "{abuse:?}");
+    assert!(abuse.invalid.get(&400).is_some_and(|n| *n > 0), "{abuse:?}");
 }
 
 /// `smv-local demo --assertion`: the starter's challenge, the device's code from the return URL,

@@ -17,6 +17,9 @@ use url::Url;
 use crate::device;
 use crate::test_numbers::load_mix;
 
+mod sustained;
+pub use sustained::Abuse;
+
 /// `items` comma-separated, or `none` when there are none.
 fn listed(items: impl Iterator<Item = String>, none: &str) -> String {
     let items: Vec<String> = items.collect();
@@ -32,6 +35,9 @@ const MAX_START_ATTEMPTS: u32 = 30;
 pub struct LoadOptions {
     pub api: Url,
     pub verifications: usize,
+    /// Sustained: this many apps, each running verifications back to back for this long, beside
+    /// an abuser and a broken client; otherwise `verifications` at once.
+    pub sustained: Option<(usize, Duration)>,
     /// How long a verification may take from start to final status.
     pub timeout: Duration,
 }
@@ -84,6 +90,8 @@ pub struct LoadReport {
     pub start_p99: Duration,
     /// The simulator's count of its callback deliveries, by how the backend acknowledged them.
     pub callback_deliveries: BTreeMap<String, u64>,
+    /// Sustained runs: what the abuser and the broken client were answered.
+    pub abuse: Option<Abuse>,
 }
 
 impl LoadReport {
@@ -94,6 +102,17 @@ impl LoadReport {
             && !self.callback_deliveries.contains_key("UNDELIVERED")
             && self.duplicate_starts == self.duplicate_starts_replayed
             && self.forged_sent == self.forged_refused
+            && self.abuse.as_ref().is_none_or(|a| a.violations.is_empty())
+    }
+
+    /// Verifications that ended with a result Infobip sent (not EXPIRED): each must have been
+    /// recorded exactly once (`scripts/load` counts the `Results` metrics the server wrote).
+    pub fn results_expected(&self) -> usize {
+        self.by_expected
+            .iter()
+            .filter(|(expected, _)| *expected != "EXPIRED")
+            .map(|(_, (ok, _))| ok)
+            .sum()
     }
 
     pub fn print(&self) {
@@ -124,6 +143,17 @@ impl LoadReport {
         let retries = self.start_retries.iter().map(|(s, n)| format!("{n}x {s}"));
         println!("start retries:            {}", listed(retries, "none"));
         println!("polls:                    {}", self.polls);
+        println!("results expected recorded: {}", self.results_expected());
+        if let Some(abuse) = &self.abuse {
+            let answers =
+                |m: &BTreeMap<u16, u64>| listed(m.iter().map(|(s, n)| format!("{n}x {s}")), "none");
+            println!("abuser's starts:          {}", answers(&abuse.abuser));
+            println!("invalid starts:           {}", answers(&abuse.invalid));
+            println!("answers out of contract:  {}", abuse.violations.len());
+            for violation in abuse.violations.iter().take(20) {
+                println!("  {violation}");
+            }
+        }
         println!(
             "all started after:        {:.2} s ({:.0} starts/s)",
             self.all_started_after.as_secs_f64(),
@@ -143,6 +173,12 @@ impl LoadReport {
 }
 
 pub async fn run(options: &LoadOptions) -> LoadReport {
+    if let Some((apps, length)) = options.sustained {
+        let mut report = sustained::run(options, apps, length).await;
+        let http = reqwest::Client::new();
+        report.callback_deliveries = simulator_deliveries(&http, &options.api).await;
+        return report;
+    }
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         // Far above what an app would wait: requests queue behind the concurrency limit, and the
@@ -333,6 +369,7 @@ async fn start(
     key: &str,
     trace: &mut Trace,
 ) -> Result<Value, String> {
+    let deadline = Instant::now() + options.timeout;
     for _ in 0..MAX_START_ATTEMPTS {
         let response = http
             .post(join(&options.api, "verifications")?)
@@ -349,6 +386,11 @@ async fn start(
             201 => return Ok(body),
             409 | 429 | 503 | 504 => {
                 *trace.start_retries.entry(status).or_default() += 1;
+                // A limit that tells the app to come back after its timeout refused it: it
+                // would wait that long, a load run reports it.
+                if Instant::now() + wait > deadline {
+                    return Err(format!("start answered {status}, Retry-After {wait:?}"));
+                }
                 // As told, plus jitter so that refused apps do not all return at once.
                 let jitter =
                     Duration::from_millis(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 4);
