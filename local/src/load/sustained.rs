@@ -54,10 +54,13 @@ pub async fn run(options: &LoadOptions, apps: usize, length: Duration) -> LoadRe
             let (http, options) = (client(app_address(app)), options.clone());
             tokio::spawn(async move {
                 let mut traces = Vec::new();
-                let mut i = app;
-                while Instant::now() < deadline {
-                    traces.push(one(&http, &options, i).await);
-                    i += apps;
+                // Each app walks through the mix: one number per app would run into the
+                // per-number-and-address limit that stops the abuser.
+                for k in 0.. {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    traces.push(one(&http, &options, k * apps + app, app + k).await);
                 }
                 traces
             })

@@ -60,7 +60,7 @@ pub const LIMITS: [LimitSettings; 5] = [
     limit!(Scope::PhoneNumber, "PER_PHONE", "RateLimitPerPhone", 5 per 900),
     // A small production's day: 2,000 starts an hour (about 48,000 a day) before the spend cap
     // refuses more. Size it to the traffic you expect, with headroom, and watch the alarm.
-    limit!(Scope::Global, "GLOBAL", "RateLimitGlobal", 2000 per 3600),
+    limit!(Scope::Global, "GLOBAL", "RateLimitGlobal", 36000 per 3600),
 ];
 
 /// One address (an IPv6 /48) may spend at most this share of the start cap per its window and

@@ -68,8 +68,8 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
             (Scope::DeviceNetwork, limit(240, 60)),
             (Scope::PhoneNumber, limit(5, 900)),
             // One address's share: 10 % of the cap, so ten addresses to exhaust it.
-            (Scope::AddressShare, limit(200, 3600)),
-            (Scope::Global, limit(2000, 3600)),
+            (Scope::AddressShare, limit(3600, 3600)),
+            (Scope::Global, limit(36000, 3600)),
         ])
     );
     assert_eq!(

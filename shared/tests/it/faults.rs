@@ -94,6 +94,79 @@ async fn storage_failing_after_infobip_accepted_leaves_no_half_written_verificat
     assert_eq!(t.poll(TOKEN).await.0, 404);
 }
 
+/// Found by `scripts/load --for`: under load moto answered a `PutItem` after the SDK's attempt
+/// timeout, the SDK retried a write that had already happened, and the retry's condition failed
+/// on it. The device was then told its code had already been shown (410), and an app that its own
+/// start was in progress (409). Each write now recognises its own earlier attempt.
+#[tokio::test]
+async fn a_write_whose_answer_was_lost_is_not_refused_by_its_own_retry() {
+    let (t, proxy) = app_behind_faults().await;
+    let redirect = json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+
+    // The Idempotency-Key claim: the start goes on, and a retry gets the same answer.
+    t.infobip_answers(200, redirect.clone(), 1).await;
+    proxy.inject("PutItem", Fault::AnswerLost, 1);
+    let started = t.send(keyed_start("k-lost", PHONE)).await;
+    assert_eq!(started.status(), 201, "{}", body_text(&started));
+    let again = t.send(keyed_start("k-lost", PHONE)).await;
+    assert_eq!(body_json(&again), body_json(&started));
+    assert_eq!(
+        t.infobip_requests().await.len(),
+        1,
+        "one verification at Infobip"
+    );
+
+    // The verification itself: stored once, PENDING, not a 503 after Infobip accepted.
+    t.reset_infobip().await;
+    t.infobip_answers(
+        200,
+        json!({"status": "REDIRECT", "token": OTHER_TOKEN, "deviceRedirectUrl": REDIRECT_URL}),
+        1,
+    )
+    .await;
+    let puts = attempts(&proxy, "PutItem");
+    proxy.inject("PutItem", Fault::AnswerLost, 1);
+    let started = t.send(start_request(PHONE)).await;
+    assert_eq!(started.status(), 201, "{}", body_text(&started));
+    assert!(
+        attempts(&proxy, "PutItem") - puts >= 2,
+        "the SDK retried the lost write"
+    );
+    assert_eq!(t.status(OTHER_TOKEN).await, "PENDING");
+
+    // The device's return: it is shown its code, once.
+    let back = t.return_path().await;
+    proxy.inject("PutItem", Fault::AnswerLost, 1);
+    let shown = t.send(get(&back)).await;
+    assert_eq!(shown.status(), 200, "{}", body_text(&shown));
+    assert!(body_json(&shown)["deviceCode"].is_string());
+    assert_eq!(
+        t.send(get(&back)).await.status(),
+        410,
+        "a second look is still refused"
+    );
+}
+
+/// The same for the updates that move a verification: a result whose answer was lost is still
+/// RECORDED (once), and a redeem whose mark was lost still hands out its assertion.
+#[tokio::test]
+async fn a_result_and_a_redeem_whose_answers_were_lost_are_still_theirs() {
+    let (t, proxy) = app_behind_faults().await;
+    let redirect = json!({"status": "REDIRECT", "token": TOKEN, "deviceRedirectUrl": REDIRECT_URL});
+    let (callback, back) = t.start_bound(TOKEN, PHONE, redirect).await;
+    proxy.inject("UpdateItem", Fault::AnswerLost, 1);
+    let recorded = t.report(&callback, TOKEN, "VALID").await;
+    t.assert_recorded(&recorded, TOKEN, "VALID").await;
+    let code = t.device_code(&back).await;
+
+    proxy.inject("UpdateItem", Fault::AnswerLost, 1);
+    let body = json!({"codeVerifier": VERIFIER, "phoneNumber": PHONE, "deviceCode": code});
+    let redeemed = t.redeem(TOKEN, body.clone()).await;
+    assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+    assert!(body_json(&redeemed)["assertion"].is_string());
+    assert_eq!(t.redeem(TOKEN, body).await.status(), 410, "still only once");
+}
+
 #[tokio::test]
 async fn a_rate_limit_counter_that_fails_keeps_infobip_uncalled() {
     let (t, proxy) = app_behind_faults().await;

@@ -105,6 +105,27 @@ pub(super) fn secret_hash_from_item(item: &Item) -> Result<SecretHash, StoreErro
         .ok_or_else(|| StoreError::Corrupt("secretHash is not a SHA-256 hex digest".into()))
 }
 
+/// The attribute naming the write that created an item (see `DynamoDbStore::put_once`).
+pub(super) const WRITE_ID: &str = "writeId";
+
+/// A new write's id: 128 random bits, hex.
+pub(super) fn write_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::unavailable(format!("no randomness for a write id: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The item a refused conditional write met, if this write's own earlier attempt made it: the
+/// SDK retried a write whose answer was lost (see `DynamoDbStore::put_once`).
+pub(super) fn own_write<'a>(met: Option<&'a Item>, write_id: &str) -> Option<&'a Item> {
+    met.filter(|item| {
+        item.get(WRITE_ID)
+            .and_then(|id| id.as_s().ok())
+            .is_some_and(|id| id == write_id)
+    })
+}
+
 pub(super) fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
 where
     E: ConditionalCheck,

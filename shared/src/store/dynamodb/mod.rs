@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::StoreError;
 use crate::time::Timestamp;
-use item::{conditional, now_secs, s, unavailable, Item};
+use item::{now_secs, s, unavailable, Item};
 
 pub const TABLE_KEY: &str = "token";
 pub const TTL_ATTRIBUTE: &str = "ttl";
@@ -82,18 +82,46 @@ impl DynamoDbStore {
     /// written. An expired item that DynamoDB has not deleted yet (TTL deletion is lazy) counts
     /// as absent, as everywhere in this adapter.
     async fn put_if_absent(&self, item: Item, now: Timestamp) -> Result<bool, StoreError> {
-        let outcome = self
+        let put = self
             .client
             .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#key) OR #ttl <= :now_s")
             .expression_attribute_names("#key", TABLE_KEY)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now_s", now_secs(now))
+            .expression_attribute_values(":now_s", now_secs(now));
+        self.put_once(put, item).await
+    }
+
+    /// Sends a conditional `PutItem` of a new item: `true` if this call wrote it. Safe under the
+    /// SDK's retries: when an attempt landed but its answer was lost (an attempt timeout), the
+    /// retry finds the item and its condition fails. The item carries this write's random id,
+    /// and the refusal returns the item it met, so a refusal by our own earlier attempt is
+    /// recognised as the write it is (without it, a device would be told its code was already
+    /// shown, an app that its own start was in progress).
+    async fn put_once(
+        &self,
+        put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+        mut item: Item,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        let write_id = item::write_id()?;
+        item.insert(item::WRITE_ID.into(), s(&write_id));
+        let outcome = put
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        conditional(outcome, true, false)
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(met)) => {
+                    Ok(item::own_write(met.item.as_ref(), &write_id).is_some())
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
     }
 
     /// Strongly consistent: a poll right after a callback must see the callback's write.

@@ -11,22 +11,31 @@ use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{Verification, VerificationResult, MAX_REDEEM_FAILURES};
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld;
+
+/// `Some(the item met)` when an update was refused by its condition (`None` inside when there
+/// was no item); `None` for any other failure.
+fn met_on_refusal<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>,
+) -> Option<Option<&Item>> {
+    match error.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(met)) => Some(met.item.as_ref()),
+        _ => None,
+    }
+}
+
 #[async_trait]
 impl Verifications for DynamoDbStore {
     async fn create(&self, verification: &Verification) -> Result<(), StoreError> {
-        let outcome = self
+        let put = self
             .client
             .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(verification)))
             .condition_expression("attribute_not_exists(#key)")
-            .expression_attribute_names("#key", TABLE_KEY)
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(unavailable(e)),
+            .expression_attribute_names("#key", TABLE_KEY);
+        match self.put_once(put, to_item(verification)).await? {
+            true => Ok(()),
+            false => Err(StoreError::AlreadyExists),
         }
     }
 
@@ -60,7 +69,9 @@ impl Verifications for DynamoDbStore {
             (":now_s".into(), now_secs(now)),
         ]);
         values.insert(":one".into(), n(1));
-        let mut update = format!("SET {COMPLETED_AT} = :now_ms");
+        let write_id = write_id()?;
+        values.insert(":write_id".into(), s(&write_id));
+        let mut update = format!("SET {COMPLETED_AT} = :now_ms, {WRITE_ID} = :write_id");
         let mut names = std::collections::HashMap::from([
             ("#ttl".to_owned(), TTL_ATTRIBUTE.to_owned()),
             ("#version".to_owned(), VERSION.to_owned()),
@@ -84,6 +95,7 @@ impl Verifications for DynamoDbStore {
         let outcome = request
             .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(AllOld)
             .send()
             .await;
         match outcome {
@@ -93,19 +105,25 @@ impl Verifications for DynamoDbStore {
                     "UpdateItem returned no attributes".into(),
                 )),
             },
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(unavailable(e)),
+            // What our own lost attempt wrote is what it would have returned.
+            Err(e) => match met_on_refusal(&e) {
+                Some(met) => own_write(met, &write_id).map(from_item).transpose(),
+                None => Err(unavailable(e)),
+            },
         }
     }
 
     async fn redeem(&self, token: &Token, now: Timestamp) -> Result<bool, StoreError> {
         // The condition is Verification::accepts_redemption, stated for DynamoDB.
+        let write_id = write_id()?;
         let outcome = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(TABLE_KEY, s(token.as_str()))
-            .update_expression(format!("SET {REDEEMED_AT} = :now_ms ADD #version :one"))
+            .update_expression(format!(
+                "SET {REDEEMED_AT} = :now_ms, {WRITE_ID} = :write_id ADD #version :one"
+            ))
             .condition_expression(format!(
                 "#status = :valid AND attribute_exists({CODE_CHALLENGE}) \
                  AND attribute_not_exists({REDEEMED_AT}) \
@@ -120,9 +138,17 @@ impl Verifications for DynamoDbStore {
             .expression_attribute_values(":max", n(MAX_REDEEM_FAILURES))
             .expression_attribute_values(":now_ms", n(now.as_millis()))
             .expression_attribute_values(":now_s", now_secs(now))
+            .expression_attribute_values(":write_id", s(&write_id))
+            .return_values_on_condition_check_failure(AllOld)
             .send()
             .await;
-        conditional(outcome, true, false)
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) => match met_on_refusal(&e) {
+                Some(met) => Ok(own_write(met, &write_id).is_some()),
+                None => Err(unavailable(e)),
+            },
+        }
     }
 
     async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError> {
@@ -158,14 +184,12 @@ impl Verifications for DynamoDbStore {
         let mut request = self
             .client
             .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&next)))
             .condition_expression(condition)
             .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":read", n(read_version));
         if read_version == 0 {
             request = request.expression_attribute_names("#key", TABLE_KEY);
         }
-        conditional(request.send().await, true, false)
+        self.put_once(request, to_item(&next)).await
     }
 }
