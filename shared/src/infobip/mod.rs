@@ -9,8 +9,10 @@
 //! - [`smv`]: `POST /mi/verification/1/verify` and the result callback.
 //! - [`twofa`]: 2FA: send, resend and check a PIN; the one-time setup.
 //! - [`simswap`]: `POST /mi/simswap/1/check`.
+//! - [`camara`]: CAMARA Number Verification's `verify` (network- and SIM-based).
 //! - [`error_codes`]: the documented Mobile Identity error codes.
 
+pub mod camara;
 mod error_codes;
 mod simswap;
 mod smv;
@@ -31,6 +33,7 @@ use crate::phone::PhoneNumber;
 use crate::token::Token;
 use crate::verification::ErrorInfo;
 
+pub use camara::{CamaraClient, NumberVerifier};
 pub use error_codes::known_error;
 pub use simswap::SimSwapClient;
 pub use smv::{parse_callback, SmvClient};

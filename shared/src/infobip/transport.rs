@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use url::Url;
 
+use super::camara::Correlator;
 use super::types::PlatformErrorResponse;
 use super::{ApiKey, InfobipError};
 use crate::keys::Rotating;
@@ -90,16 +91,33 @@ impl Transport {
         url: &Url,
         body: &impl Serialize,
     ) -> Result<Answer, InfobipError> {
+        self.post_json_correlated(url, None, body).await
+    }
+
+    /// [`Self::post_json`] with CAMARA's `X-Correlator` header: what the device brought back
+    /// (a credential of its own, so the header is marked sensitive).
+    pub async fn post_json_correlated(
+        &self,
+        url: &Url,
+        correlator: Option<&Correlator>,
+        body: &impl Serialize,
+    ) -> Result<Answer, InfobipError> {
         let now = self.clock.now();
         let ring = self
             .api_keys
             .current(now)
             .await
             .map_err(|e| InfobipError::Unreachable(e.into()))?;
-        match self.post_json_with(&ring.current, url, body).await {
+        match self
+            .post_json_with(&ring.current, url, correlator, body)
+            .await
+        {
             Err(refused @ InfobipError::Unauthorized { .. }) => {
                 match self.api_keys.reread_after_refusal(now).await {
-                    Some(reread) => self.post_json_with(&reread.current, url, body).await,
+                    Some(reread) => {
+                        self.post_json_with(&reread.current, url, correlator, body)
+                            .await
+                    }
                     None => Err(refused),
                 }
             }
@@ -111,10 +129,11 @@ impl Transport {
         &self,
         key: &ApiKey,
         url: &Url,
+        correlator: Option<&Correlator>,
         body: &impl Serialize,
     ) -> Result<Answer, InfobipError> {
         let started = std::time::Instant::now();
-        let answer = self.exchange(key, url, body).await;
+        let answer = self.exchange(key, url, correlator, body).await;
         self.metrics.emit(&Metric::InfobipCall {
             api: api_of(url),
             latency: started.elapsed(),
@@ -126,17 +145,25 @@ impl Transport {
         &self,
         key: &ApiKey,
         url: &Url,
+        correlator: Option<&Correlator>,
         body: &impl Serialize,
     ) -> Result<Answer, InfobipError> {
         let mut authorization = HeaderValue::from_str(&format!("App {}", key.expose()))
             .expect("ApiKey::new admits only visible ASCII");
         authorization.set_sensitive(true);
-        let mut response = self
+        let mut request = self
             .http
             .post(url.clone())
             .header(AUTHORIZATION, authorization)
             .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(correlator) = correlator {
+            let mut value = HeaderValue::from_str(correlator.expose())
+                .expect("Correlator::parse admits only visible ASCII");
+            value.set_sensitive(true);
+            request = request.header("x-correlator", value);
+        }
+        let mut response = request
             .json(body)
             .send()
             .await
@@ -177,16 +204,18 @@ impl Transport {
 }
 
 /// The `Api` dimension of `InfobipLatency`: each Infobip API this backend calls.
-pub const APIS: [&str; 3] = ["Verify", "SimSwap", "Pin"];
+pub const APIS: [&str; 4] = ["Verify", "SimSwap", "Pin", "Camara"];
 
 /// The metric's name for the API `url` belongs to.
 fn api_of(url: &Url) -> &'static str {
-    let [verify, sim_swap, pin] = APIS;
+    let [verify, sim_swap, pin, camara] = APIS;
     let path = url.path();
     if path.contains("/mi/simswap/") {
         sim_swap
     } else if path.contains("/2fa/") {
         pin
+    } else if path.contains("/camara/") {
+        camara
     } else {
         verify
     }

@@ -280,3 +280,32 @@ mod tests {
         assert_eq!(missing_result.result, None);
     }
 }
+
+/// `POST /camara/number-verification/{v0,v2}/verify`: the number, in E.164 with its `+`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct NumberVerifyRequest {
+    pub phone_number: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct NumberVerifyResponse {
+    pub device_phone_number_verified: bool,
+}
+
+/// CAMARA's error body (`{status, code, message}`); only `code` is read.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct CamaraErrorResponse {
+    pub code: Option<String>,
+}
+
+/// `POST /camara/number-verification/v2/dcql`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DcqlRequest<'a> {
+    pub use_case: &'static str,
+    pub nonce: &'a str,
+    pub carrier_ids: &'a [u32],
+    pub operation_type: &'static str,
+}

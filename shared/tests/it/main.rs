@@ -6,6 +6,7 @@ mod helpers;
 // Features: what a user of each route sees, one file a feature.
 mod assertions; // the device's code, the redeem, the signed assertion and its keys
 mod callback; // Infobip's results: recorded once, forged ones refused, early ones parked
+mod camara; // the CAMARA Number Verification client against a fake Infobip
 mod cross_site_starts; // starts a web page could send from its visitors' phones, refused
 mod demo_app; // the routes Infobip's demo app calls, in the shape it reads
 mod device_address; // which IP and port a start honestly comes from
