@@ -8,6 +8,7 @@
 //! - [`sim_swap`]: no assertion and no PIN without a recent answer that the SIM was not swapped.
 //! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification, and the PIN
 //!   state machine.
+//! - [`method_policy`]: which Infobip method (SMV, CAMARA) verifies a number, by its country.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
@@ -37,6 +38,7 @@ pub mod http;
 pub mod idempotency;
 pub mod infobip;
 pub mod keys;
+pub mod method_policy;
 pub mod metrics;
 pub mod phone;
 pub mod phone_hash;
