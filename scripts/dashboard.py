@@ -136,14 +136,26 @@ class Series:
     def __truediv__(self, o): return self._op(o, lambda a, b: a / b if b else None)
 
 
+TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_]\w*)|([-+*/(),]))")
+
+
 def evaluate(expression: str, ids: dict, buckets: list) -> dict:
-    """Arithmetic over ids and FILL(id, n), evaluated with Series operators and nothing else."""
-    if re.search(r"[^\w\s.,()+\-*/]", expression):
-        raise ValueError(f"unsupported expression {expression}")
+    """Arithmetic over ids, numbers and FILL(id, n), evaluated with Series operators: the
+    expression is rebuilt from its tokens (numbers, names, + - * / ( ) ,), so nothing else
+    (no attribute, no call but FILL) reaches eval."""
     names = {"FILL": lambda series, value: series.fill(value)}
     names.update({f"m_{k}": Series(v, buckets) for k, v in ids.items()})
-    python = re.sub(r"[A-Za-z_]\w*", lambda m: m.group(0) if m.group(0) == "FILL" else f"m_{m.group(0)}", expression)
-    result = eval(python, {"__builtins__": {}}, names)
+    python, at = [], 0
+    while at < len(expression.rstrip()):
+        token = TOKEN.match(expression, at)
+        if not token:
+            raise ValueError(f"unsupported expression {expression}")
+        number, name, operator = token.groups()
+        if name and name != "FILL" and f"m_{name}" not in names:
+            raise ValueError(f"{expression}: unknown id {name}")
+        python.append(number or operator or (name if name == "FILL" else f"m_{name}"))
+        at = token.end()
+    result = eval(" ".join(python), {"__builtins__": {}}, names)
     return result.points if isinstance(result, Series) else {}
 
 

@@ -55,8 +55,9 @@ class Dashboard(unittest.TestCase):
         # Without FILL a bucket missing in one series is missing in the result.
         self.assertEqual(dashboard.evaluate("100*valid/started", {"valid": valid, "started": started},
                                             self.store.buckets), {0: 50.0})
-        with self.assertRaises(ValueError):
-            dashboard.evaluate("__import__('os')", {}, self.store.buckets)
+        for hostile in ["__import__('os')", "valid.__class__", "FILL(valid, 0).points", "nope / 2"]:
+            with self.assertRaises(ValueError, msg=hostile):
+                dashboard.evaluate(hostile, {"valid": valid}, self.store.buckets)
 
     def test_search_matches_the_schema_exactly_and_filters(self):
         found = dict(self.store.search('{SilentMobileVerification,Method,Country} MetricName="VerificationsStarted"', "Sum"))

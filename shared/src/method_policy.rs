@@ -3,10 +3,10 @@
 //! into a value that cannot be ambiguous. (The settings and the start that reads them are
 //! issue 21's next steps; until then every number is verified by SMV.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::phone::PhoneNumber;
+use crate::phone::{iso_country, PhoneNumber};
 
 /// A network-based method an enterprise can choose per country.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub struct MethodPolicy {
     by_country: BTreeMap<String, VerifyMethod>,
     otherwise: VerifyMethod,
     /// Countries whose numbers may use the SIM-based flow when the app asks for it.
-    sim_countries: Vec<String>,
+    sim_countries: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Default for MethodPolicy {
         Self {
             by_country: BTreeMap::new(),
             otherwise: VerifyMethod::Smv,
-            sim_countries: Vec::new(),
+            sim_countries: BTreeSet::new(),
         }
     }
 }
@@ -102,10 +102,7 @@ impl MethodPolicy {
             .map(str::trim)
             .filter(|c| !c.is_empty())
         {
-            let code = iso_code(code)?;
-            if !policy.sim_countries.contains(&code) {
-                policy.sim_countries.push(code);
-            }
+            policy.sim_countries.insert(iso_code(code)?);
         }
         Ok(policy)
     }
@@ -124,18 +121,16 @@ impl MethodPolicy {
     pub fn allows_sim(&self, phone: &PhoneNumber) -> bool {
         phone
             .country()
-            .is_some_and(|c| self.sim_countries.iter().any(|s| s == c))
+            .is_some_and(|c| self.sim_countries.contains(c))
     }
 }
 
 fn iso_code(raw: &str) -> Result<String, InvalidPolicy> {
-    let code = raw.to_ascii_uppercase();
-    match code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        true => Ok(code),
-        false => Err(InvalidPolicy(format!(
+    iso_country(raw).ok_or_else(|| {
+        InvalidPolicy(format!(
             "{raw:?} is not an ISO 3166 alpha-2 country code such as GB"
-        ))),
-    }
+        ))
+    })
 }
 
 #[cfg(test)]

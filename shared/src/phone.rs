@@ -6,6 +6,13 @@ use std::fmt;
 
 use rlibphonenumber::{ParseError, PhoneNumberFormat, PhoneNumberType, PHONE_NUMBER_UTIL};
 
+/// An ISO 3166 alpha-2 country code as configuration names one (`gb` or `GB`), upper case: the
+/// form [`PhoneNumber::country`] answers in.
+pub fn iso_country(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())).then_some(code)
+}
+
 /// A phone number that the numbering plan of its country allows. Valid by construction.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber {

@@ -269,8 +269,9 @@ fn summarize(traces: Vec<Trace>, wall: Duration) -> LoadReport {
 
 /// The `i`-th verification of a run, of the `number`-th number of the mix.
 async fn one(http: &reqwest::Client, options: &LoadOptions, i: usize, number: usize) -> Trace {
-    let mix: Vec<_> = load_mix().collect();
-    let (phone, expected, error_id) = mix[number % mix.len()];
+    let (phone, expected, error_id) = load_mix()
+        .nth(number % load_mix().count())
+        .expect("the mix is not empty");
     let mut trace = Trace::new(expected);
     trace.outcome = run_one(http, options, i, (phone, expected, error_id), &mut trace).await;
     trace
@@ -320,14 +321,7 @@ async fn run_one(
     let deadline = Instant::now() + options.timeout;
     let final_body = loop {
         trace.polls += 1;
-        let response = http
-            .get(join(&options.api, &format!("verifications/{token}"))?)
-            .send()
-            .await
-            .map_err(|e| format!("poll: {e}"))?;
-        let status = response.status().as_u16();
-        let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(2));
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let (status, wait, body) = poll(http, options, &token).await?;
         match (status, body["status"].as_str()) {
             (200, Some("PENDING")) | (503, _) => {}
             (200, Some(_)) => break body,
@@ -350,12 +344,7 @@ async fn run_one(
             final_body["error"]["id"]
         ));
     }
-    let reread = http
-        .get(join(&options.api, &format!("verifications/{token}"))?)
-        .send()
-        .await
-        .map_err(|e| format!("poll: {e}"))?;
-    let reread: Value = reread.json().await.unwrap_or(Value::Null);
+    let (_, _, reread) = poll(http, options, &token).await?;
     if reread["status"] != final_body["status"] {
         return Err(format!(
             "result changed from {status} to {} after a forged callback",
@@ -363,6 +352,23 @@ async fn run_one(
         ));
     }
     Ok(status)
+}
+
+/// One poll: its status, how long it says to wait (2 s when it does not), its body.
+async fn poll(
+    http: &reqwest::Client,
+    options: &LoadOptions,
+    token: &str,
+) -> Result<(u16, Duration, Value), String> {
+    let response = http
+        .get(join(&options.api, &format!("verifications/{token}"))?)
+        .send()
+        .await
+        .map_err(|e| format!("poll: {e}"))?;
+    let status = response.status().as_u16();
+    let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(2));
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Ok((status, wait, body))
 }
 
 /// Starts with the app's Idempotency-Key, retrying temporary refusals as an app would.

@@ -99,18 +99,15 @@ pub(super) fn offer(env: &Env<'_>) -> Result<OfferPolicy, ConfigError> {
     let countries = env
         .list(&FALLBACK_COUNTRIES)
         .into_iter()
-        .map(|c| c.to_ascii_uppercase())
-        .map(
-            |c| match c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
-                true => Ok(c),
-                false => Err(ConfigError {
-                    name: FALLBACK_COUNTRIES.name,
-                    problem: format!(
-                        "must be ISO 3166 alpha-2 codes like GB,DE, comma-separated (got {c:?})"
-                    ),
-                }),
-            },
-        )
+        .map(|c| {
+            crate::phone::iso_country(&c).ok_or_else(|| ConfigError {
+                name: FALLBACK_COUNTRIES.name,
+                problem: format!(
+                    "must be ISO 3166 alpha-2 codes like GB,DE, comma-separated (got {:?})",
+                    c.to_ascii_uppercase()
+                ),
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let channels = env
         .list(&FALLBACK_CHANNELS)

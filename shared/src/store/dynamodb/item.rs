@@ -105,7 +105,7 @@ pub(super) fn secret_hash_from_item(item: &Item) -> Result<SecretHash, StoreErro
         .ok_or_else(|| StoreError::Corrupt("secretHash is not a SHA-256 hex digest".into()))
 }
 
-/// The attribute naming the write that created an item (see `DynamoDbStore::put_once`).
+/// The attribute naming the write that last created or moved an item (see [`written_once`]).
 pub(super) const WRITE_ID: &str = "writeId";
 
 /// A new write's id: 128 random bits, hex.
@@ -114,16 +114,6 @@ pub(super) fn write_id() -> Result<String, StoreError> {
     getrandom::fill(&mut bytes)
         .map_err(|e| StoreError::unavailable(format!("no randomness for a write id: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The item a refused conditional write met, if this write's own earlier attempt made it: the
-/// SDK retried a write whose answer was lost (see `DynamoDbStore::put_once`).
-pub(super) fn own_write<'a>(met: Option<&'a Item>, write_id: &str) -> Option<&'a Item> {
-    met.filter(|item| {
-        item.get(WRITE_ID)
-            .and_then(|id| id.as_s().ok())
-            .is_some_and(|id| id == write_id)
-    })
 }
 
 pub(super) fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
@@ -135,9 +125,11 @@ where
         .is_some_and(ConditionalCheck::is_conditional_check_failed)
 }
 
-/// The SDK gives each operation its own error type; this is the one question we ask all of them.
+/// The SDK gives each operation its own error type; these are the questions we ask all of them.
 pub(super) trait ConditionalCheck {
     fn is_conditional_check_failed(&self) -> bool;
+    /// The item a refused write met, when it asked for it (`ReturnValuesOnConditionCheckFailure`).
+    fn item_met(&self) -> Option<&Item>;
 }
 
 macro_rules! conditional_check {
@@ -145,6 +137,12 @@ macro_rules! conditional_check {
         impl ConditionalCheck for $error {
             fn is_conditional_check_failed(&self) -> bool {
                 self.is_conditional_check_failed_exception()
+            }
+            fn item_met(&self) -> Option<&Item> {
+                match self {
+                    Self::ConditionalCheckFailedException(refused) => refused.item.as_ref(),
+                    _ => None,
+                }
             }
         }
     )*};
@@ -180,4 +178,47 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     StoreError::unavailable(error)
+}
+
+/// What a conditional write that carries a write id ([`WRITE_ID`]) did.
+pub(super) enum Written<O> {
+    /// This attempt wrote it.
+    Now(O),
+    /// The condition failed on what an earlier attempt of this same write left (its answer was
+    /// lost and the SDK retried): written, and this is the item as it stands.
+    Earlier(Item),
+    /// The condition did not hold.
+    Refused,
+}
+
+/// Reads the outcome of a conditional write that set [`WRITE_ID`] to `write_id` and asked for
+/// the item it met when refused: an SDK retry of a write that landed is refused by the write
+/// itself, and must count as written.
+pub(super) fn written_once<O, E, R>(
+    outcome: Result<O, SdkError<E, R>>,
+    write_id: &str,
+) -> Result<Written<O>, StoreError>
+where
+    E: ConditionalCheck + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let error = match outcome {
+        Ok(output) => return Ok(Written::Now(output)),
+        Err(e) => e,
+    };
+    let Some(refused) = error
+        .as_service_error()
+        .filter(|e| e.is_conditional_check_failed())
+    else {
+        return Err(unavailable(error));
+    };
+    let ours = refused.item_met().filter(|item| {
+        item.get(WRITE_ID)
+            .and_then(|id| id.as_s().ok())
+            .is_some_and(|id| id == write_id)
+    });
+    Ok(match ours {
+        Some(item) => Written::Earlier(item.clone()),
+        None => Written::Refused,
+    })
 }

@@ -103,25 +103,19 @@ impl DynamoDbStore {
         put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
         mut item: Item,
     ) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld;
         let write_id = item::write_id()?;
         item.insert(item::WRITE_ID.into(), s(&write_id));
         let outcome = put
             .table_name(&self.table)
             .set_item(Some(item))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(AllOld)
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(met)) => {
-                    Ok(item::own_write(met.item.as_ref(), &write_id).is_some())
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
+        Ok(!matches!(
+            item::written_once(outcome, &write_id)?,
+            item::Written::Refused
+        ))
     }
 
     /// Strongly consistent: a poll right after a callback must see the callback's write.

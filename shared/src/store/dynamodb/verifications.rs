@@ -11,19 +11,7 @@ use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
 use crate::verification::{Verification, VerificationResult, MAX_REDEEM_FAILURES};
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld;
-
-/// `Some(the item met)` when an update was refused by its condition (`None` inside when there
-/// was no item); `None` for any other failure.
-fn met_on_refusal<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>,
-) -> Option<Option<&Item>> {
-    match error.as_service_error() {
-        Some(UpdateItemError::ConditionalCheckFailedException(met)) => Some(met.item.as_ref()),
-        _ => None,
-    }
-}
 
 #[async_trait]
 impl Verifications for DynamoDbStore {
@@ -98,18 +86,16 @@ impl Verifications for DynamoDbStore {
             .return_values_on_condition_check_failure(AllOld)
             .send()
             .await;
-        match outcome {
-            Ok(output) => match output.attributes {
+        match written_once(outcome, &write_id)? {
+            Written::Now(output) => match output.attributes {
                 Some(item) => from_item(&item).map(Some),
                 None => Err(StoreError::Corrupt(
                     "UpdateItem returned no attributes".into(),
                 )),
             },
             // What our own lost attempt wrote is what it would have returned.
-            Err(e) => match met_on_refusal(&e) {
-                Some(met) => own_write(met, &write_id).map(from_item).transpose(),
-                None => Err(unavailable(e)),
-            },
+            Written::Earlier(item) => from_item(&item).map(Some),
+            Written::Refused => Ok(None),
         }
     }
 
@@ -142,13 +128,10 @@ impl Verifications for DynamoDbStore {
             .return_values_on_condition_check_failure(AllOld)
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) => match met_on_refusal(&e) {
-                Some(met) => Ok(own_write(met, &write_id).is_some()),
-                None => Err(unavailable(e)),
-            },
-        }
+        Ok(!matches!(
+            written_once(outcome, &write_id)?,
+            Written::Refused
+        ))
     }
 
     async fn fail_redemption(&self, token: &Token, now: Timestamp) -> Result<(), StoreError> {
