@@ -4,6 +4,7 @@
 //! each test number does, for all of them. [`settings`] chooses the
 //! store and the Infobip in use.
 
+pub mod camara_sim;
 pub mod device;
 pub mod load;
 pub mod pin_desk;

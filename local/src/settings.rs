@@ -225,7 +225,16 @@ pub async fn build(
             "INFOBIP_API_KEY" if !real_infobip => Some(simulator::API_KEY.into()),
             // With the simulator, PINs cost nothing: fallback is on for its test numbers'
             // countries, through the simulator's 2FA.
-            "FALLBACK_COUNTRIES" if !real_infobip => env(name).or_else(|| Some("GB,BR".into())),
+            "FALLBACK_COUNTRIES" if !real_infobip => env(name).or_else(|| Some("GB,BR,DE".into())),
+            // With the simulator, Germany is verified by CAMARA (network-based, or SIM-based when
+            // the app asks), so that every method runs here: see the README's test numbers.
+            "VERIFY_METHODS" if !real_infobip => {
+                env(name).or_else(|| Some("DE:camara,*:smv".into()))
+            }
+            "VERIFY_SIM_COUNTRIES" if !real_infobip => env(name).or_else(|| Some("DE".into())),
+            "CAMARA_CLIENT_ID" if !real_infobip => {
+                env(name).or_else(|| Some(crate::camara_sim::CLIENT_ID.into()))
+            }
             "TWOFA_APPLICATION_ID" | "TWOFA_MESSAGE_ID" if !real_infobip => {
                 env(name).or_else(|| Some("smv-local-simulator".into()))
             }

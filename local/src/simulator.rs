@@ -2,7 +2,8 @@
 //! runs on a laptop. It checks requests as Infobip does (API key, digits-only number, consent,
 //! absolute callback URL), answers REDIRECT with a URL on this server, plays the operator's
 //! redirect chain with cookies when a device opens it, and then POSTs the result to the
-//! callback URL. The outcome is chosen by the phone number: see [`TEST_NUMBERS`].
+//! callback URL. The outcome is chosen by the phone number: see [`TEST_NUMBERS`]. CAMARA's
+//! endpoints are [`crate::camara_sim`]'s.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -19,6 +20,7 @@ use smv_shared::infobip::{known_error, types::VerifyRequest};
 use tracing::{info, warn};
 use url::Url;
 
+use crate::camara_sim::{self, CamaraSim};
 use crate::pin_desk::{self, PinDesk};
 use crate::test_numbers::{test_number, Scenario};
 
@@ -49,6 +51,8 @@ pub struct Simulator {
     duplicate_callbacks: bool,
     /// 2FA, the SIM-swap check and the PIN inbox.
     pins: PinDesk,
+    /// CAMARA Number Verification, network- and SIM-based.
+    camara: CamaraSim,
 }
 
 pub(crate) type SimResponse = Response<Full<Bytes>>;
@@ -59,7 +63,6 @@ impl Simulator {
         let mut public_base = server_base.clone();
         public_base.set_path(PATH_PREFIX);
         Self {
-            public_base,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -68,6 +71,8 @@ impl Simulator {
             deliveries: Deliveries::default(),
             duplicate_callbacks: false,
             pins: PinDesk::default(),
+            camara: CamaraSim::new(&public_base),
+            public_base,
         }
     }
 
@@ -93,7 +98,11 @@ impl Simulator {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let cookies = cookies(parts);
         // Infobip's APIs need the API key; the device's, the operator's and our own pages do not.
-        let infobip_api = matches!(segments.as_slice(), ["mi", ..] | ["2fa", ..]);
+        let infobip_api = match segments.as_slice() {
+            ["camara", _, _, "authorize"] => false,
+            ["mi", ..] | ["2fa", ..] | ["camara", ..] => true,
+            _ => false,
+        };
         if infobip_api && !authorized(parts) {
             return Some(platform_error(
                 StatusCode::UNAUTHORIZED,
@@ -117,6 +126,23 @@ impl Simulator {
                 pin_desk::create_message(app, body)
             }
             (&M::GET, ["inbox", digits]) => pins.read_inbox(digits),
+            (&M::GET, ["camara", "number-verification", "v0", "authorize"]) => {
+                self.camara.authorize(parts.uri.query())
+            }
+            (&M::GET, ["camara-operator", id]) => self.camara.operator(id, &cookies),
+            (&M::POST, ["camara", "number-verification", version @ ("v0" | "v2"), "verify"]) => {
+                let flow = match *version {
+                    "v0" => camara_sim::Flow::Network,
+                    _ => camara_sim::Flow::Sim,
+                };
+                let correlator = parts
+                    .headers
+                    .get("x-correlator")
+                    .and_then(|v| v.to_str().ok());
+                self.camara.verify(flow, correlator, body)
+            }
+            (&M::POST, ["camara", "number-verification", "v2", "dcql"]) => self.camara.dcql(body),
+            (&M::POST, ["camara-wallet"]) => self.camara.wallet(body),
             (&M::GET, ["device", id]) => self.device_opens(id),
             (&M::GET, ["operator", id, "hop"]) => self.operator_hop(id, &cookies),
             (&M::GET, ["operator", id, "done"]) => self.operator_done(id, &cookies),
@@ -422,7 +448,7 @@ pub(crate) fn json_response(status: StatusCode, body: Value) -> SimResponse {
     response
 }
 
-fn text(status: StatusCode, body: &'static str) -> SimResponse {
+pub(crate) fn text(status: StatusCode, body: &'static str) -> SimResponse {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -432,7 +458,7 @@ fn text(status: StatusCode, body: &'static str) -> SimResponse {
     response
 }
 
-fn redirect(location: &str, cookie: &str) -> SimResponse {
+pub(crate) fn redirect(location: &str, cookie: &str) -> SimResponse {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::FOUND;
     if let (Ok(location), Ok(cookie)) = (location.parse(), cookie.parse()) {

@@ -3,6 +3,10 @@
 //! line the start-up banner prints. The simulator, its PIN desk, the load tool and the banner
 //! all read it. Any other valid number verifies as VALID; any `+55` number takes the Brazilian
 //! OK flow.
+//!
+//! CAMARA has its own table, [`CAMARA_NUMBERS`]: German numbers, because `smv-local` verifies
+//! Germany by CAMARA (`VERIFY_METHODS=DE:camara,*:smv`, SIM-based allowed there too). Any other
+//! German number verifies as VALID.
 
 /// What Infobip's verify call (and then its callback) does for a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +245,109 @@ pub fn load_mix() -> impl Iterator<Item = (&'static str, &'static str, Option<i6
     })
 }
 
+/// What CAMARA does for a number: at the authorize step (the operator's answer), at `/verify`
+/// or `/v2/verify`, or at `/dcql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CamaraScenario {
+    Verified,
+    NotVerified,
+    /// The operator sends the device back with `error=...`.
+    AuthorizeError(&'static str),
+    /// `/verify` answers this status and CAMARA code.
+    VerifyError(u16, &'static str),
+    /// `/dcql` resolves none of the device's carriers.
+    NoCarrier,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CamaraNumber {
+    pub number: &'static str,
+    pub scenario: CamaraScenario,
+    pub what: &'static str,
+}
+
+const fn camara(
+    number: &'static str,
+    scenario: CamaraScenario,
+    what: &'static str,
+) -> CamaraNumber {
+    CamaraNumber {
+        number,
+        scenario,
+        what,
+    }
+}
+
+/// The number `smv-local demo --method camara|sim` verifies unless given one.
+pub const CAMARA_DEMO_NUMBER: &str = "+4915100000001";
+
+pub const CAMARA_NUMBERS: &[CamaraNumber] = &[
+    camara(CAMARA_DEMO_NUMBER, CamaraScenario::Verified, "VALID"),
+    camara(
+        "+4915100000002",
+        CamaraScenario::NotVerified,
+        "INVALID: the operator says the number is not the device's",
+    ),
+    camara(
+        "+4915100009001",
+        CamaraScenario::AuthorizeError("access_denied"),
+        "authorize: access_denied (ERROR 9001 CAMARA_ACCESS_DENIED)",
+    ),
+    camara(
+        "+4915100009002",
+        CamaraScenario::AuthorizeError("consent_required"),
+        "authorize: consent_required (ERROR 9002)",
+    ),
+    camara(
+        "+4915100009003",
+        CamaraScenario::AuthorizeError("server_error"),
+        "authorize: server_error (ERROR 9003)",
+    ),
+    camara(
+        "+4915100009004",
+        CamaraScenario::AuthorizeError("unauthorized_client"),
+        "authorize: unauthorized_client (ERROR 9004)",
+    ),
+    camara(
+        "+4915100009010",
+        CamaraScenario::VerifyError(400, "INVALID_ARGUMENT"),
+        "verify: 400 INVALID_ARGUMENT (ERROR 9010)",
+    ),
+    camara(
+        "+4915100009011",
+        CamaraScenario::VerifyError(404, "NOT_FOUND"),
+        "verify: 404 NOT_FOUND (ERROR 9011)",
+    ),
+    camara(
+        "+4915100009012",
+        CamaraScenario::VerifyError(409, "CONFLICT"),
+        "verify: 409 CONFLICT (ERROR 9012)",
+    ),
+    camara(
+        "+4915100009013",
+        CamaraScenario::VerifyError(422, "SERVICE_NOT_APPLICABLE"),
+        "verify: 422 SERVICE_NOT_APPLICABLE (ERROR 9013)",
+    ),
+    camara(
+        "+4915100009014",
+        CamaraScenario::NoCarrier,
+        "SIM-based: /dcql resolves no carrier (ERROR 9014, no credential request)",
+    ),
+    camara(
+        "+4915100009500",
+        CamaraScenario::VerifyError(500, "INTERNAL"),
+        "verify: 500 (answer: 502, the verification stays PENDING)",
+    ),
+];
+
+/// What CAMARA does for the number with these international digits (no `+`).
+pub fn camara_number(digits: &str) -> CamaraScenario {
+    CAMARA_NUMBERS
+        .iter()
+        .find(|n| n.number.trim_start_matches('+') == digits)
+        .map_or(CamaraScenario::Verified, |n| n.scenario)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +368,20 @@ mod tests {
         assert_eq!(test_number("447911123456").silent, Scenario::Valid);
         assert_eq!(test_number("5521912345678").silent, Scenario::BrazilOk);
         assert_eq!(load_mix().count(), 8);
+    }
+
+    #[test]
+    fn every_camara_number_is_a_german_mobile_and_maps_to_its_row() {
+        for row in CAMARA_NUMBERS {
+            let phone = PhoneNumber::parse(row.number).unwrap();
+            assert_eq!(phone.country(), Some("DE"), "{}", row.number);
+            assert_eq!(
+                phone.number_type(),
+                smv_shared::phone::NumberType::Mobile,
+                "{}",
+                row.number
+            );
+            assert_eq!(camara_number(phone.international_digits()), row.scenario);
+        }
     }
 }

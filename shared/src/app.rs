@@ -10,7 +10,7 @@ use crate::assertion::Signer;
 use crate::callback_secret::CallbackKey;
 use crate::config::{CallbackConfig, PollConfig, StartConfig};
 use crate::device_return::ReturnKey;
-use crate::infobip::{PinService, SilentVerifier, SimSwapChecker};
+use crate::infobip::{NumberVerifier, PinService, SilentVerifier, SimSwapChecker};
 use crate::keys::{Rotating, SecretSource};
 use crate::metrics::MetricsSink;
 use crate::phone_hash::PhoneHashKey;
@@ -31,6 +31,8 @@ pub struct StartApp {
     /// Infobip 2FA; `None` while fallback is off (no 2FA application configured).
     pub pins: Option<Arc<dyn PinService>>,
     pub sim_swaps: Arc<dyn SimSwapChecker>,
+    /// CAMARA: the SIM-based flow's credential request.
+    pub camara: Arc<dyn NumberVerifier>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub config: Arc<StartConfig>,
@@ -61,16 +63,18 @@ pub struct CallbackApp {
     pub callback_keys: Arc<Rotating<CallbackKey>>,
 }
 
-/// The poll function: reports results, shows a returning device its code, and redeems VALID
-/// verifications for signed assertions.
+/// The poll function: reports results, shows a returning device its code (and, for CAMARA, asks
+/// its result then), and redeems VALID verifications for signed assertions.
 #[derive(Clone)]
 pub struct PollApp {
     pub verifications: Arc<dyn Verifications>,
     /// A result the start could not pick up is applied by the next poll.
     pub parked: Arc<dyn ParkedCallbacks>,
     pub returns: Arc<dyn DeviceReturns>,
-    /// Asked before an assertion is signed: the only Infobip call the poll function makes.
+    /// Asked before an assertion is signed.
     pub sim_swaps: Arc<dyn SimSwapChecker>,
+    /// CAMARA's result, asked when the device comes back from its operator.
+    pub camara: Arc<dyn NumberVerifier>,
     pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,

@@ -2,6 +2,10 @@
 //! a [`ReturnSecret`]; the device that completed the carrier step arrives there and is shown a
 //! one-time [`DeviceCode`], which the redeem step requires. A link relayed to a victim's phone
 //! hands the code to the victim, never to the attacker who started the verification.
+//!
+//! CAMARA's network-based flow returns to one static URL, so the secret travels in its `state`
+//! instead, beside the token ([`CamaraState`]); the device that comes back is shown its code the
+//! same way.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::keys::FromSecret;
 use crate::server_key::{KeyTooShort, ServerKey};
-use crate::token::{RandomnessUnavailable, SecretHash, UrlSecret};
+use crate::token::{RandomnessUnavailable, SecretHash, Token, UrlSecret};
 
 const RETURN_LABEL: &str = "smv return url";
 const DEVICE_CODE_LABEL: &str = "smv device code";
@@ -63,6 +67,29 @@ impl ReturnSecret {
     }
 }
 
+/// CAMARA's `state`: `<token>.<return secret>`. The operator hands it back with the `code`; the
+/// secret's tag tells ours from a made-up one before any storage call, and its hash is what the
+/// verification waits for.
+pub struct CamaraState {
+    pub token: Token,
+    pub secret: UrlSecret,
+}
+
+impl CamaraState {
+    pub fn encode(token: &Token, secret: &ReturnSecret) -> String {
+        format!("{}.{}", token.as_str(), secret.expose())
+    }
+
+    /// The parts of a well-formed state (whether we issued it is the caller's check).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (token, secret) = raw.split_once('.')?;
+        Some(Self {
+            token: Token::parse(token).ok()?,
+            secret: UrlSecret::parse(secret).ok()?,
+        })
+    }
+}
+
 impl DeviceCode {
     pub fn for_return(return_hash: &SecretHash, key: &ReturnKey) -> Self {
         let mac = key
@@ -97,6 +124,25 @@ mod tests {
         assert!(!ReturnSecret::issued_under(&again, &key(2)));
         let made_up = UrlSecret::generate().unwrap();
         assert!(!ReturnSecret::issued_under(&made_up, &key(1)));
+    }
+
+    #[test]
+    fn a_camara_state_carries_its_token_and_secret_back() {
+        let token = Token::parse("123e4567-e89b-12d3-a456-426655440000").unwrap();
+        let secret = ReturnSecret::generate(&key(1)).unwrap();
+        let state = CamaraState::parse(&CamaraState::encode(&token, &secret)).unwrap();
+        assert_eq!(state.token, token);
+        assert!(ReturnSecret::issued_under(&state.secret, &key(1)));
+        assert_eq!(state.secret.hash(), secret.hash());
+        for made_up in [
+            "",
+            ".",
+            "x.y",
+            &token.to_string(),
+            &format!("{token}.short"),
+        ] {
+            assert!(CamaraState::parse(made_up).is_none(), "{made_up:?}");
+        }
     }
 
     #[test]

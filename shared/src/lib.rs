@@ -5,10 +5,12 @@
 //! - [`keys`]: our secret keys as they rotate (`AWSCURRENT` and `AWSPREVIOUS`), read at run time.
 //! - [`binding`], [`device_return`], [`assertion`]: what makes a result trustworthy: the starter's
 //!   PKCE challenge and nonce, the device's code from the return URL, the signed assertion.
+//! - [`camara_outcome`]: what each CAMARA answer records (its errors numbered from 9000).
 //! - [`sim_swap`]: no assertion and no PIN without a recent answer that the SIM was not swapped.
 //! - [`fallback`]: when a PIN by SMS or voice may stand in for silent verification, and the PIN
 //!   state machine.
 //! - [`method_policy`]: which Infobip method (SMV, CAMARA) verifies a number, by its country.
+//! - [`sealed_phone`]: the number a CAMARA verification names to Infobip after its start, sealed.
 //! - [`rate_limit`], [`idempotency`]: what keeps starts from costing more than they should.
 //! - [`service`]: start, record a callback, report a result, over the ports below.
 //! - [`store`]: the storage ports, with DynamoDB and in-memory adapters.
@@ -28,6 +30,7 @@ pub mod assertion;
 pub mod aws;
 pub mod binding;
 pub mod callback_secret;
+pub mod camara_outcome;
 pub mod config;
 pub mod device;
 pub mod device_address;
@@ -43,6 +46,7 @@ pub mod metrics;
 pub mod phone;
 pub mod phone_hash;
 pub mod rate_limit;
+pub mod sealed_phone;
 pub mod secrets_manager;
 pub mod server_key;
 pub mod service;

@@ -1,7 +1,7 @@
 //! Which Infobip method verifies a number, by the number's country: the grammar of
 //! `VERIFY_METHODS` (`GB:camara,BR:smv,*:smv`) and `VERIFY_SIM_COUNTRIES` (`GB,DE`), parsed
-//! into a value that cannot be ambiguous. (The settings and the start that reads them are
-//! issue 21's next steps; until then every number is verified by SMV.)
+//! into a value that cannot be ambiguous; and [`SilentMethod`], the method a verification was
+//! started with, as the poll and the assertion name it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -32,6 +32,63 @@ impl VerifyMethod {
             "smv" => Some(Self::Smv),
             "camara" => Some(Self::Camara),
             _ => None,
+        }
+    }
+}
+
+/// How a verification is carried out without a PIN: what the verification records, the poll
+/// reports as `method` and the assertion as `amr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SilentMethod {
+    /// Infobip SMV (every verification before CAMARA, so the default of a stored record).
+    #[default]
+    Smv,
+    /// CAMARA Number Verification, network-based.
+    Camara,
+    /// CAMARA Number Verification, SIM-based (GSMA TS.43 through Android's Credential Manager).
+    Sim,
+}
+
+impl SilentMethod {
+    pub const ALL: [SilentMethod; 3] = [Self::Smv, Self::Camara, Self::Sim];
+
+    /// The poll's `method` (SMV keeps `silent`, the name it had before CAMARA) and the metrics'.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Smv => "silent",
+            Self::Camara => "camara",
+            Self::Sim => "sim",
+        }
+    }
+
+    /// The assertion's `amr`: RFC 8176 registers no value for any of them, so these are ours.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Smv => "smv",
+            Self::Camara => "camara",
+            Self::Sim => "camara-sim",
+        }
+    }
+
+    /// As storage keeps it.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Smv => "smv",
+            Self::Camara => "camara",
+            Self::Sim => "sim",
+        }
+    }
+
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.stored() == raw)
+    }
+}
+
+impl From<VerifyMethod> for SilentMethod {
+    fn from(method: VerifyMethod) -> Self {
+        match method {
+            VerifyMethod::Smv => Self::Smv,
+            VerifyMethod::Camara => Self::Camara,
         }
     }
 }
@@ -115,6 +172,12 @@ impl MethodPolicy {
             .and_then(|c| self.by_country.get(c))
             .copied()
             .unwrap_or(self.otherwise)
+    }
+
+    /// Whether any country is verified by network-based CAMARA (which needs `CAMARA_CLIENT_ID`).
+    pub fn uses_camara(&self) -> bool {
+        self.otherwise == VerifyMethod::Camara
+            || self.by_country.values().any(|m| *m == VerifyMethod::Camara)
     }
 
     /// Whether `phone` may be verified SIM-based (only where its country is listed).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::fallback::{Channel, Method};
+use crate::method_policy::SilentMethod;
 use crate::time::{Clock, SystemClock};
 use crate::verification::Status;
 
@@ -93,11 +94,11 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// Every verification starts on the silent path (a PIN completion is counted by
+    /// Every verification starts on its silent method (a PIN completion is counted by
     /// `PinsVerified`), so its silent result is what `Results` counts.
     pub fn of(verification: &crate::verification::Verification) -> Self {
         Self {
-            method: Method::Silent,
+            method: Method::Silent(verification.silent_method),
             country: verification.country.clone(),
         }
     }
@@ -216,12 +217,16 @@ pub fn catalogue() -> Vec<Metric> {
     // What a callback records; EXPIRED is a reading of the clock, never recorded.
     const RECORDED: [Status; 3] = [Status::Valid, Status::Invalid, Status::Error];
     use crate::rate_limit::Scope;
-    let origin = Origin {
-        method: Method::Silent,
+    let origins = SilentMethod::ALL.map(|method| Origin {
+        method: Method::Silent(method),
         country: Some("GB".into()),
-    };
-    let mut all = vec![
-        Metric::VerificationStarted(origin.clone()),
+    });
+    let mut all: Vec<Metric> = origins
+        .iter()
+        .cloned()
+        .map(Metric::VerificationStarted)
+        .collect();
+    all.extend([
         Metric::CallbackRefused(RefusalReason::Forged),
         Metric::CallbackRefused(RefusalReason::Malformed),
         Metric::CallbackRefused(RefusalReason::UnknownToken),
@@ -230,12 +235,14 @@ pub fn catalogue() -> Vec<Metric> {
         Metric::PinRejected,
         Metric::SimSwapDetected,
         Metric::SigningThrottled,
-    ];
-    all.extend(RECORDED.map(|status| Metric::ResultRecorded {
-        status,
-        origin: origin.clone(),
-        time_to_result: Duration::from_secs(2),
-    }));
+    ]);
+    for origin in &origins {
+        all.extend(RECORDED.map(|status| Metric::ResultRecorded {
+            status,
+            origin: origin.clone(),
+            time_to_result: Duration::from_secs(2),
+        }));
+    }
     all.extend(Scope::ALL.map(|scope| Metric::StartRateLimited(LimitedBy::Ours(scope))));
     for channel in Channel::ALL {
         all.extend([Metric::PinSent(channel), Metric::PinVerified(channel)]);
@@ -366,7 +373,7 @@ mod tests {
             &Metric::ResultRecorded {
                 status: Status::Invalid,
                 origin: Origin {
-                    method: Method::Silent,
+                    method: Method::Silent(SilentMethod::Smv),
                     country: None,
                 },
                 time_to_result: Duration::from_millis(2345),
@@ -399,7 +406,7 @@ mod tests {
     #[test]
     fn starts_are_counted_in_total_by_method_and_by_country() {
         let started = Metric::VerificationStarted(Origin {
-            method: Method::Silent,
+            method: Method::Silent(SilentMethod::Smv),
             country: Some("BR".into()),
         });
         let document = emf_document(&started, "start-verify", 7);

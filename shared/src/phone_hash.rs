@@ -22,6 +22,11 @@ impl PhoneHashKey {
     pub fn hash(&self, phone: &PhoneNumber) -> PhoneHash {
         PhoneHash(hex::encode(self.0.mac(&[phone.e164().as_bytes()])))
     }
+
+    /// A key of its own for `purpose`, derived from this one (labelled, so never a number's hash).
+    pub(crate) fn derived(&self, purpose: &str) -> [u8; 32] {
+        self.0.labelled(purpose, b"")
+    }
 }
 
 impl FromSecret for PhoneHashKey {

@@ -11,7 +11,9 @@ use crate::aws::Account;
 use crate::config::{
     CallbackConfig, CommonConfig, ConfigError, FromEnv, InfobipConfig, PollConfig, StartConfig,
 };
-use crate::infobip::{ApiKey, PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient};
+use crate::infobip::{
+    ApiKey, CamaraClient, PinService, SimSwapClient, SmvClient, Transport, TwoFactorClient,
+};
 use crate::keys::{FromSecret, KeySource, Rotating, SecretError, SecretSource};
 use crate::metrics::EmfStdout;
 use crate::secrets_manager::SecretsManager;
@@ -103,6 +105,7 @@ impl StartApp {
             idempotency: store.clone(),
             pins,
             sim_swaps: Arc::new(SimSwapClient::new(transport.clone())),
+            camara: Arc::new(CamaraClient::new(transport.clone())),
             infobip: Arc::new(SmvClient::new(transport)),
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),
@@ -163,7 +166,8 @@ impl PollApp {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
             returns: adapters.store.clone(),
-            sim_swaps: Arc::new(SimSwapClient::new(transport)),
+            sim_swaps: Arc::new(SimSwapClient::new(transport.clone())),
+            camara: Arc::new(CamaraClient::new(transport)),
             signer,
             clock: adapters.clock.clone(),
             metrics: adapters.metrics.clone(),

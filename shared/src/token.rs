@@ -1,4 +1,5 @@
-//! The identifiers of a verification: Infobip's token (public, names the verification) and our
+//! The identifiers of a verification: Infobip's token, or ours for CAMARA (public, names the
+//! verification) and our
 //! URL secrets (private: the callback URL's proves that a callback comes from whoever we gave the
 //! URL to; the return URL's, that a device came back from the carrier step).
 
@@ -26,6 +27,15 @@ impl Token {
             return Err(InvalidToken);
         }
         let uuid = uuid::Uuid::try_parse(raw).map_err(|_| InvalidToken)?;
+        Ok(Self(uuid.hyphenated().to_string()))
+    }
+
+    /// A token of ours, for a method where Infobip names none (CAMARA): a random (version 4)
+    /// UUID, indistinguishable in form from Infobip's.
+    pub fn generate() -> Result<Self, RandomnessUnavailable> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| RandomnessUnavailable(e.to_string()))?;
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
         Ok(Self(uuid.hyphenated().to_string()))
     }
 
@@ -140,6 +150,13 @@ mod tests {
     fn token_is_normalised_to_lowercase_hyphenated() {
         let token = Token::parse("123E4567-E89B-12D3-A456-426655440000").unwrap();
         assert_eq!(token.as_str(), "123e4567-e89b-12d3-a456-426655440000");
+    }
+
+    #[test]
+    fn generated_tokens_parse_as_themselves_and_differ() {
+        let a = Token::generate().unwrap();
+        assert_eq!(Token::parse(a.as_str()).unwrap(), a);
+        assert_ne!(a, Token::generate().unwrap());
     }
 
     #[test]

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::FallbackState;
+use crate::method_policy::SilentMethod;
 use crate::phone_hash::PhoneHash;
+use crate::sealed_phone::SealedPhone;
 use crate::sim_swap::SimSwapState;
 use crate::time::Timestamp;
 use crate::token::{SecretHash, Token};
@@ -125,6 +127,10 @@ pub struct Verification {
     pub country: Option<String>,
     pub fallback: FallbackState,
     pub sim_swap: SimSwapState,
+    /// How the carrier is asked (SMV, unless the number's country uses CAMARA).
+    pub silent_method: SilentMethod,
+    /// CAMARA only: the number, sealed, for the request that asks Infobip after the start.
+    pub sealed_phone: Option<SealedPhone>,
     /// Increased by every write; a write computed from a read is conditional on it.
     pub version: u64,
 }
@@ -207,6 +213,8 @@ impl Verification {
             country: None,
             fallback: FallbackState::default(),
             sim_swap: SimSwapState::default(),
+            silent_method: SilentMethod::Smv,
+            sealed_phone: None,
             version: 0,
         }
     }
@@ -214,6 +222,15 @@ impl Verification {
     pub fn in_country(self, country: Option<&str>) -> Self {
         Self {
             country: country.map(str::to_owned),
+            ..self
+        }
+    }
+
+    /// Carried out by CAMARA `method`, which asks Infobip about the number after the start.
+    pub fn by_camara(self, method: SilentMethod, sealed_phone: SealedPhone) -> Self {
+        Self {
+            silent_method: method,
+            sealed_phone: Some(sealed_phone),
             ..self
         }
     }

@@ -9,6 +9,7 @@
 //! - [`common`]: the table, the lifetimes, the phone hash key and the return key.
 //! - [`infobip`]: Infobip's base URL, key and timeout; our callback base URL and key.
 //! - [`numbers`]: which number types can be a SIM, and so are verified.
+//! - [`methods`]: which Infobip method (SMV, CAMARA) verifies a number, by its country.
 //! - [`addresses`]: which proxies say where a device is.
 //! - [`rate_limits`]: the start limits, one family.
 //! - [`sim_swap`]: the SIM-swap check's period, its answer's age, and what no coverage means.
@@ -24,6 +25,7 @@ pub mod assertions;
 pub mod common;
 pub mod fallback;
 pub mod infobip;
+pub mod methods;
 pub mod numbers;
 pub mod rate_limits;
 mod setting;
@@ -38,6 +40,7 @@ pub use assertions::AssertionConfig;
 pub use common::CommonConfig;
 pub use fallback::{FallbackConfig, TwoFactorIds};
 pub use infobip::InfobipConfig;
+pub use methods::MethodsConfig;
 pub use setting::{parse_flag, parse_number, Env, Kind, Setting, Template};
 pub use web::{Families, Family};
 
@@ -86,6 +89,7 @@ pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
         .iter()
         .chain(infobip::SETTINGS)
         .chain(numbers::SETTINGS)
+        .chain(methods::SETTINGS)
         .chain(addresses::SETTINGS)
         .chain(rate_limits::settings())
         .chain(sim_swap::SETTINGS)
@@ -121,6 +125,8 @@ pub struct StartConfig {
     pub return_key: KeySource,
     /// Only these number types get a start or a PIN.
     pub sim_number_types: SimNumberTypes,
+    /// SMV or CAMARA, by the number's country.
+    pub methods: MethodsConfig,
     pub address_policy: AddressPolicy,
     pub rate_limits: RateLimits,
     /// What each PIN send is counted on: `rate_limits`, then the PIN limits (built once).
@@ -188,6 +194,7 @@ impl FromEnv for StartConfig {
             phone_hash_key: common::phone_hash_key(env)?,
             return_key: common::return_key(env)?,
             sim_number_types: numbers::sim_number_types(env)?,
+            methods: MethodsConfig::read(env)?,
             address_policy: addresses::address_policy(env)?,
             pin_send_limits: rate_limits.and(&rate_limits::pin_limits(env)?),
             rate_limits,

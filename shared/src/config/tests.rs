@@ -84,6 +84,35 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
 }
 
 #[test]
+fn the_method_is_smv_everywhere_unless_configured() {
+    let base = [
+        ("TABLE_NAME", "t"),
+        ("INFOBIP_API_KEY", "k"),
+        ("PHONE_HASH_KEY", HASH_KEY),
+    ];
+    let gb = crate::phone::PhoneNumber::parse("+447911000001").unwrap();
+    let defaults = config(&base).unwrap().methods;
+    assert_eq!(
+        defaults.policy.method_for(&gb),
+        crate::method_policy::VerifyMethod::Smv
+    );
+    assert!(!defaults.policy.allows_sim(&gb));
+    let mut vars = base.to_vec();
+    vars.extend([
+        ("VERIFY_METHODS", "GB:camara,*:smv"),
+        ("VERIFY_SIM_COUNTRIES", "GB"),
+        ("CAMARA_CLIENT_ID", "acme"),
+    ]);
+    let camara = config(&vars).unwrap().methods;
+    assert_eq!(
+        camara.policy.method_for(&gb),
+        crate::method_policy::VerifyMethod::Camara
+    );
+    assert!(camara.policy.allows_sim(&gb));
+    assert_eq!(camara.camara_client_id.as_deref(), Some("acme"));
+}
+
+#[test]
 fn a_rate_limit_of_zero_is_off() {
     let c = config(&[
         ("TABLE_NAME", "t"),
@@ -182,6 +211,14 @@ fn each_malformed_setting_is_named() {
         "SIM_NUMBER_TYPES"
     );
     assert_eq!(with(("SIM_NUMBER_TYPES", " , ")), "SIM_NUMBER_TYPES");
+    assert_eq!(with(("VERIFY_METHODS", "GB:sms")), "VERIFY_METHODS");
+    assert_eq!(
+        with(("VERIFY_SIM_COUNTRIES", "GBR")),
+        "VERIFY_SIM_COUNTRIES"
+    );
+    // CAMARA's authorize endpoint needs the account's client id.
+    assert_eq!(with(("VERIFY_METHODS", "GB:camara")), "CAMARA_CLIENT_ID");
+    assert_eq!(with(("CAMARA_CLIENT_ID", "two words")), "CAMARA_CLIENT_ID");
     for origins in [
         "shop.example.com",
         "https://shop.example.com/",

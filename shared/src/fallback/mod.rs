@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::method_policy::SilentMethod;
+
 mod state;
 
 pub use state::{
@@ -17,8 +19,11 @@ pub use state::{
 
 /// Silent outcomes that carry no evidence either way: no coverage (100), provider failure (101),
 /// gateway not allowed (303), device timeout (305), address not in the operator's range (306,
-/// typically Wi-Fi or a VPN), internal error (1000).
-pub const NO_EVIDENCE_ERRORS: &[i32] = &[100, 101, 303, 305, 306, 1000];
+/// typically Wi-Fi or a VPN), internal error (1000); and every CAMARA outcome that is not a
+/// verdict (9001 to 9014, [`crate::camara_outcome`]).
+pub const NO_EVIDENCE_ERRORS: &[i32] = &[
+    100, 101, 303, 305, 306, 1000, 9001, 9002, 9003, 9004, 9010, 9011, 9012, 9013, 9014,
+];
 /// Infobip's SIM-swap errors: a PIN would go to whoever holds the new SIM.
 pub const SIM_SWAP_ERRORS: &[i32] = &[309, 310];
 /// Waits before each resend: the first resend after 30 s, then 60 s, then 120 s.
@@ -71,23 +76,23 @@ impl Channel {
 /// How a VALID verification was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    Silent,
+    Silent(SilentMethod),
     Pin(Channel),
 }
 
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Silent => "silent",
+            Self::Silent(method) => method.as_str(),
             Self::Pin(channel) => channel.as_str(),
         }
     }
 
-    /// RFC 8176 values for the assertion's `amr` (`smv` is ours: no registered value names
-    /// silent verification).
+    /// RFC 8176 values for the assertion's `amr` after a PIN; ours for the silent methods (no
+    /// registered value names them).
     pub fn amr(self) -> &'static str {
         match self {
-            Self::Silent => "smv",
+            Self::Silent(method) => method.amr(),
             Self::Pin(channel) => channel.amr(),
         }
     }
@@ -259,6 +264,9 @@ mod tests {
     fn methods_name_their_rfc_8176_values() {
         assert_eq!(Method::Pin(Channel::Sms).amr(), "sms");
         assert_eq!(Method::Pin(Channel::Voice).amr(), "tel");
-        assert_eq!(Method::Silent.as_str(), "silent");
+        assert_eq!(Method::Silent(SilentMethod::Smv).as_str(), "silent");
+        assert_eq!(Method::Silent(SilentMethod::Smv).amr(), "smv");
+        assert_eq!(Method::Silent(SilentMethod::Camara).amr(), "camara");
+        assert_eq!(Method::Silent(SilentMethod::Sim).amr(), "camara-sim");
     }
 }

@@ -134,12 +134,12 @@ impl Verification {
     pub fn method(&self) -> Method {
         match &self.fallback.pin {
             Some(pin) if pin.phase == PinPhase::Verified => Method::Pin(pin.channel),
-            _ => Method::Silent,
+            _ => Method::Silent(self.silent_method),
         }
     }
 
     pub fn verified_by_pin(&self) -> bool {
-        self.method() != Method::Silent
+        matches!(self.method(), Method::Pin(_))
     }
 
     /// Whether a PIN sent now must be preceded by a SIM-swap check: the check is on, and no

@@ -3,13 +3,13 @@
 //! `GET /.well-known/jwks.json` (the keys a relying party checks assertions with).
 
 use super::refused::{HttpError, Refused};
-use lambda_http::http::header::{ACCEPT, CACHE_CONTROL};
+use lambda_http::http::header::CACHE_CONTROL;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::request::{json_body, json_response, public_base_url};
+use super::request::{json_body, json_response, public_base_url, wants_html, wants_json};
 use super::routes::Params;
 use super::web_page::{self, Mode};
 use crate::app::PollApp;
@@ -69,22 +69,6 @@ pub async fn device_return(
         }
         Err(error) => Err(error.into()),
     }
-}
-
-fn wants_json(request: &Request) -> bool {
-    accepts(request, "application/json")
-}
-
-fn wants_html(request: &Request) -> bool {
-    accepts(request, "text/html")
-}
-
-fn accepts(request: &Request, media_type: &str) -> bool {
-    request
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains(media_type))
 }
 
 #[derive(Deserialize)]

@@ -65,7 +65,16 @@ pub async fn start(
         .map_err(AppError::from)?
         .current
         .hash(&phone);
-    let started = service::start(app, sim, &phone_hash, device, &callback_base, None).await?;
+    let started = service::start(
+        app,
+        sim,
+        &phone_hash,
+        device,
+        &callback_base,
+        None,
+        service::MethodAsked::Smv,
+    )
+    .await?;
     crate::telemetry::record_outcome(started.status.as_str());
     Ok(json_response(
         StatusCode::OK,

@@ -4,6 +4,7 @@
 
 mod assertions;
 mod callback;
+mod camara;
 pub mod cors;
 mod demo;
 pub mod event;

@@ -159,3 +159,20 @@ pub fn refuse_cross_site(request: &Request, allowed_origins: &[String]) -> Resul
         _ => Err(AppError::CrossSiteStart),
     }
 }
+
+/// Whether the caller asks for JSON (an app's web view) rather than the page.
+pub(super) fn wants_json(request: &Request) -> bool {
+    accepts(request, "application/json")
+}
+
+pub(super) fn wants_html(request: &Request) -> bool {
+    accepts(request, "text/html")
+}
+
+fn accepts(request: &Request, media_type: &str) -> bool {
+    request
+        .headers()
+        .get(lambda_http::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(media_type))
+}

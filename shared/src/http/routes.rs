@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::problem::ErrorStyle;
-use super::{assertions, callback, demo, fallback, verifications, web_page};
+use super::{assertions, callback, camara, demo, fallback, verifications, web_page};
 use crate::app::{CallbackApp, PollApp, StartApp};
 pub use crate::config::{Families, Family, Function};
 use crate::error::AppError;
@@ -99,6 +99,12 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
         pattern: "/return/{secret}",
         family: Family::Api,
         handler: |app, params, request| Box::pin(assertions::device_return(app, params, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/camara/return",
+        family: Family::Api,
+        handler: |app, _, request| Box::pin(camara::device_return(app, request)),
     },
     Route {
         method: "POST",

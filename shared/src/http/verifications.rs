@@ -194,7 +194,16 @@ async fn start_once(
     public_base: &url::Url,
     binding: Option<StartBinding>,
 ) -> Result<Response<Body>, HttpError> {
-    let started = service::start(app, phone, phone_hash, device, public_base, binding).await?;
+    let started = service::start(
+        app,
+        phone,
+        phone_hash,
+        device,
+        public_base,
+        binding,
+        service::MethodAsked::ByCountry,
+    )
+    .await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(

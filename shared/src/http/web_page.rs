@@ -1,6 +1,6 @@
 //! The verification page for mobile browsers: `GET /web` asks for the number and starts a
 //! verification bound to a PKCE challenge the page makes; the same page, served by
-//! `GET /return/{secret}` when the operator sends the tab back, carries the device's code, polls
+//! `GET /return/{secret}` (or `GET /camara/return`) when the operator sends the tab back, carries the device's code, polls
 //! and redeems the assertion. One self-contained page: its script and style are inline and
 //! allowed by their hashes, so the Content-Security-Policy allows nothing else.
 
@@ -27,6 +27,9 @@ pub enum Mode<'a> {
     Returned(&'a DeviceCode),
     /// Back on a return URL whose code was already shown (a reload): what this tab knows.
     Gone,
+    /// Back from the operator with a result but no code to show (CAMARA's INVALID or ERROR):
+    /// the tab that started reads the result by polling.
+    Checked,
 }
 
 /// The page in `mode`, with its security headers.
@@ -37,6 +40,12 @@ pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
         Mode::Returned(code) => (
             "return",
             code.as_str(),
+            "Your phone number was checked",
+            "Go back to the app or site that asked.",
+        ),
+        Mode::Checked => (
+            "return",
+            "",
             "Your phone number was checked",
             "Go back to the app or site that asked.",
         ),
@@ -59,7 +68,7 @@ pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
         .replace("{{RESULT}}", result)
         .replace("{{START_HIDDEN}}", hidden(mode == "start"))
         .replace("{{OUTCOME_HIDDEN}}", hidden(mode != "start"))
-        .replace("{{CODE_HIDDEN}}", hidden(mode == "return"));
+        .replace("{{CODE_HIDDEN}}", hidden(!code.is_empty()));
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, "text/html; charset=utf-8")

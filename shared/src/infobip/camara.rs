@@ -4,8 +4,8 @@
 //! SIM answered our nonce with a `vp_token`). Either is sent as `X-Correlator`, and the answer
 //! is the result: there is no callback. Before the SIM-based flow, `POST
 //! /camara/number-verification/v2/dcql` turns our single-use nonce and the device's Android
-//! carrier ids into the credential request the app hands to Credential Manager. (The routes
-//! that use this client are issue 21's next steps.)
+//! carrier ids into the credential request the app hands to Credential Manager. The network
+//! flow starts on the device, at [`authorize_url`].
 
 use std::collections::BTreeMap;
 
@@ -19,11 +19,33 @@ use super::types::{CamaraErrorResponse, DcqlRequest, NumberVerifyRequest, Number
 use super::InfobipError;
 use crate::phone::PhoneNumber;
 
+const AUTHORIZE_PATH: &str = "camara/number-verification/v0/authorize";
 const NETWORK_VERIFY_PATH: &str = "camara/number-verification/v0/verify";
 const SIM_VERIFY_PATH: &str = "camara/number-verification/v2/verify";
 const DCQL_PATH: &str = "camara/number-verification/v2/dcql";
 /// The only credential format Infobip's DCQL answer documents.
 const CREDENTIAL_FORMAT: &str = "dc-authorization+sd-jwt";
+
+/// Where the device goes first in the network-based flow: Infobip's authorize endpoint (no API
+/// key: the device opens it over mobile data), which sends it through its operator and back to
+/// `redirect_url` with `code` and `state`, or `error` and `state`. `login_hint` names the number,
+/// as Infobip asks (`tel:+…`).
+pub fn authorize_url(
+    base_url: &Url,
+    client_id: &str,
+    redirect_url: &Url,
+    state: &str,
+    phone: &PhoneNumber,
+) -> Url {
+    let mut url = crate::urls_and_headers::join(base_url, AUTHORIZE_PATH)
+        .expect("API paths are valid relative URLs");
+    url.query_pairs_mut()
+        .append_pair("clientId", client_id)
+        .append_pair("redirectUrl", redirect_url.as_str())
+        .append_pair("state", state)
+        .append_pair("login_hint", &format!("tel:{}", phone.e164()));
+    url
+}
 
 /// What the device brought back, which Infobip exchanges for the result: the operator's `code`
 /// or the SIM's `vp_token`. A credential of the device's: never logged, never stored.
@@ -296,6 +318,29 @@ mod tests {
             StatusCode::from_u16(status).unwrap(),
             body.to_string().as_bytes(),
         )
+    }
+
+    #[test]
+    fn the_authorize_url_names_client_redirect_state_and_number() {
+        let url = authorize_url(
+            &Url::parse("https://xyz.api.infobip.com").unwrap(),
+            "acme",
+            &Url::parse("https://smv.example.com/Prod/camara/return").unwrap(),
+            "s.t",
+            &PhoneNumber::parse("+447911123456").unwrap(),
+        );
+        assert_eq!(url.path(), "/camara/number-verification/v0/authorize");
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            query,
+            [
+                pair("clientId", "acme"),
+                pair("redirectUrl", "https://smv.example.com/Prod/camara/return"),
+                pair("state", "s.t"),
+                pair("login_hint", "tel:+447911123456"),
+            ]
+        );
     }
 
     #[test]

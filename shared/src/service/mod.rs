@@ -1,17 +1,20 @@
 //! The things this backend does, independent of HTTP so that the primary routes and the
 //! demo-app routes share them: start ([`start`]), record a result ([`callback`]), and report it,
-//! show a returning device its code, and redeem an assertion ([`results`]).
+//! show a returning device its code, and redeem an assertion ([`results`]); CAMARA's start and
+//! return ([`camara`]).
 
 mod callback;
+mod camara;
 mod fallback;
 mod results;
 mod sim_swap;
 mod start;
 
 pub use callback::{receive_callback, CallbackOutcome};
+pub use camara::{camara_return, CameBack, Returned, CAMARA_RETURN_PATH};
 pub use fallback::{check_pin, send_pin, FallbackRequest, PinSent, PinVerified};
 pub use results::{device_return, redeem, report, Redeem, Report};
-pub use start::{start, SimNumber, Started};
+pub use start::{start, MethodAsked, SimNumber, Started};
 
 use tracing::warn;
 

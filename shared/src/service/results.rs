@@ -138,7 +138,7 @@ pub async fn redeem(
     let method = verification.method();
     let device_ok = match (&binding.return_hash, method) {
         (_, Method::Pin(_)) | (None, _) => true,
-        (Some(return_hash), Method::Silent) => match redeem.device_code.as_deref() {
+        (Some(return_hash), Method::Silent(_)) => match redeem.device_code.as_deref() {
             None => false,
             Some(given) => {
                 app.keys

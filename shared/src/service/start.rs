@@ -10,6 +10,7 @@ use crate::device::DeviceAddress;
 use crate::device_return::ReturnSecret;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyOrder};
+use crate::method_policy::VerifyMethod;
 use crate::metrics::{LimitedBy, Metric, Origin};
 use crate::phone::PhoneNumber;
 use crate::phone_hash::PhoneHash;
@@ -57,8 +58,17 @@ impl<'a> SimNumber<'a> {
     }
 }
 
-/// Asks Infobip to verify `phone` for the device at `device`; calls Infobip exactly once, and
-/// only within the rate limits.
+/// Which method a start uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodAsked {
+    /// The method `VERIFY_METHODS` gives the number's country (the primary API).
+    ByCountry,
+    /// SMV whatever the country (the demo app's routes, which know no other).
+    Smv,
+}
+
+/// Starts verifying `phone` for the device at `device`, by the method asked for; only within
+/// the rate limits, and with at most one Infobip call.
 pub async fn start(
     app: &StartApp,
     phone: SimNumber<'_>,
@@ -66,8 +76,31 @@ pub async fn start(
     device: DeviceAddress,
     public_base_url: &Url,
     binding: Option<StartBinding>,
+    asked: MethodAsked,
 ) -> Result<Started, AppError> {
     let phone = phone.phone();
+    let method = match asked {
+        MethodAsked::ByCountry => app.config.methods.policy.method_for(phone),
+        MethodAsked::Smv => VerifyMethod::Smv,
+    };
+    admit(app, phone, phone_hash, &device).await?;
+    match method {
+        VerifyMethod::Smv => {
+            start_smv(app, phone, phone_hash, device, public_base_url, binding).await
+        }
+        VerifyMethod::Camara => {
+            super::camara::start_network(app, phone, phone_hash, public_base_url, binding).await
+        }
+    }
+}
+
+/// Counts the start on every limit, or refuses it (with its metric and log line).
+async fn admit(
+    app: &StartApp,
+    phone: &PhoneNumber,
+    phone_hash: &PhoneHash,
+    device: &DeviceAddress,
+) -> Result<(), AppError> {
     let admitted = rate_limit::admit(
         app.counters.as_ref(),
         &app.config.rate_limits,
@@ -81,7 +114,18 @@ pub async fn start(
             .emit(&Metric::StartRateLimited(LimitedBy::Ours(exceeded.scope)));
         info!(phone = %phone.masked(), limit = exceeded.scope.as_str(), "start refused by a rate limit");
     }
-    admitted?;
+    Ok(admitted?)
+}
+
+/// SMV: one Infobip call, whose token names the verification.
+async fn start_smv(
+    app: &StartApp,
+    phone: &PhoneNumber,
+    phone_hash: &PhoneHash,
+    device: DeviceAddress,
+    public_base_url: &Url,
+    binding: Option<StartBinding>,
+) -> Result<Started, AppError> {
     let now = app.clock.now();
     let secret = app.keys.callback.current(now).await?.current.issue()?;
     let callback_url = under(public_base_url, CALLBACK_PATH_PREFIX, secret.expose())?;

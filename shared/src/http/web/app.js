@@ -5,9 +5,9 @@
   const FINAL = ["VALID", "INVALID", "ERROR", "EXPIRED"];
   const app = document.getElementById("app");
   const $ = (id) => document.getElementById(id);
-  // The API lives where this page does: the path without "web" or "return/{secret}" keeps any
-  // stage prefix (a REST API's "/Prod/").
-  const base = location.pathname.replace(/(?:web|return\/[^/]*)\/?$/, "");
+  // The API lives where this page does: the path without "web", "return/{secret}" or
+  // "camara/return" keeps any stage prefix (a REST API's "/Prod/").
+  const base = location.pathname.replace(/(?:web|return\/[^/]*|camara\/return)\/?$/, "");
   const api = (path) => base + path;
 
   const load = () => {

@@ -5,7 +5,9 @@ use super::item::*;
 use super::{TABLE_KEY, TTL_ATTRIBUTE};
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::{Channel, FallbackState, PinId, PinPhase, PinState};
+use crate::method_policy::SilentMethod;
 use crate::phone_hash::PhoneHash;
+use crate::sealed_phone::SealedPhone;
 use crate::sim_swap::SimSwapState;
 use crate::store::StoreError;
 use crate::time::Timestamp;
@@ -33,6 +35,9 @@ pub(super) const PIN_FIRST_SENT_AT: &str = "pinFirstSentAt";
 pub(super) const PIN_LAST_SENT_AT: &str = "pinLastSentAt";
 pub(super) const PIN_ATTEMPTS: &str = "pinAttempts";
 pub(super) const PIN_STATE: &str = "pinState";
+/// Absent on an SMV verification (and on every record written before CAMARA).
+pub(super) const METHOD: &str = "method";
+pub(super) const SEALED_PHONE: &str = "sealedPhone";
 /// Written before `pinState` (records live at most `RECORD_TTL_SECONDS`): read, never written.
 pub(super) const LEGACY_PIN_DEAD: &str = "pinDead";
 pub(super) const LEGACY_PIN_VERIFIED: &str = "pinVerified";
@@ -80,6 +85,12 @@ pub(super) fn to_item(v: &Verification) -> Item {
     }
     if let Some(at) = v.sim_swap.cleared_at {
         item.insert(SIM_SWAP_CHECKED_AT.into(), n(at.as_millis()));
+    }
+    if v.silent_method != SilentMethod::Smv {
+        item.insert(METHOD.into(), s(v.silent_method.stored()));
+    }
+    if let Some(sealed) = &v.sealed_phone {
+        item.insert(SEALED_PHONE.into(), s(sealed.as_str()));
     }
     if let Some(pin) = &v.fallback.pin {
         item.insert(PIN_CHANNEL.into(), s(pin.channel.as_str()));
@@ -214,6 +225,17 @@ pub(super) fn from_item(item: &Item) -> Result<Verification, StoreError> {
         country: optional_s(item, COUNTRY)?.map(str::to_owned),
         fallback: fallback_from_item(item)?,
         sim_swap: sim_swap_from_item(item)?,
+        silent_method: match optional_s(item, METHOD)? {
+            None => SilentMethod::Smv,
+            Some(raw) => SilentMethod::from_stored(raw)
+                .ok_or_else(|| StoreError::Corrupt(format!("{METHOD} is malformed")))?,
+        },
+        sealed_phone: optional_s(item, SEALED_PHONE)?
+            .map(|raw| {
+                SealedPhone::from_stored(raw)
+                    .ok_or_else(|| StoreError::Corrupt(format!("{SEALED_PHONE} is malformed")))
+            })
+            .transpose()?,
         // Written before versions existed: the first write makes it 1.
         version: match item.get(VERSION) {
             None => 0,
@@ -268,7 +290,12 @@ mod tests {
             failures: 2,
             redeemed_at: Some(now),
         };
-        for v in [pending, refused, bound] {
+        let sealed = crate::sealed_phone::SealedPhone::seal(&key, &phone, &bound.token).unwrap();
+        let camara = bound
+            .clone()
+            .by_camara(SilentMethod::Camara, sealed.clone());
+        let sim = pending.clone().by_camara(SilentMethod::Sim, sealed);
+        for v in [pending, refused, bound, camara, sim] {
             assert_eq!(from_item(&to_item(&v)).unwrap(), v);
         }
     }

@@ -1,0 +1,101 @@
+//! `GET /camara/return`: the static redirect URL CAMARA's network-based flow sends the device
+//! back to, with `code` and `state` (or `error` and `state`). JSON for an app's web view that asks
+//! for it, else the verification page, as on SMV's return URL.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use super::refused::{HttpError, Refused};
+use super::request::{json_response, wants_html, wants_json};
+use super::web_page::{self, Mode};
+use crate::app::PollApp;
+use crate::device_return::{CamaraState, ReturnSecret};
+use crate::error::AppError;
+use crate::infobip::camara::Correlator;
+use crate::service::{self, CameBack};
+
+/// OAuth error codes are short snake_case words; anything else is kept as no code at all.
+const MAX_ERROR_CODE: usize = 64;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReturnedBody<'a> {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_code: Option<&'a str>,
+}
+
+pub async fn device_return(app: &PollApp, request: &Request) -> Result<Response<Body>, HttpError> {
+    let query = request.query_string_parameters();
+    let one = |name: &str| -> Result<Option<String>, AppError> {
+        match query.all(name).as_deref() {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value.to_string())),
+            Some(_) => Err(AppError::InvalidRequest(format!("{name} is given twice"))),
+        }
+    };
+    // A state we never issued is answered like any unknown path, without a storage call.
+    let state = one("state")?
+        .as_deref()
+        .and_then(CamaraState::parse)
+        .ok_or(Refused::NotFound)?;
+    let issued = app
+        .keys
+        .returns
+        .accepts(app.clock.now(), |key| {
+            ReturnSecret::issued_under(&state.secret, key)
+        })
+        .await
+        .map_err(AppError::from)?;
+    if !issued {
+        return Err(Refused::NotFound.into());
+    }
+    let came_back = match (one("code")?, one("error")?) {
+        (Some(code), None) => CameBack::Code(Correlator::parse(&code).ok_or_else(|| {
+            AppError::InvalidRequest(
+                "code is not one an operator gives (printable ASCII, at most 8 KiB)".into(),
+            )
+        })?),
+        (None, Some(error)) => CameBack::Error(oauth_code(&error)),
+        _ => {
+            return Err(AppError::InvalidRequest(
+                "the operator's answer carries either code or error".into(),
+            )
+            .into())
+        }
+    };
+    let returned = service::camara_return(app, state, came_back).await;
+    if wants_json(request) {
+        let returned = returned?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &ReturnedBody {
+                status: returned.status.as_str(),
+                device_code: returned.device_code.as_ref().map(|c| c.as_str()),
+            },
+        ));
+    }
+    match returned {
+        Ok(returned) => match &returned.device_code {
+            Some(code) => Ok(web_page::render(Mode::Returned(code), StatusCode::OK)),
+            // The tab that started polls for what was recorded (and offers a PIN where allowed).
+            None => Ok(web_page::render(Mode::Checked, StatusCode::OK)),
+        },
+        Err(AppError::DeviceCodeAlreadyShown) if wants_html(request) => {
+            Ok(web_page::render(Mode::Gone, StatusCode::GONE))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The code as the operator sent it when it is one, else an empty code (which records
+/// `CAMARA_AUTHORIZE_REFUSED`): nothing the operator typed reaches storage or the log.
+fn oauth_code(raw: &str) -> String {
+    let word =
+        raw.len() <= MAX_ERROR_CODE && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    match word {
+        true => raw.to_owned(),
+        false => String::new(),
+    }
+}
