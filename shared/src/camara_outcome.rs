@@ -57,10 +57,6 @@ pub const CAMARA_ERRORS: &[(i32, &str, &str)] = &[
     ),
 ];
 
-/// The ids of [`CAMARA_ERRORS`]: the fallback's "no evidence" takes them all.
-pub const CAMARA_NO_EVIDENCE_ERRORS: [i32; 9] =
-    [9001, 9002, 9003, 9004, 9010, 9011, 9012, 9013, 9014];
-
 fn error(id: i32) -> VerificationResult {
     let (id, name, description) = CAMARA_ERRORS
         .iter()
@@ -106,9 +102,7 @@ mod tests {
 
     #[test]
     fn every_outcome_is_in_the_table_and_no_evidence() {
-        let ids: Vec<i32> = CAMARA_ERRORS.iter().map(|(id, _, _)| *id).collect();
-        assert_eq!(ids, CAMARA_NO_EVIDENCE_ERRORS);
-        for id in ids {
+        for (id, _, _) in CAMARA_ERRORS.iter().copied() {
             assert!(crate::fallback::NO_EVIDENCE_ERRORS.contains(&id), "{id}");
             assert!(id >= 9000, "ours, apart from Infobip's ids");
         }
