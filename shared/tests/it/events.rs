@@ -9,6 +9,10 @@ use smv_shared::config::{CallbackConfig, FromEnv, PollConfig, StartConfig};
 use smv_shared::http::all_routes;
 use smv_shared::Function;
 
+/// The state in `events/poll.*.get-camara-return.json`.
+const EVENT_CAMARA_STATE: &str =
+    "6f1c0e2a-4b1d-4c56-9a7e-2f1b3c4d5e6f.Xx4tPEtaaXiHlqW0w9Lh8DjIflOnQ2ZXQKLAyGix3gE";
+
 fn event_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -39,17 +43,28 @@ async fn every_event_file_is_served_by_its_function() {
     );
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
-        let raw = std::fs::read_to_string(&file).unwrap();
-        let request =
-            lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut raw = std::fs::read_to_string(&file).unwrap();
         let function = function_of(&file);
-        let t = test_app().await;
+        let camara_return = name.contains("get-camara-return");
+        let t = match camara_return {
+            true => test_app_env(CAMARA_ENV).await,
+            false => test_app().await,
+        };
         let starts = name.contains("post-verifications") || name.contains("verify-msisdn");
-        if function == Function::Poll {
+        if camara_return {
+            // The event's state is a stand-in: a state is random, so this verification's is put
+            // in its place (everywhere the event carries the query).
+            let (_, authorize) = t.start_camara().await;
+            let state = query_param(&authorize, "state");
+            raw = raw.replace(EVENT_CAMARA_STATE, &state);
+            t.camara_verifies(true).await;
+        } else if function == Function::Poll {
             t.start_pending(TOKEN).await;
         } else if starts {
             t.infobip_redirects(TOKEN).await;
         }
+        let request =
+            lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
 
         let response = t.send_to(function, request).await;
 
@@ -62,6 +77,8 @@ async fn every_event_file_is_served_by_its_function() {
             "get-verify-result" => 204,
             // A return URL issued under env.json's key shows its code; the key set is public.
             "get-return" | "get-jwks" | "get-web" => 200,
+            // The operator's code is exchanged at once: the result is recorded and shown.
+            "get-camara-return" => 200,
             // The verification is still PENDING: nothing to redeem yet.
             "post-assertion" => 409,
             // No verification with the event's token was started here.
@@ -69,6 +86,9 @@ async fn every_event_file_is_served_by_its_function() {
             other => panic!("no expectation for {other}"),
         };
         assert_eq!(response.status(), expected, "{name}: {body}");
+        if camara_return {
+            assert_eq!(body["status"], "VALID", "{name}");
+        }
         if name.contains("device-address") {
             assert_eq!(body, json!({"address": DEVICE_IP, "port": null}), "{name}");
         }

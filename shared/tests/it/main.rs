@@ -7,6 +7,7 @@ mod helpers;
 mod assertions; // the device's code, the redeem, the signed assertion and its keys
 mod callback; // Infobip's results: recorded once, forged ones refused, early ones parked
 mod camara; // the CAMARA Number Verification client against a fake Infobip
+mod camara_network; // network-based CAMARA: the start, the operator's return, the assertion
 mod cross_site_starts; // starts a web page could send from its visitors' phones, refused
 mod demo_app; // the routes Infobip's demo app calls, in the shape it reads
 mod device_address; // which IP and port a start honestly comes from

@@ -2,6 +2,7 @@
 //! `use crate::helpers::{...}`.
 //!
 //! - [`app`]: the test app (all three functions, fake Infobip, manual clock) and its verbs.
+//! - [`camara`]: network-based CAMARA switched on for German numbers.
 //! - [`events`]: requests as API Gateway events, parsed by lambda_http; reading responses.
 //! - [`dynamodb`]: tables and KMS keys on moto.
 //! - [`fault_proxy`]: DynamoDB faults injected on the wire, in front of moto.
@@ -10,6 +11,7 @@
 //! - [`jwt`]: assertions checked with jsonwebtoken.
 
 pub mod app;
+pub mod camara;
 pub mod dynamodb;
 pub mod events;
 pub mod fault_proxy;
@@ -18,6 +20,7 @@ pub mod jwt;
 pub mod logs;
 
 pub use app::*;
+pub use camara::*;
 pub use dynamodb::*;
 pub use events::*;
 pub use faulty_store::*;
