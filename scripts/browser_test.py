@@ -256,6 +256,41 @@ class Run:
         expect(page.locator("h1")).to_have_text("This link was already used")
         expect(page.locator("#device-code")).to_be_hidden()
 
+    def camara_valid_with_a_verified_assertion(self):
+        # Germany is network-based CAMARA in smv-local: the tab goes through Infobip's authorize
+        # URL and the simulated operator, and comes back to /camara/return.
+        page = self.page()
+        visited = []
+        page.on("framenavigated", lambda frame: visited.append(frame.url))
+        nonce = "browser-test-" + secrets.token_hex(8)
+        self.start(page, "+4915100000001", nonce=nonce)
+        result = self.result(page, "VALID")
+        assert any("/camara/number-verification/v0/authorize" in u for u in visited), visited
+        assert any("/camara/return?" in u for u in visited), visited
+        assert page.url == f"{self.base}/web", page.url
+        jwks = jwt.PyJWKClient(f"{self.base}/.well-known/jwks.json")
+        number = verify_assertion(
+            result.get_attribute("data-assertion"), jwks_client=jwks, issuer=self.base,
+            audience=AUDIENCE, nonce=nonce, seen_jtis={},
+        )
+        assert number == "+4915100000001", number
+        claims = jwt.decode(result.get_attribute("data-assertion"), options={"verify_signature": False})
+        assert claims["amr"] == ["camara"], claims
+        self.shot(page, "camara-valid")
+
+    def camara_access_denied_says_turn_off_wifi(self):
+        page = self.page()
+        self.start(page, "+4915100009001")  # the operator answers access_denied
+        self.result(page, "ERROR")
+        expect(page.locator("#advice")).to_contain_text("Turn off Wi-Fi")
+        self.shot(page, "camara-access-denied")
+
+    def camara_invalid(self):
+        page = self.page()
+        self.start(page, "+4915100000002")
+        self.result(page, "INVALID")
+        assert page.locator("#result").get_attribute("data-assertion") is None
+
 
 CASES = [
     ("VALID, assertion verified against the JWKS; Back after the result", "valid_with_a_verified_assertion"),
@@ -269,6 +304,9 @@ CASES = [
     ("Brazil OK flow, no redirect", "brazil_ok_flow_polls_at_once"),
     ("Back from the operator checks instead of starting again", "back_from_the_operator_checks_instead_of_starting_again"),
     ("a return without state shows the code once", "a_return_without_state_shows_the_code"),
+    ("CAMARA network-based: VALID through the operator, assertion amr camara", "camara_valid_with_a_verified_assertion"),
+    ("CAMARA access_denied advises turning off Wi-Fi", "camara_access_denied_says_turn_off_wifi"),
+    ("CAMARA INVALID", "camara_invalid"),
 ]
 
 

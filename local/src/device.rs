@@ -14,6 +14,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use smv_shared::fallback::Channel;
+use smv_shared::method_policy::SilentMethod;
 use url::Url;
 
 const MAX_REDIRECTS: usize = 10;
@@ -34,6 +35,9 @@ pub struct DemoOptions {
     /// When silent verification ends without VALID, fall back to a PIN by this channel, read it
     /// from the simulator's inbox, and enter it.
     pub fallback: Option<Channel>,
+    /// The silent method the backend must have used on VALID (`--method`): which method a
+    /// number gets is the backend's VERIFY_METHODS, so a demo of CAMARA that ran SMV fails.
+    pub method: Option<SilentMethod>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +49,7 @@ pub struct DemoOutcome {
     pub polls: usize,
     /// The checked assertion's claims, with `--assertion` and a VALID result.
     pub claims: Option<Value>,
-    /// On VALID: `silent`, `sms` or `voice`.
+    /// On VALID: `silent`, `camara`, `sim`, `sms` or `voice`.
     pub method: Option<String>,
 }
 
@@ -106,16 +110,27 @@ pub async fn run(
     loop {
         polls += 1;
         match poll(&http, options, &token, &mut log).await? {
-            Some(result) => {
+            Some((result, method)) => {
                 let (result, method) = match (options.fallback, &binding) {
                     (Some(channel), Some(binding)) if result != "VALID" => {
                         fall_back(&http, options, &token, binding, channel, &mut log).await?
                     }
-                    _ => {
-                        let method = (result == "VALID").then(|| "silent".to_owned());
-                        (result, method)
-                    }
+                    _ => (result, method),
                 };
+                if let (Some(expected), Some(method)) = (options.method, &method) {
+                    if result == "VALID"
+                        && method != expected.as_str()
+                        && options.fallback.is_none()
+                    {
+                        return Err(step_error(
+                            "poll",
+                            format!(
+                                "verified by {method}, not {}: the backend's VERIFY_METHODS picks the method by the number's country",
+                                expected.as_str()
+                            ),
+                        ));
+                    }
+                }
                 let claims = match &binding {
                     Some(binding) if options.assertion && result == "VALID" => Some(
                         redeem(
@@ -270,13 +285,13 @@ pub async fn follow_redirects(
     ))
 }
 
-/// `Some(result)` once final, `None` while pending.
+/// `Some((result, method on VALID))` once final, `None` while pending.
 async fn poll(
     http: &reqwest::Client,
     options: &DemoOptions,
     token: &str,
     log: &mut impl FnMut(String),
-) -> Result<Option<String>, DemoError> {
+) -> Result<Option<(String, Option<String>)>, DemoError> {
     let path = if options.demo_app_routes {
         format!("verify/result/{token}")
     } else {
@@ -314,7 +329,14 @@ async fn poll(
             {
                 log(format!("  error: {description}"));
             }
-            Ok(Some(result))
+            // The demo app's result names no method: its routes are SMV only.
+            let method = (result == "VALID").then(|| {
+                body["method"]
+                    .as_str()
+                    .unwrap_or(SilentMethod::Smv.as_str())
+                    .to_owned()
+            });
+            Ok(Some((result, method)))
         }
         other => Err(step_error("poll", format!("HTTP {other}: {body}"))),
     }

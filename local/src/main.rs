@@ -10,19 +10,21 @@ use smv_local::load::LoadOptions;
 use smv_local::server::{Concurrency, Server};
 use smv_local::settings;
 use smv_local::setup::SetupOptions;
-use smv_local::test_numbers::TEST_NUMBERS;
+use smv_local::test_numbers::{CAMARA_DEMO_NUMBER, CAMARA_NUMBERS, TEST_NUMBERS};
 use smv_shared::config::{Env, Family};
 use smv_shared::http::cors::Cors;
+use smv_shared::method_policy::SilentMethod;
 use tokio::net::TcpListener;
 use url::Url;
 
 const USAGE: &str = "\
 usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
        smv-local demo [PHONE] [--api URL] [--demo-app-routes | --assertion] [--fallback sms|voice]
-                      [--timeout SECONDS]
+                      [--method smv|camara] [--timeout SECONDS]
                                       play the mobile app against a backend (default: the local one);
                                       --fallback asks for a PIN when silent verification fails and
-                                      reads it from the simulator's inbox
+                                      reads it from the simulator's inbox; --method fails unless the
+                                      backend used that method (camara: default PHONE +4915100000001)
        smv-local infobip-setup --brand BRAND [--name NAME] [--daily-budget N] [--per-number N] [--sender ID]
                                       create the 2FA application and message template the PIN
                                       fallback sends with (INFOBIP_BASE_URL, INFOBIP_ADMIN_API_KEY
@@ -151,6 +153,11 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
         for row in TEST_NUMBERS {
             println!("  {:<16} {}", row.number, row.what);
         }
+        println!();
+        println!("CAMARA test numbers (Germany is CAMARA here: cargo run -p smv-local -- demo --method camara):");
+        for row in CAMARA_NUMBERS {
+            println!("  {:<16} {}", row.number, row.what);
+        }
     }
 }
 
@@ -198,7 +205,9 @@ async fn demo(parsed: ClientArgs<'_>) -> ExitCode {
         timeout: parsed.timeout,
         assertion: false,
         fallback: None,
+        method: None,
     };
+    let mut phone_given = false;
     let mut args = parsed.rest.into_iter();
     while let Some(arg) = args.next() {
         match arg {
@@ -208,8 +217,25 @@ async fn demo(parsed: ClientArgs<'_>) -> ExitCode {
                 Some(channel) => options.fallback = Some(channel),
                 None => return usage_error("--fallback takes sms or voice"),
             },
-            phone if !phone.starts_with("--") => options.phone = phone.to_owned(),
+            "--method" => match args.next() {
+                Some("smv") => options.method = Some(SilentMethod::Smv),
+                Some("camara") => options.method = Some(SilentMethod::Camara),
+                _ => return usage_error("--method takes smv or camara"),
+            },
+            phone if !phone.starts_with("--") => {
+                options.phone = phone.to_owned();
+                phone_given = true;
+            }
             other => return usage_error(&format!("unknown option {other}")),
+        }
+    }
+    if options.method == Some(SilentMethod::Camara) {
+        if options.demo_app_routes {
+            return usage_error("the demo app's routes are SMV only: --method camara uses the API");
+        }
+        if !phone_given {
+            // The simulator's CAMARA country is Germany (VERIFY_METHODS=DE:camara,*:smv).
+            options.phone = CAMARA_DEMO_NUMBER.into();
         }
     }
     println!(

@@ -336,7 +336,7 @@ pub const CAMARA_NUMBERS: &[CamaraNumber] = &[
     camara(
         "+4915100009500",
         CamaraScenario::VerifyError(500, "INTERNAL"),
-        "verify: 500 (answer: 502, the verification stays PENDING)",
+        "verify: 500 (the return answers 503; the verification stays PENDING)",
     ),
 ];
 

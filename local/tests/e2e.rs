@@ -61,6 +61,7 @@ async fn demo(
         timeout: Duration::from_secs(30),
         assertion: false,
         fallback: None,
+        method: None,
     };
     device::run(&options, |_| {}).await
 }
@@ -218,6 +219,7 @@ async fn demo_app_polling_sees_204_until_the_device_follows_the_redirect_with_co
             timeout: Duration::from_secs(30),
             assertion: false,
             fallback: None,
+            method: None,
         },
         |_| {},
     )
@@ -451,6 +453,7 @@ async fn demo_with_assertion_redeems_and_checks_a_signed_assertion() {
         timeout: Duration::from_secs(30),
         assertion: true,
         fallback: None,
+        method: None,
     };
     let outcome = device::run(&options, |_| {}).await.unwrap();
     assert_eq!(outcome.result, "VALID");
@@ -576,6 +579,7 @@ async fn the_pin_fallback_end_to_end_with_the_simulator() {
         timeout: Duration::from_secs(30),
         assertion: true,
         fallback: Some(channel),
+        method: None,
     };
     use smv_shared::fallback::Channel;
     for (channel, amr) in [(Channel::Sms, "sms"), (Channel::Voice, "tel")] {
@@ -634,4 +638,63 @@ fn infobip_setup_creates_the_application_and_prints_the_ids() {
     let refused = run("not-the-key");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("credentials"));
+}
+
+/// `smv-local demo --method camara`: the simulator's German numbers go through Infobip's
+/// authorize URL, the simulated operator and back to `/camara/return`, one per outcome; the VALID
+/// one redeems an assertion whose `amr` says CAMARA.
+#[tokio::test]
+async fn demo_method_camara_completes_every_outcome_through_the_simulated_operator() {
+    use smv_local::test_numbers::{CamaraScenario, CAMARA_DEMO_NUMBER, CAMARA_NUMBERS};
+    use smv_shared::method_policy::SilentMethod;
+    let server = start_server(&[]);
+    let options = |phone: &str, assertion| DemoOptions {
+        api: server.base.clone(),
+        phone: phone.into(),
+        demo_app_routes: false,
+        timeout: Duration::from_secs(30),
+        assertion,
+        fallback: None,
+        method: Some(SilentMethod::Camara),
+    };
+    let outcome = device::run(&options(CAMARA_DEMO_NUMBER, true), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(outcome.method.as_deref(), Some("camara"));
+    let claims = outcome.claims.expect("an assertion");
+    assert_eq!(claims["amr"], json!(["camara"]));
+    assert_eq!(claims["phone_number"], CAMARA_DEMO_NUMBER);
+    assert!(outcome.redirect_hops >= 2, "authorize, operator, back");
+
+    for row in CAMARA_NUMBERS {
+        let expected = match row.scenario {
+            CamaraScenario::Verified => "VALID",
+            CamaraScenario::NotVerified => "INVALID",
+            CamaraScenario::AuthorizeError(_) => "ERROR",
+            CamaraScenario::VerifyError(status, _) if status < 500 => "ERROR",
+            // Infobip failing: the device is told to retry, the verification waits.
+            CamaraScenario::VerifyError(..) => {
+                let failed = device::run(&options(row.number, false), |_| {}).await;
+                assert!(
+                    failed.unwrap_err().to_string().contains("503"),
+                    "{}",
+                    row.number
+                );
+                continue;
+            }
+            // SIM-based only.
+            CamaraScenario::NoCarrier => continue,
+        };
+        let outcome = device::run(&options(row.number, false), |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", row.number));
+        assert_eq!(outcome.result, expected, "{}", row.number);
+    }
+
+    // A British number is SMV here, so a CAMARA demo of it says the backend chose otherwise.
+    let smv = device::run(&options("+447911000001", false), |_| {}).await;
+    assert!(smv
+        .unwrap_err()
+        .to_string()
+        .contains("verified by silent, not camara"));
 }

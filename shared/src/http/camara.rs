@@ -17,6 +17,9 @@ use crate::service::{self, CameBack};
 
 /// OAuth error codes are short snake_case words; anything else is kept as no code at all.
 const MAX_ERROR_CODE: usize = 64;
+/// An operator's authorization code is short; the bound keeps the whole return well under API
+/// Gateway's 10 kB request line (the correlator type allows the SIM flow's longer `vp_token`).
+const MAX_OAUTH_CODE: usize = 2048;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,11 +55,15 @@ pub async fn device_return(app: &PollApp, request: &Request) -> Result<Response<
         return Err(Refused::NotFound.into());
     }
     let came_back = match (one("code")?, one("error")?) {
-        (Some(code), None) => CameBack::Code(Correlator::parse(&code).ok_or_else(|| {
-            AppError::InvalidRequest(
-                "code is not one an operator gives (printable ASCII, at most 8 KiB)".into(),
-            )
-        })?),
+        (Some(code), None) => CameBack::Code(
+            Correlator::parse(&code)
+                .filter(|_| code.len() <= MAX_OAUTH_CODE)
+                .ok_or_else(|| {
+                    AppError::InvalidRequest(format!(
+                        "code is not one an operator gives (printable ASCII, at most {MAX_OAUTH_CODE} bytes)"
+                    ))
+                })?,
+        ),
         (None, Some(error)) => CameBack::Error(oauth_code(&error)),
         _ => {
             return Err(AppError::InvalidRequest(

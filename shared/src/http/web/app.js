@@ -329,13 +329,14 @@
       case "PENDING":
         return "Your operator has not answered yet.";
       default:
-        if (id === 306 || id === 303)
+        // 9001: CAMARA's operator did not see the device on its network (Wi-Fi, a VPN).
+        if (id === 306 || id === 303 || id === 9001)
           return "Your phone is not using its mobile network. Turn off Wi-Fi (and any VPN or iCloud Private Relay), keep mobile data on, then start again.";
         if (id === 305)
           return "Your phone did not finish the check in time. Stay on mobile data and start again.";
         if (id === 309 || id === 310)
           return "This number's SIM card was changed recently, so it cannot be verified here. If you did not change it, call your operator now.";
-        if (id === 100 || id === 101)
+        if (id === 100 || id === 101 || id === 9013)
           return "Your operator does not support this check. Use another way to verify your number.";
         return "Try again in a moment. If it keeps failing, use another way to verify your number.";
     }
