@@ -260,8 +260,8 @@ class Run:
         # Germany is network-based CAMARA in smv-local: the tab goes through Infobip's authorize
         # URL and the simulated operator, and comes back to /camara/return.
         page = self.page()
-        visited = []
-        page.on("framenavigated", lambda frame: visited.append(frame.url))
+        visited = []  # every request: the redirect hops are not navigations of their own
+        page.on("request", lambda request: visited.append(request.url))
         nonce = "browser-test-" + secrets.token_hex(8)
         self.start(page, "+4915100000001", nonce=nonce)
         result = self.result(page, "VALID")

@@ -12,6 +12,7 @@ use crate::infobip::InfobipError;
 use crate::keys::SecretError;
 use crate::phone::{InvalidPhoneNumber, NumberType};
 use crate::rate_limit::{LimitError, Scope};
+use crate::sim_credential::InvalidCarrierIds;
 use crate::store::StoreError;
 use crate::token::{InvalidToken, RandomnessUnavailable, Token};
 use crate::verification::{ErrorInfo, Status, Unredeemable};
@@ -69,6 +70,16 @@ pub enum AppError {
     AssertionTooLate,
     #[error("this return URL has already shown its code")]
     DeviceCodeAlreadyShown,
+    /// `"method": "sim"` for a number whose country is not in VERIFY_SIM_COUNTRIES.
+    #[error("SIM-based verification is not offered for this number's country")]
+    MethodNotOffered,
+    #[error(transparent)]
+    InvalidCarrierIds(#[from] InvalidCarrierIds),
+    /// A wrong verifier, or a `vp_token` not made for this verification's nonce: one answer.
+    #[error("the credential does not match the verification")]
+    CredentialRefused,
+    #[error("a credential was already submitted for this verification, or it has ended")]
+    CredentialAlreadySubmitted,
     #[error("callback secret does not match the verification")]
     CallbackRejected,
     #[error("Infobip refused the verification with error {}", error.id)]

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::binding::StartBinding;
 use crate::device::Subscriber;
 use crate::phone_hash::PhoneHash;
+use crate::sim_credential::CarrierIds;
 use crate::store::{IdempotencyRecord, IdempotencyRecords, StoreError, StoredResponse};
 use crate::time::Timestamp;
 
@@ -55,10 +56,14 @@ impl IdempotencyKey {
     }
 }
 
-/// What makes two starts "the same request": the number they verify (as its keyed hash) and
-/// what they bind it to (challenge, nonce). Spelling (`+44 7911…` or `447911…`) and fields this
-/// backend ignores do not matter.
-pub fn fingerprint(phone: &PhoneHash, binding: Option<&StartBinding>) -> String {
+/// What makes two starts "the same request": the number they verify (as its keyed hash), what
+/// they bind it to (challenge, nonce) and, for a SIM-based start, the device's carriers.
+/// Spelling (`+44 7911…` or `447911…`) and fields this backend ignores do not matter.
+pub fn fingerprint(
+    phone: &PhoneHash,
+    binding: Option<&StartBinding>,
+    sim_carriers: Option<&CarrierIds>,
+) -> String {
     let mut digest = Sha256::new();
     digest.update(phone.as_str().as_bytes());
     if let Some(binding) = binding {
@@ -66,6 +71,13 @@ pub fn fingerprint(phone: &PhoneHash, binding: Option<&StartBinding>) -> String 
         digest.update(binding.challenge.as_str().as_bytes());
         digest.update(b"\n");
         digest.update(binding.nonce.as_ref().map_or("", |n| n.as_str()).as_bytes());
+    }
+    // Absent for the country's method, so records of starts before SIM-based existed still match.
+    if let Some(carriers) = sim_carriers {
+        digest.update(b"\nsim");
+        for carrier in carriers.as_slice() {
+            digest.update(format!("\n{carrier}").as_bytes());
+        }
     }
     hex::encode(digest.finalize())
 }

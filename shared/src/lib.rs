@@ -50,6 +50,7 @@ pub mod sealed_phone;
 pub mod secrets_manager;
 pub mod server_key;
 pub mod service;
+pub mod sim_credential;
 pub mod sim_swap;
 pub mod startup;
 pub mod store;

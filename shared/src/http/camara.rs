@@ -1,19 +1,26 @@
-//! `GET /camara/return`: the static redirect URL CAMARA's network-based flow sends the device
-//! back to, with `code` and `state` (or `error` and `state`). JSON for an app's web view that asks
-//! for it, else the verification page, as on SMV's return URL.
+//! CAMARA's two routes. `GET /camara/return`: the static redirect URL the network-based flow
+//! sends the device back to, with `code` and `state` (or `error` and `state`); JSON for an app's
+//! web view that asks for it, else the verification page, as on SMV's return URL.
+//! `POST /verifications/{token}/credential`: the SIM-based flow's `vp_token`, from the starter.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::refused::{HttpError, Refused};
-use super::request::{json_response, wants_html, wants_json};
+use super::request::{json_body, json_response, wants_html, wants_json};
+use super::routes::Params;
 use super::web_page::{self, Mode};
 use crate::app::PollApp;
+use crate::binding::CodeVerifier;
 use crate::device_return::{CamaraState, ReturnSecret};
 use crate::error::AppError;
 use crate::infobip::camara::Correlator;
+use crate::method_policy::SilentMethod;
 use crate::service::{self, CameBack};
+use crate::sim_credential::VpToken;
+use crate::token::Token;
+use crate::verification::Status;
 
 /// OAuth error codes are short snake_case words; anything else is kept as no code at all.
 const MAX_ERROR_CODE: usize = 64;
@@ -105,4 +112,43 @@ fn oauth_code(raw: &str) -> String {
         true => raw.to_owned(),
         false => String::new(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialBody {
+    vp_token: String,
+    code_verifier: String,
+}
+
+#[derive(Serialize)]
+struct SubmittedBody<'a> {
+    token: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'static str>,
+}
+
+pub async fn submit_credential(
+    app: &PollApp,
+    params: &Params,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let token = Token::parse(params.get("token")?)?;
+    let body: CredentialBody = json_body(request)?;
+    let verifier = CodeVerifier::parse(&body.code_verifier)?;
+    let vp_token = VpToken::parse(&body.vp_token).ok_or_else(|| {
+        AppError::InvalidRequest(
+            "vpToken is not a SIM's answer (printable ASCII, at most 8 KiB)".into(),
+        )
+    })?;
+    let submitted = service::submit_credential(app, &token, &verifier, &vp_token).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &SubmittedBody {
+            token: token.as_str(),
+            status: submitted.status.as_str(),
+            method: (submitted.status == Status::Valid).then(|| SilentMethod::Sim.as_str()),
+        },
+    ))
 }

@@ -108,6 +108,12 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
     },
     Route {
         method: "POST",
+        pattern: "/verifications/{token}/credential",
+        family: Family::Api,
+        handler: |app, params, request| Box::pin(camara::submit_credential(app, params, request)),
+    },
+    Route {
+        method: "POST",
         pattern: "/verifications/{token}/assertion",
         family: Family::Api,
         handler: |app, params, request| Box::pin(assertions::redeem(app, params, request)),

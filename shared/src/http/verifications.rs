@@ -1,6 +1,7 @@
 //! The primary API: `POST /verifications` and `GET /verifications/{token}`.
 
 use super::refused::HttpError;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -21,7 +22,8 @@ use crate::error::AppError;
 use crate::idempotency::{self, Decision, IdempotencyKey, InvalidIdempotencyKey};
 use crate::phone::PhoneNumber;
 use crate::phone_hash::PhoneHash;
-use crate::service::{self, SimNumber};
+use crate::service::{self, MethodAsked, SimNumber};
+use crate::sim_credential::CarrierIds;
 use crate::store::StoredResponse;
 use crate::token::Token;
 use crate::verification::{ErrorInfo, Status};
@@ -40,6 +42,9 @@ struct StartBody {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     nonce: Option<String>,
+    /// `"sim"` asks for SIM-based CAMARA; absent, the country's method.
+    method: Option<String>,
+    carrier_ids: Option<Vec<u32>>,
 }
 
 impl StartBody {
@@ -55,6 +60,20 @@ impl StartBody {
             nonce: self.nonce.as_deref().map(Nonce::parse).transpose()?,
         }))
     }
+
+    fn method(&self) -> Result<MethodAsked, AppError> {
+        let invalid = |detail: &str| Err(AppError::InvalidRequest(detail.into()));
+        match (self.method.as_deref(), &self.carrier_ids) {
+            (None, None) => Ok(MethodAsked::ByCountry),
+            (Some("sim"), Some(_)) if self.code_challenge.is_none() => invalid(
+                "a SIM-based start needs codeChallenge: the credential is submitted with its verifier",
+            ),
+            (Some("sim"), Some(ids)) => Ok(MethodAsked::Sim(CarrierIds::parse(ids)?)),
+            (Some("sim"), None) => invalid("a SIM-based start names the device's carrierIds"),
+            (Some(_), _) => invalid("method is \"sim\", or absent for the country's method"),
+            (None, Some(_)) => invalid("carrierIds is for a start with \"method\": \"sim\""),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -63,6 +82,8 @@ struct StartedBody<'a> {
     token: &'a str,
     status: &'static str,
     device_redirect_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential_request: Option<&'a BTreeMap<u32, serde_json::Value>>,
     expires_at: String,
 }
 
@@ -124,6 +145,8 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     // Before the Idempotency-Key is claimed: a refused number writes nothing.
     let phone = SimNumber::check(app, &phone)?;
     let binding = body.binding()?;
+    let asked = body.method()?;
+    asked.method_for(app, phone.phone())?;
     let phone_keys = app
         .keys
         .phone_hash
@@ -134,16 +157,31 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
     let device = device_address::resolve(request, &app.config.address_policy)?;
     let callback_base = public_base_url(app.config.callback_base_url.as_ref(), request)?;
     let Some(key) = idempotency_key else {
-        return start_once(app, phone, &phone_hash, device, &callback_base, binding).await;
+        return start_once(
+            app,
+            phone,
+            &phone_hash,
+            device,
+            &callback_base,
+            binding,
+            asked,
+        )
+        .await;
     };
 
     let record_key = key.record_key(&device.subscriber());
-    let fingerprint = idempotency::fingerprint(&phone_hash, binding.as_ref());
+    let sim_carriers = match &asked {
+        MethodAsked::Sim(carriers) => Some(carriers),
+        _ => None,
+    };
+    let fingerprint = idempotency::fingerprint(&phone_hash, binding.as_ref(), sim_carriers);
     // A retry that straddles a rotation of the phone hash key is still the same request.
     let also_same: Vec<String> = phone_keys
         .previous
         .iter()
-        .map(|key| idempotency::fingerprint(&key.hash(phone.phone()), binding.as_ref()))
+        .map(|key| {
+            idempotency::fingerprint(&key.hash(phone.phone()), binding.as_ref(), sim_carriers)
+        })
         .collect();
     let now = app.clock.now();
     match idempotency::begin(
@@ -160,7 +198,16 @@ pub async fn start(app: &StartApp, request: &Request) -> Result<Response<Body>, 
         Decision::Reused => return Err(AppError::IdempotencyKeyReused.into()),
         Decision::InProgress => return Err(AppError::IdempotencyKeyInProgress.into()),
     }
-    let outcome = start_once(app, phone, &phone_hash, device, &callback_base, binding).await;
+    let outcome = start_once(
+        app,
+        phone,
+        &phone_hash,
+        device,
+        &callback_base,
+        binding,
+        asked.clone(),
+    )
+    .await;
     // Final answers are kept for retries; after a temporary failure a retry should try again.
     let keep = match &outcome {
         Ok(response) => Some(snapshot(response)),
@@ -193,17 +240,10 @@ async fn start_once(
     device: DeviceAddress,
     public_base: &url::Url,
     binding: Option<StartBinding>,
+    asked: MethodAsked,
 ) -> Result<Response<Body>, HttpError> {
-    let started = service::start(
-        app,
-        phone,
-        phone_hash,
-        device,
-        public_base,
-        binding,
-        service::MethodAsked::ByCountry,
-    )
-    .await?;
+    let started =
+        service::start(app, phone, phone_hash, device, public_base, binding, asked).await?;
     crate::telemetry::record_outcome(started.status.as_str());
 
     let mut response = json_response(
@@ -212,6 +252,7 @@ async fn start_once(
             token: started.token.as_str(),
             status: started.status.as_str(),
             device_redirect_url: started.device_redirect_url.as_ref().map(|u| u.as_str()),
+            credential_request: started.credential_request.as_ref(),
             expires_at: started.pending_until.to_rfc3339(),
         },
     );

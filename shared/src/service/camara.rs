@@ -25,8 +25,9 @@ use crate::phone_hash::PhoneHash;
 use crate::sealed_phone::SealedPhone;
 use crate::telemetry;
 use crate::time::Timestamp;
+use crate::token::SecretHash;
 use crate::token::Token;
-use crate::verification::{Binding, Status, Verification};
+use crate::verification::{Binding, ErrorInfo, Status, Verification};
 
 /// The static redirect URL registered with Infobip, under the public base URL; the route table
 /// serves it as `GET /camara/return`.
@@ -50,11 +51,6 @@ pub(super) async fn start_network(
     let now = app.clock.now();
     let token = Token::generate()?;
     let secret = ReturnSecret::generate(&app.keys.returns.current(now).await?.current)?;
-    let sealed = SealedPhone::seal(
-        &app.keys.phone_hash.current(now).await?.current,
-        phone,
-        &token,
-    )?;
     let redirect_url = crate::urls_and_headers::join(public_base_url, CAMARA_RETURN_PATH)
         .map_err(|e| AppError::internal(format!("the CAMARA redirect URL cannot be built: {e}")))?;
     let device_redirect_url = authorize_url(
@@ -66,34 +62,85 @@ pub(super) async fn start_network(
     );
     // The state's secret is what may complete it (as a callback URL's is for SMV), and what the
     // device code is derived from.
-    let mut verification = Verification::pending(
-        token,
-        secret.hash(),
-        phone.masked(),
-        now,
-        app.config.common.lifetimes,
+    let verification = record_start(
+        app,
+        CamaraStart {
+            phone,
+            phone_hash,
+            method: SilentMethod::Camara,
+            token,
+            secret_hash: secret.hash(),
+            binding,
+            return_hash: Some(secret.hash()),
+        },
+        None,
     )
-    .in_country(phone.country())
-    .by_camara(SilentMethod::Camara, sealed);
-    if let Some(binding) = binding {
+    .await?;
+    Ok(Started {
+        token: verification.token,
+        status: Status::Pending,
+        device_redirect_url: Some(device_redirect_url),
+        credential_request: None,
+        pending_until: verification.pending_until,
+    })
+}
+
+/// A CAMARA start as stored: a verification named by a token of ours.
+pub(super) struct CamaraStart<'a> {
+    pub phone: &'a PhoneNumber,
+    pub phone_hash: &'a PhoneHash,
+    pub method: SilentMethod,
+    pub token: Token,
+    /// What may complete it: the state's secret (network-based) or the SIM's nonce.
+    pub secret_hash: SecretHash,
+    pub binding: Option<StartBinding>,
+    /// Where a returning device is shown its code (network-based only).
+    pub return_hash: Option<SecretHash>,
+}
+
+/// Stores the verification, PENDING, or already ended with `refused` when Infobip said at the
+/// start that it cannot verify (a SIM-based start whose carriers it cannot ask). The number is
+/// kept sealed: the result comes from a call that must name it.
+pub(super) async fn record_start(
+    app: &StartApp,
+    start: CamaraStart<'_>,
+    refused: Option<ErrorInfo>,
+) -> Result<Verification, AppError> {
+    let now = app.clock.now();
+    let sealed = SealedPhone::seal(
+        &app.keys.phone_hash.current(now).await?.current,
+        start.phone,
+        &start.token,
+    )?;
+    let (masked, lifetimes) = (start.phone.masked(), app.config.common.lifetimes);
+    let mut verification = match refused {
+        None => Verification::pending(start.token, start.secret_hash, masked, now, lifetimes),
+        Some(error) => Verification::refused(
+            start.token,
+            start.secret_hash,
+            masked,
+            error,
+            now,
+            lifetimes,
+        ),
+    }
+    .in_country(start.phone.country())
+    .by_camara(start.method, sealed);
+    if let Some(binding) = start.binding {
         verification = verification.bound_to(Binding {
             challenge: binding.challenge,
             nonce: binding.nonce,
-            phone_hash: phone_hash.clone(),
-            return_hash: Some(secret.hash()),
+            phone_hash: start.phone_hash.clone(),
+            return_hash: start.return_hash,
         });
     }
     telemetry::record_token(&verification.token);
     app.verifications.create(&verification).await?;
     app.metrics
         .emit(&Metric::VerificationStarted(Origin::of(&verification)));
-    info!(token = %verification.token, phone = %phone.masked(), method = "camara", "verification started");
-    Ok(Started {
-        token: verification.token,
-        status: Status::Pending,
-        device_redirect_url: Some(device_redirect_url),
-        pending_until: verification.pending_until,
-    })
+    record_result(app.metrics.as_ref(), &verification);
+    info!(token = %verification.token, phone = %start.phone.masked(), method = start.method.as_str(), status = verification.status(now).as_str(), "verification started");
+    Ok(verification)
 }
 
 /// What the operator sent the device back with.
@@ -171,7 +218,7 @@ pub async fn camara_return(
 
 /// The number a CAMARA verification was started for, unsealed under the phone hash key's
 /// current or previous version.
-async fn sealed_number(
+pub(super) async fn sealed_number(
     app: &PollApp,
     verification: &Verification,
     now: Timestamp,

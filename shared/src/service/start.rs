@@ -1,5 +1,7 @@
 //! Starting a verification: rate limits, one Infobip call, the record.
 
+use std::collections::BTreeMap;
+
 use tracing::{info, warn};
 use url::Url;
 
@@ -10,11 +12,12 @@ use crate::device::DeviceAddress;
 use crate::device_return::ReturnSecret;
 use crate::error::AppError;
 use crate::infobip::{InfobipError, VerifyOrder};
-use crate::method_policy::VerifyMethod;
+use crate::method_policy::SilentMethod;
 use crate::metrics::{LimitedBy, Metric, Origin};
 use crate::phone::PhoneNumber;
 use crate::phone_hash::PhoneHash;
 use crate::rate_limit::{self, LimitError};
+use crate::sim_credential::CarrierIds;
 use crate::telemetry;
 use crate::time::Timestamp;
 use crate::token::{Token, UrlSecret};
@@ -34,6 +37,8 @@ pub struct Started {
     /// PENDING, unless a Brazilian result arrived before we had stored the verification.
     pub status: Status,
     pub device_redirect_url: Option<Url>,
+    /// SIM-based: Infobip's credential request per carrier, for Android's Credential Manager.
+    pub credential_request: Option<BTreeMap<u32, serde_json::Value>>,
     pub pending_until: Timestamp,
 }
 
@@ -65,6 +70,28 @@ pub enum MethodAsked {
     ByCountry,
     /// SMV whatever the country (the demo app's routes, which know no other).
     Smv,
+    /// SIM-based CAMARA, which the app asked for with its device's carriers.
+    Sim(CarrierIds),
+}
+
+impl MethodAsked {
+    /// The method this start gets for `phone`, or the refusal of a SIM-based start where
+    /// `VERIFY_SIM_COUNTRIES` does not offer it (before anything is counted or billed).
+    pub fn method_for(
+        &self,
+        app: &StartApp,
+        phone: &PhoneNumber,
+    ) -> Result<SilentMethod, AppError> {
+        match self {
+            Self::ByCountry => Ok(app.config.methods.policy.method_for(phone).into()),
+            Self::Smv => Ok(SilentMethod::Smv),
+            Self::Sim(_) if app.config.methods.policy.allows_sim(phone) => Ok(SilentMethod::Sim),
+            Self::Sim(_) => {
+                info!(phone = %phone.masked(), "refused: SIM-based verification is not offered for this country");
+                Err(AppError::MethodNotOffered)
+            }
+        }
+    }
 }
 
 /// Starts verifying `phone` for the device at `device`, by the method asked for; only within
@@ -79,18 +106,19 @@ pub async fn start(
     asked: MethodAsked,
 ) -> Result<Started, AppError> {
     let phone = phone.phone();
-    let method = match asked {
-        MethodAsked::ByCountry => app.config.methods.policy.method_for(phone),
-        MethodAsked::Smv => VerifyMethod::Smv,
-    };
+    let method = asked.method_for(app, phone)?;
     admit(app, phone, phone_hash, &device).await?;
-    match method {
-        VerifyMethod::Smv => {
+    match (method, asked) {
+        (SilentMethod::Smv, _) => {
             start_smv(app, phone, phone_hash, device, public_base_url, binding).await
         }
-        VerifyMethod::Camara => {
+        (SilentMethod::Camara, _) => {
             super::camara::start_network(app, phone, phone_hash, public_base_url, binding).await
         }
+        (SilentMethod::Sim, MethodAsked::Sim(carriers)) => {
+            super::sim::start_sim(app, phone, phone_hash, binding, &carriers).await
+        }
+        (SilentMethod::Sim, _) => Err(AppError::internal("a SIM-based start without carriers")),
     }
 }
 
@@ -225,6 +253,7 @@ async fn start_smv(
         token: verification.token,
         status,
         device_redirect_url: accepted.device_redirect_url,
+        credential_request: None,
         pending_until: verification.pending_until,
     })
 }

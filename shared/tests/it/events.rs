@@ -81,6 +81,9 @@ async fn every_event_file_is_served_by_its_function() {
             "get-camara-return" => 200,
             // The verification is still PENDING: nothing to redeem yet.
             "post-assertion" => 409,
+            // The event's token names an SMV verification here: only a SIM-based one takes the
+            // SIM's answer.
+            "post-credential" => 404,
             // No verification with the event's token was started here.
             "post-fallback" | "post-pin" => 404,
             other => panic!("no expectation for {other}"),

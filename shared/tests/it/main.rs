@@ -15,6 +15,7 @@ mod dynamodb_flows; // whole verifications with state in DynamoDB, and its races
 mod fallback; // a PIN by SMS or voice where silent verification produced no evidence
 mod limits; // rate limits and Idempotency-Key, also on DynamoDB
 mod poll; // reporting results, EXPIRED by time
+mod sim_based; // SIM-based CAMARA: the credential request, the SIM's answer, the assertion
 mod sim_swap; // no assertion for a swapped SIM: checked at the redeem, said in the assertion
 mod start; // starting a verification
 
