@@ -15,6 +15,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use smv_shared::fallback::Channel;
 use smv_shared::method_policy::SilentMethod;
+
+use crate::camara_sim;
+use crate::test_numbers::{camara_number, CamaraScenario};
 use url::Url;
 
 const MAX_REDIRECTS: usize = 10;
@@ -81,16 +84,21 @@ pub async fn run(
 
     // 1. Start (bound to a PKCE challenge and a nonce with --assertion).
     // A fallback also needs the verifier: whoever started is the one who may ask for a PIN.
-    let binding = (options.assertion || options.fallback.is_some())
+    // So does the SIM-based flow: the starter submits the SIM's answer with it.
+    let sim = options.method == Some(SilentMethod::Sim);
+    let binding = (options.assertion || options.fallback.is_some() || sim)
         .then(Binding::generate)
         .transpose()?;
-    let (token, redirect) = start(&http, options, binding.as_ref(), &mut log).await?;
+    let (token, redirect, credential_request) =
+        start(&http, options, binding.as_ref(), &mut log).await?;
 
     // 2. The device opens the redirect over cellular data, following each hop by hand, and ends
     // at the backend's return URL, which shows it its code.
     let mut hops = 0;
     let mut device_code = None;
-    if let Some(url) = redirect {
+    if let (Some(request), Some(binding)) = (&credential_request, &binding) {
+        present_credential(&http, options, &token, request, binding, &mut log).await?;
+    } else if let Some(url) = redirect {
         let end;
         (hops, end) = follow_redirects(&http, url, &mut log).await?;
         device_code = end["deviceCode"].as_str().map(str::to_owned);
@@ -173,7 +181,7 @@ async fn start(
     options: &DemoOptions,
     binding: Option<&Binding>,
     log: &mut impl FnMut(String),
-) -> Result<(String, Option<Url>), DemoError> {
+) -> Result<(String, Option<Url>, Option<Value>), DemoError> {
     let digits: String = options.phone.chars().filter(char::is_ascii_digit).collect();
     let response = if options.demo_app_routes {
         let url = join(&options.api, &format!("verify/{digits}"))?;
@@ -186,6 +194,10 @@ async fn start(
             body["codeChallenge"] = json!(binding.challenge);
             body["codeChallengeMethod"] = json!("S256");
             body["nonce"] = json!(binding.nonce);
+        }
+        if options.method == Some(SilentMethod::Sim) {
+            body["method"] = json!("sim");
+            body["carrierIds"] = json!([device_carrier(&digits)]);
         }
         log(format!("POST {url} {body}"));
         http.post(url)
@@ -224,7 +236,53 @@ async fn start(
         "  → {status} token={token} status={}",
         body["status"].as_str().unwrap_or("-")
     ));
-    Ok((token, redirect))
+    let credential_request = body.get("credentialRequest").cloned();
+    Ok((token, redirect, credential_request))
+}
+
+/// The carrier id the simulated device's SIM reports (Android's `getSimCarrierId`): the
+/// simulated operator's, but for the test number whose carrier Infobip cannot resolve.
+fn device_carrier(digits: &str) -> u32 {
+    match camara_number(digits) {
+        CamaraScenario::NoCarrier => camara_sim::UNKNOWN_CARRIER_ID,
+        _ => camara_sim::SIM_CARRIER_ID,
+    }
+}
+
+/// Plays Android's Credential Manager with the simulator's SIM (`/_simulator/infobip/camara-wallet`)
+/// and submits its `vp_token` as the starter.
+async fn present_credential(
+    http: &reqwest::Client,
+    options: &DemoOptions,
+    token: &str,
+    request: &Value,
+    binding: &Binding,
+    log: &mut impl FnMut(String),
+) -> Result<(), DemoError> {
+    let digits: String = options.phone.chars().filter(char::is_ascii_digit).collect();
+    let credential = &request[device_carrier(&digits).to_string()];
+    if credential.is_null() {
+        return Err(step_error(
+            "credential",
+            "no credential request for this SIM's carrier",
+        ));
+    }
+    let wallet = join(&options.api, "_simulator/infobip/camara-wallet")?;
+    let body = json!({"credential": credential, "phoneNumber": options.phone});
+    log(format!(
+        "POST {wallet} (Credential Manager: the SIM answers the request)"
+    ));
+    let (status, answer) = post_json(http, "credential manager", wallet, &body).await?;
+    expect_status("credential manager", StatusCode::OK, status, &answer)?;
+    let vp_token = answer["vpToken"]
+        .as_str()
+        .ok_or_else(|| step_error("credential manager", "no vpToken"))?;
+    let url = join(&options.api, &format!("verifications/{token}/credential"))?;
+    log(format!("POST {url} (the vp_token, not shown)"));
+    let body = json!({"vpToken": vp_token, "codeVerifier": binding.verifier});
+    let (status, answer) = post_json(http, "credential", url, &body).await?;
+    log(format!("  → {status} {answer}"));
+    expect_status("credential", StatusCode::OK, status, &answer["detail"])
 }
 
 /// Follows `Location` headers one by one, carrying every cookie set so far (as the demo app does).

@@ -20,11 +20,12 @@ use url::Url;
 const USAGE: &str = "\
 usage: smv-local                      serve the backend (BIND_ADDR, PORT; see README)
        smv-local demo [PHONE] [--api URL] [--demo-app-routes | --assertion] [--fallback sms|voice]
-                      [--method smv|camara] [--timeout SECONDS]
+                      [--method smv|camara|sim] [--timeout SECONDS]
                                       play the mobile app against a backend (default: the local one);
                                       --fallback asks for a PIN when silent verification fails and
                                       reads it from the simulator's inbox; --method fails unless the
-                                      backend used that method (camara: default PHONE +4915100000001)
+                                      backend used that method (camara, sim: default PHONE
+                                      +4915100000001; sim plays Android's Credential Manager)
        smv-local infobip-setup --brand BRAND [--name NAME] [--daily-budget N] [--per-number N] [--sender ID]
                                       create the 2FA application and message template the PIN
                                       fallback sends with (INFOBIP_BASE_URL, INFOBIP_ADMIN_API_KEY
@@ -220,7 +221,8 @@ async fn demo(parsed: ClientArgs<'_>) -> ExitCode {
             "--method" => match args.next() {
                 Some("smv") => options.method = Some(SilentMethod::Smv),
                 Some("camara") => options.method = Some(SilentMethod::Camara),
-                _ => return usage_error("--method takes smv or camara"),
+                Some("sim") => options.method = Some(SilentMethod::Sim),
+                _ => return usage_error("--method takes smv, camara or sim"),
             },
             phone if !phone.starts_with("--") => {
                 options.phone = phone.to_owned();
@@ -229,12 +231,18 @@ async fn demo(parsed: ClientArgs<'_>) -> ExitCode {
             other => return usage_error(&format!("unknown option {other}")),
         }
     }
-    if options.method == Some(SilentMethod::Camara) {
+    if matches!(
+        options.method,
+        Some(SilentMethod::Camara | SilentMethod::Sim)
+    ) {
         if options.demo_app_routes {
-            return usage_error("the demo app's routes are SMV only: --method camara uses the API");
+            return usage_error(
+                "the demo app's routes are SMV only: --method camara and sim use the API",
+            );
         }
         if !phone_given {
-            // The simulator's CAMARA country is Germany (VERIFY_METHODS=DE:camara,*:smv).
+            // The simulator's CAMARA country is Germany (VERIFY_METHODS=DE:camara,*:smv,
+            // VERIFY_SIM_COUNTRIES=DE).
             options.phone = CAMARA_DEMO_NUMBER.into();
         }
     }

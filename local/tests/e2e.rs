@@ -698,3 +698,62 @@ async fn demo_method_camara_completes_every_outcome_through_the_simulated_operat
         .to_string()
         .contains("verified by silent, not camara"));
 }
+
+/// `smv-local demo --method sim`: the device simulator plays Android's Credential Manager with
+/// the simulator's SIM, over whatever network; every CAMARA test number gives its outcome, the
+/// demo number an assertion whose `amr` says SIM-based.
+#[tokio::test]
+async fn demo_method_sim_completes_every_outcome_through_the_simulated_credential_manager() {
+    use smv_local::test_numbers::{CamaraScenario, CAMARA_DEMO_NUMBER, CAMARA_NUMBERS};
+    use smv_shared::method_policy::SilentMethod;
+    let server = start_server(&[]);
+    let options = |phone: &str, assertion| DemoOptions {
+        api: server.base.clone(),
+        phone: phone.into(),
+        demo_app_routes: false,
+        timeout: Duration::from_secs(30),
+        assertion,
+        fallback: None,
+        method: Some(SilentMethod::Sim),
+    };
+    let outcome = device::run(&options(CAMARA_DEMO_NUMBER, true), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(outcome.method.as_deref(), Some("sim"));
+    assert_eq!(outcome.redirect_hops, 0, "nothing to open: the SIM answers");
+    let claims = outcome.claims.expect("an assertion");
+    assert_eq!(claims["amr"], json!(["camara-sim"]));
+
+    for row in CAMARA_NUMBERS {
+        let run = device::run(&options(row.number, false), |_| {}).await;
+        match row.scenario {
+            // The operator's authorize step is the network-based flow's: the SIM answers anyway.
+            CamaraScenario::Verified | CamaraScenario::AuthorizeError(_) => {
+                assert_eq!(run.unwrap().result, "VALID", "{}", row.number)
+            }
+            CamaraScenario::NotVerified => {
+                assert_eq!(run.unwrap().result, "INVALID", "{}", row.number)
+            }
+            CamaraScenario::VerifyError(status, _) if status < 500 => {
+                assert_eq!(run.unwrap().result, "ERROR", "{}", row.number)
+            }
+            CamaraScenario::VerifyError(..) => {
+                let failed = run.unwrap_err().to_string();
+                assert!(
+                    failed.contains("credential: HTTP 503"),
+                    "{}: {failed}",
+                    row.number
+                );
+            }
+            // The device's only carrier is one Infobip cannot ask: refused at the start.
+            CamaraScenario::NoCarrier => {
+                let failed = run.unwrap_err().to_string();
+                assert!(
+                    failed.contains("start: HTTP 422"),
+                    "{}: {failed}",
+                    row.number
+                );
+            }
+        }
+    }
+}
