@@ -2,8 +2,9 @@
 
 `verify_assertion` is the part to copy: ES256 pinned, the key taken from the JWKS by `kid`, the
 `typ`, `iss`, `aud`, `exp` and `iat`, the nonce of the session that asked, the verified number, a
-`jti` never accepted twice, and the assurance: only `amr` `smv` (the carrier recognised the SIM)
-unless you opt into `sms` / `tel` (a PIN by SMS or voice, which a phishing page can relay), a
+`jti` never accepted twice, and the assurance: only the silent methods' `amr` (`smv` and
+`camara`: the carrier recognised the SIM on its network; `camara-sim`: the SIM answered) unless
+you opt into `sms` / `tel` (a PIN by SMS or voice, which a phishing page can relay), a
 result at most `max_auth_age` seconds old (`auth_time`), and, by default, a SIM-swap check no older
 than `max_sim_swap_age` (`sim_swap_checked_at`). Needs PyJWT with its crypto extra
 (`pip install "PyJWT[crypto]"`).
@@ -43,7 +44,7 @@ def verify_assertion(
     audience,
     nonce,
     seen_jtis,
-    accepted_methods=("smv",),
+    accepted_methods=("smv", "camara", "camara-sim"),
     max_auth_age=600,
     max_sim_swap_age=600,
 ):
@@ -52,7 +53,8 @@ def verify_assertion(
     `seen_jtis` maps each accepted `jti` to its `exp`; keep it (in your database) at least until
     those times, so that no assertion is accepted twice.
 
-    `accepted_methods`: the `amr` values you accept. `smv` only by default: a PIN (`sms`, `tel`)
+    `accepted_methods`: the `amr` values you accept. The silent methods only by default (SMV,
+    network-based and SIM-based CAMARA: the carrier or the SIM vouched): a PIN (`sms`, `tel`)
     proves that someone typed a code sent to the number, which a phishing page can ask its
     victim for. Add them only where a PIN is good enough for what you protect.
 

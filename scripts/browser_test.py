@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 
 import jwt  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from relying_party import verify_assertion  # noqa: E402
+from relying_party import AssertionRefused, verify_assertion  # noqa: E402
 
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 AUDIENCE = "smv-local"  # smv-local's default ASSERTION_AUDIENCE
@@ -276,6 +276,15 @@ class Run:
         assert number == "+4915100000001", number
         claims = jwt.decode(result.get_attribute("data-assertion"), options={"verify_signature": False})
         assert claims["amr"] == ["camara"], claims
+        # A relying party that takes only SMV refuses it: the method is in the assertion.
+        try:
+            verify_assertion(
+                result.get_attribute("data-assertion"), jwks_client=jwks, issuer=self.base,
+                audience=AUDIENCE, nonce=nonce, seen_jtis={}, accepted_methods=("smv",),
+            )
+            raise AssertionError("an SMV-only relying party accepted a CAMARA assertion")
+        except AssertionRefused:
+            pass
         self.shot(page, "camara-valid")
 
     def camara_access_denied_says_turn_off_wifi(self):

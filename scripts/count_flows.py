@@ -25,6 +25,9 @@ FLOWS = {
     "silent": ["+447911000001"],
     "silent_assertion": ["+447911000001", "--assertion"],
     "pin_fallback_assertion": ["+447911000306", "--fallback", "sms", "--assertion"],
+    # Germany is CAMARA in smv-local (README, Choosing the method).
+    "camara_assertion": ["+4915100000001", "--method", "camara", "--assertion"],
+    "sim_assertion": ["+4915100000001", "--method", "sim", "--assertion"],
 }
 # A relying party fetches the JWKS when it meets a new `kid`, not per verification: the demo
 # fetches it every time, so it is recorded apart and left out of the per-verification figures.

@@ -343,3 +343,28 @@ async fn the_method_is_chosen_by_the_numbers_country() {
     let started = plain.send(start_request(GERMAN)).await;
     assert_eq!(body_json(&started)["deviceRedirectUrl"], REDIRECT_URL);
 }
+
+/// The return's budget: one read, one Infobip call, one conditional write (and the SIM-based
+/// credential's the same), counted at the storage port and at the fake Infobip.
+#[tokio::test]
+async fn a_return_and_a_credential_each_make_one_read_one_infobip_call_one_write() {
+    let store = FaultyStore::new(smv_shared::store::MemoryStore::new());
+    let t = test_app_with(SIM_ENV, store.clone()).await;
+    let (_, authorize) = t.start_camara().await;
+    t.camara_verifies(true).await;
+    let before = store.calls().len();
+    let back = back_with_code(&t, &query_param(&authorize, "state")).await;
+    assert_eq!(body_json(&back)["status"], "VALID", "{}", body_text(&back));
+    assert_eq!(store.calls()[before..], ["find", "complete"]);
+    assert_eq!(verify_calls(&t).await.len(), 1);
+
+    let (token, _) = t.start_sim().await;
+    t.sim_verify_answers(200, json!({"devicePhoneNumberVerified": true}))
+        .await;
+    let answer = vp_token(&t.dcql_nonce().await);
+    let before = store.calls().len();
+    let submitted = t.submit_credential(&token, &answer, VERIFIER).await;
+    assert_eq!(body_json(&submitted)["status"], "VALID");
+    assert_eq!(store.calls()[before..], ["find", "complete"]);
+    assert_eq!(t.calls_to_path(SIM_VERIFY_PATH).await.len(), 1);
+}
