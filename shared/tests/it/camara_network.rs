@@ -368,3 +368,38 @@ async fn a_return_and_a_credential_each_make_one_read_one_infobip_call_one_write
     assert_eq!(store.calls()[before..], ["find", "complete"]);
     assert_eq!(t.calls_to_path(SIM_VERIFY_PATH).await.len(), 1);
 }
+
+/// CAMARA's errors are "no evidence": where the fallback is offered, the starter may go on by
+/// PIN after them, and not after INVALID (the operator's evidence against the number).
+#[tokio::test]
+async fn camara_errors_offer_the_pin_fallback_and_invalid_does_not() {
+    let env = [
+        SIM_ENV,
+        &[
+            ("FALLBACK_COUNTRIES", "DE"),
+            ("TWOFA_APPLICATION_ID", "app-1"),
+            ("TWOFA_MESSAGE_ID", "msg-1"),
+        ],
+    ]
+    .concat();
+    let offered = |poll: &Value| poll["fallback"]["allowed"].clone();
+
+    let t = test_app_env(&env).await;
+    let (token, authorize) = t.start_camara().await;
+    let state = query_param(&authorize, "state");
+    t.send(came_back(&state, "error", "access_denied")).await;
+    assert_eq!(offered(&t.poll(&token).await.1), json!(true));
+
+    let t = test_app_env(&env).await;
+    t.dcql_resolves().await;
+    let refused = t.send(sim_start(GERMAN, &[31])).await;
+    let token = body_json(&refused)["token"].as_str().unwrap().to_owned();
+    assert_eq!(offered(&t.poll(&token).await.1), json!(true), "after 9014");
+
+    let t = test_app_env(&env).await;
+    let (token, authorize) = t.start_camara().await;
+    t.camara_verifies(false).await;
+    back_with_code(&t, &query_param(&authorize, "state")).await;
+    assert_eq!(t.status(&token).await, "INVALID");
+    assert_eq!(offered(&t.poll(&token).await.1), json!(false));
+}
