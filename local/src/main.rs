@@ -30,6 +30,10 @@ usage: smv-local                      serve the backend (BIND_ADDR, PORT; see RE
                                       create the 2FA application and message template the PIN
                                       fallback sends with (INFOBIP_BASE_URL, INFOBIP_ADMIN_API_KEY
                                       with 2fa:manage); prints TWOFA_APPLICATION_ID and TWOFA_MESSAGE_ID
+       smv-local oidc-client --redirect-uri URL [--redirect-uri URL] [--id ID] [--scope SCOPES]
+                      [--sector NAME] [--fallback] [--auth client_secret_basic|client_secret_post]
+                                      print a new OpenID Provider client with a fresh secret, for
+                                      OIDC_CLIENTS_FILE (and its hash, for a deployed registry)
        smv-local load [VERIFICATIONS] [--for SECONDS [--apps N]] [--api URL] [--timeout SECONDS]
                                       that many apps at once (default 600) against a local server
                                       using the simulator, or N apps (default 64) back to back for
@@ -51,6 +55,23 @@ async fn main() -> ExitCode {
             }
         }
         Some("infobip-setup") => infobip_setup(&args[1..]).await,
+        Some("oidc-client") => match smv_local::oidc_client::new_client(&args[1..]) {
+            Ok(made) => {
+                println!("{:#}", made.local);
+                eprintln!();
+                eprintln!(
+                    "Add the object above to the JSON array in OIDC_CLIENTS_FILE (smv-local)."
+                );
+                eprintln!("A deployment's registry (the OidcClientsSecretArn secret) holds the secret's hash:");
+                eprintln!(
+                    "  \"client_secret\": \"{}\"",
+                    made.deployed["client_secret"].as_str().unwrap_or_default()
+                );
+                eprintln!("The secret is shown only now: give it to the relying party.");
+                ExitCode::SUCCESS
+            }
+            Err(problem) => usage_error(&problem),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

@@ -209,11 +209,22 @@ pub async fn build(
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    // The OpenID Provider's `sub`s change with it: set SUBJECT_KEY to keep them across restarts.
+    let subject_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let oidc_on = env("OIDC_CLIENTS_FILE").is_some() || env("OIDC_CLIENTS_SECRET_ARN").is_some();
 
     let defaults = |name: &str| -> Option<String> {
         match name {
             // A key named by its secret is not given as well.
-            "PHONE_HASH_KEY" | "CALLBACK_SECRET_KEY" | "RETURN_KEY" | "INFOBIP_API_KEY"
+            "PHONE_HASH_KEY"
+            | "CALLBACK_SECRET_KEY"
+            | "RETURN_KEY"
+            | "INFOBIP_API_KEY"
+            | "SUBJECT_KEY"
                 if env(&format!("{name}_SECRET_ARN")).is_some() =>
             {
                 None
@@ -242,6 +253,7 @@ pub async fn build(
             "PHONE_HASH_KEY" => env(name).or_else(|| Some(phone_hash_key.clone())),
             "CALLBACK_SECRET_KEY" => env(name).or_else(|| Some(callback_secret_key.clone())),
             "RETURN_KEY" => env(name).or_else(|| Some(return_key.clone())),
+            "SUBJECT_KEY" if oidc_on => env(name).or_else(|| Some(subject_key.clone())),
             "ASSERTION_AUDIENCE" => env(name).or_else(|| Some(LOCAL_AUDIENCE.into())),
             // Locally, Infobip's demo app is the usual client.
             "DEMO_APP_ROUTES" => env(name).or_else(|| Some("true".into())),

@@ -13,6 +13,8 @@ use crate::device_return::ReturnKey;
 use crate::infobip::{NumberVerifier, PinService, SilentVerifier, SimSwapChecker};
 use crate::keys::{Rotating, SecretSource};
 use crate::metrics::MetricsSink;
+use crate::oidc::clients::Registry;
+use crate::oidc::subject::SubjectKey;
 use crate::phone_hash::PhoneHashKey;
 use crate::store::{
     Counters, DeviceReturns, IdempotencyRecords, ParkedCallbacks, Store, Verifications,
@@ -71,6 +73,8 @@ pub struct PollApp {
     /// A result the start could not pick up is applied by the next poll.
     pub parked: Arc<dyn ParkedCallbacks>,
     pub returns: Arc<dyn DeviceReturns>,
+    /// Counts each `private_key_jwt` client assertion's `jti` once, so a replay is refused.
+    pub counters: Arc<dyn Counters>,
     /// Asked before an assertion is signed.
     pub sim_swaps: Arc<dyn SimSwapChecker>,
     /// CAMARA's result, asked when the device comes back from its operator.
@@ -80,6 +84,16 @@ pub struct PollApp {
     pub metrics: Arc<dyn MetricsSink>,
     pub config: Arc<PollConfig>,
     pub keys: PollKeys,
+    /// The OpenID Provider, where a client registry is configured.
+    pub oidc: Option<OidcApp>,
+}
+
+/// The OpenID Provider's run-time parts: the clients (re-read as the registry changes) and the
+/// key of the `sub`s.
+#[derive(Clone)]
+pub struct OidcApp {
+    pub clients: Arc<Rotating<Registry>>,
+    pub subjects: Arc<Rotating<SubjectKey>>,
 }
 
 /// The poll function's keys, as they rotate.

@@ -80,6 +80,9 @@ pub enum AppError {
     CredentialRefused,
     #[error("a credential was already submitted for this verification, or it has ended")]
     CredentialAlreadySubmitted,
+    /// Verified by PIN, for a sign-in whose client or `acr_values` asks for silent evidence.
+    #[error("verified by PIN, which this sign-in does not accept")]
+    PinNotAllowed,
     #[error("callback secret does not match the verification")]
     CallbackRejected,
     #[error("Infobip refused the verification with error {}", error.id)]

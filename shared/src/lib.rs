@@ -43,6 +43,7 @@ pub mod infobip;
 pub mod keys;
 pub mod method_policy;
 pub mod metrics;
+pub mod oidc;
 pub mod phone;
 pub mod phone_hash;
 pub mod rate_limit;

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::app::{Adapters, Backend, CallbackApp, PollApp, PollKeys, StartApp, StartKeys};
+use crate::app::{Adapters, Backend, CallbackApp, OidcApp, PollApp, PollKeys, StartApp, StartKeys};
 use crate::assertion::kms::KmsSigner;
 use crate::assertion::Signer;
 use crate::aws::Account;
+use crate::config::oidc::{ClientsSource, OIDC_CLIENTS_FILE};
 use crate::config::{
     CallbackConfig, CommonConfig, ConfigError, FromEnv, InfobipConfig, PollConfig, StartConfig,
 };
@@ -16,6 +17,7 @@ use crate::infobip::{
 };
 use crate::keys::{FromSecret, KeySource, Rotating, SecretError, SecretSource};
 use crate::metrics::EmfStdout;
+use crate::oidc::clients::{PlainSecrets, Registry};
 use crate::secrets_manager::SecretsManager;
 use crate::store::{DynamoDbStore, Store};
 use crate::time::SystemClock;
@@ -58,6 +60,27 @@ impl Adapters {
     /// `source`'s key: a given one now, a secret on its first use (init makes no network call).
     fn key<K: FromSecret>(&self, source: &KeySource) -> Result<Arc<Rotating<K>>, SecretError> {
         Ok(Arc::new(Rotating::new(source, self.secrets.as_ref())?))
+    }
+
+    /// The client registry: a file's, read now (`smv-local`), or a secret's, on its first use
+    /// and again as it changes.
+    fn clients(&self, source: &ClientsSource) -> Result<Arc<Rotating<Registry>>, StartupError> {
+        let registry = match source {
+            ClientsSource::Secret(id) => {
+                return Ok(self.key(&KeySource::Secret(id.clone()))?);
+            }
+            ClientsSource::File(path) => {
+                let raw = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                    name: OIDC_CLIENTS_FILE.name,
+                    problem: format!("{}: {e}", path.display()),
+                })?;
+                Registry::parse(&raw, PlainSecrets::Allowed).map_err(|e| ConfigError {
+                    name: OIDC_CLIENTS_FILE.name,
+                    problem: e.to_string(),
+                })?
+            }
+        };
+        Ok(Arc::new(Rotating::fixed(registry)))
     }
 
     fn infobip_transport(
@@ -162,10 +185,12 @@ impl PollApp {
         let phone_hash = adapters.key(&config.phone_hash_key)?;
         let returns = adapters.key(&config.return_key)?;
         let transport = adapters.infobip_transport(&config.infobip, api_keys)?;
+        let config_oidc = config.oidc.clone();
         Ok(Self {
             verifications: adapters.store.clone(),
             parked: adapters.store.clone(),
             returns: adapters.store.clone(),
+            counters: adapters.store.clone(),
             sim_swaps: Arc::new(SimSwapClient::new(transport.clone())),
             camara: Arc::new(CamaraClient::new(transport)),
             signer,
@@ -175,6 +200,13 @@ impl PollApp {
             keys: PollKeys {
                 phone_hash,
                 returns,
+            },
+            oidc: match &config_oidc {
+                None => None,
+                Some(oidc) => Some(OidcApp {
+                    clients: adapters.clients(&oidc.clients)?,
+                    subjects: adapters.key(&oidc.subject_key)?,
+                }),
             },
         })
     }

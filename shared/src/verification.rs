@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::FallbackState;
 use crate::method_policy::SilentMethod;
+use crate::oidc::grant::Grant;
 use crate::phone_hash::PhoneHash;
 use crate::sealed_phone::SealedPhone;
 use crate::sim_swap::SimSwapState;
@@ -131,6 +132,8 @@ pub struct Verification {
     pub silent_method: SilentMethod,
     /// CAMARA only: the number, sealed, for the request that asks Infobip after the start.
     pub sealed_phone: Option<SealedPhone>,
+    /// Signed in through the OpenID Provider: the code, and the access token it was exchanged for.
+    pub grant: Option<Grant>,
     /// Increased by every write; a write computed from a read is conditional on it.
     pub version: u64,
 }
@@ -215,6 +218,7 @@ impl Verification {
             sim_swap: SimSwapState::default(),
             silent_method: SilentMethod::Smv,
             sealed_phone: None,
+            grant: None,
             version: 0,
         }
     }

@@ -89,6 +89,33 @@ struct Header<'a> {
     kid: &'a str,
 }
 
+/// A compact JWS of `body`, ES256 with `signer`'s current key, `typ` as given: one signature.
+pub async fn sign_jws(
+    signer: &dyn Signer,
+    typ: &'static str,
+    body: &impl Serialize,
+) -> Result<String, SignError> {
+    let key = signer.signing_key().await?;
+    let header = Header {
+        alg: "ES256",
+        typ,
+        kid: key.kid(),
+    };
+    let signing_input = format!("{}.{}", encode_part(&header), encode_part(body));
+    let signature = signer.sign(signing_input.as_bytes()).await?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
+}
+
+/// 128 random bits, base64url: a `jti`.
+pub fn random_id() -> Result<String, SignError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| SignError::Unavailable(e.to_string().into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(id))
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     iss: &'a str,
@@ -117,17 +144,10 @@ pub struct Assertion {
 /// Signs `claims` with `signer`'s current key. `jti` is 128 random bits, never the Infobip
 /// token (a bearer value).
 pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion, SignError> {
-    let key = &signer.signing_key().await?;
-    let mut jti = [0u8; 16];
-    getrandom::fill(&mut jti).map_err(|e| SignError::Unavailable(e.to_string().into()))?;
+    let jti = random_id()?;
     let e164 = claims.phone.e164();
     let issued = claims.issued_at.as_millis() / 1000;
     let expires_at = Timestamp::from_millis((issued + claims.lifetime.as_secs()) * 1000);
-    let header = Header {
-        alg: "ES256",
-        typ: TYP,
-        kid: key.kid(),
-    };
     let body = Body {
         iss: claims.issuer,
         aud: claims.audience,
@@ -136,16 +156,14 @@ pub async fn issue(signer: &dyn Signer, claims: &Claims<'_>) -> Result<Assertion
         phone_number_verified: true,
         iat: issued,
         exp: expires_at.as_millis() / 1000,
-        jti: &URL_SAFE_NO_PAD.encode(jti),
+        jti: &jti,
         nonce: claims.nonce.map(Nonce::as_str),
         amr: [claims.method.amr()],
         auth_time: claims.auth_time.as_millis() / 1000,
         sim_swap_checked_at: claims.sim_swap_checked_at.map(|at| at.as_millis() / 1000),
     };
-    let signing_input = format!("{}.{}", encode_part(&header), encode_part(&body));
-    let signature = signer.sign(signing_input.as_bytes()).await?;
     Ok(Assertion {
-        jws: format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)),
+        jws: sign_jws(signer, TYP, &body).await?,
         expires_at,
     })
 }

@@ -16,6 +16,7 @@
 //! - [`fallback`]: where a PIN is offered, how PINs are sent and checked.
 //! - [`assertions`]: the signed assertion's audience, issuer, lifetime and keys.
 //! - [`web`]: route families and the origins whose pages may start verifications.
+//! - [`oidc`]: the OpenID Provider's client registry and subject key.
 //!
 //! Adding a setting: its declaration and its read in the struct of its concern, a line in that
 //! module's `SETTINGS`, the template's parameter and environment, `events/env.json`, the README.
@@ -27,6 +28,7 @@ pub mod fallback;
 pub mod infobip;
 pub mod methods;
 pub mod numbers;
+pub mod oidc;
 pub mod rate_limits;
 mod setting;
 pub mod sim_swap;
@@ -96,6 +98,7 @@ pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
         .chain(fallback::SETTINGS)
         .chain(assertions::SETTINGS)
         .chain(web::SETTINGS)
+        .chain(oidc::SETTINGS)
 }
 
 /// The variables `function` reads (keys given as text, for `smv-local`, too).
@@ -161,6 +164,8 @@ pub struct PollConfig {
     /// What a poll says of a fallback (countries, deadline, after INVALID).
     pub fallback: OfferPolicy,
     pub families: Families,
+    /// The OpenID Provider, where a client registry is named.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 /// A function's configuration, read from the environment through the declarations.
@@ -226,6 +231,7 @@ impl FromEnv for PollConfig {
             assertions: AssertionConfig::read(env)?,
             fallback: fallback::offer(env)?,
             families: Families::of_poll(env)?,
+            oidc: oidc::read(env)?,
         })
     }
 }

@@ -34,6 +34,11 @@ pub enum Family {
     DemoApp,
     /// The verification page for browsers (`WEB_PAGE`).
     WebPage,
+    /// The OpenID Provider's discovery, authorization page and its completion (where a client
+    /// registry is configured).
+    Oidc,
+    /// The OpenID Provider's token and UserInfo endpoints, which answer in OAuth's terms.
+    OidcApi,
 }
 
 /// The families a function serves.
@@ -41,6 +46,7 @@ pub enum Family {
 pub struct Families {
     demo_app: bool,
     web_page: bool,
+    oidc: bool,
 }
 
 impl Families {
@@ -48,6 +54,7 @@ impl Families {
     pub const API: Self = Self {
         demo_app: false,
         web_page: false,
+        oidc: false,
     };
 
     pub fn contains(self, family: Family) -> bool {
@@ -55,6 +62,7 @@ impl Families {
             Family::Api => true,
             Family::DemoApp => self.demo_app,
             Family::WebPage => self.web_page,
+            Family::Oidc | Family::OidcApi => self.oidc,
         }
     }
 
@@ -69,6 +77,10 @@ impl Families {
                 web_page: served,
                 ..self
             },
+            Family::Oidc | Family::OidcApi => Self {
+                oidc: served,
+                ..self
+            },
         }
     }
 
@@ -81,7 +93,8 @@ impl Families {
     pub(super) fn of_poll(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self::API
             .with(Family::DemoApp, env.flag(&DEMO_APP_ROUTES)?)
-            .with(Family::WebPage, env.flag(&WEB_PAGE)?))
+            .with(Family::WebPage, env.flag(&WEB_PAGE)?)
+            .with(Family::Oidc, super::oidc::configured(env)))
     }
 }
 

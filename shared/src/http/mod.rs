@@ -9,6 +9,7 @@ pub mod cors;
 mod demo;
 pub mod event;
 mod fallback;
+mod oidc;
 mod problem;
 mod refused;
 mod request;

@@ -20,6 +20,24 @@ pub enum ErrorStyle {
     Problem,
     /// RFC 9457 plus the `errorDescription` (and `token`) that Infobip's demo app displays.
     DemoApp,
+    /// OAuth 2.0's JSON (RFC 6749 §5.2): what the OpenID Provider's token and UserInfo
+    /// endpoints answer, which relying-party libraries read.
+    OAuth,
+}
+
+/// An OAuth error answer (RFC 6749 §5.2, RFC 6750 §3): `{"error", "error_description"}`, never
+/// cached.
+pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    crate::telemetry::record_outcome(error);
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        .header(CACHE_CONTROL, "no-store")
+        .header("pragma", "no-cache")
+        .body(Body::Text(
+            json!({"error": error, "error_description": description}).to_string(),
+        ))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 struct Problem {
@@ -81,6 +99,7 @@ fn describe(error: &HttpError) -> (Problem, Log) {
             InvalidCarrierIds(e) => (400, "invalid-carrier-ids", "Invalid carrier ids", Quiet, e.to_string()),
             CredentialRefused => (403, "credential-refused", "Credential refused", Quiet, "The code verifier or the credential does not match this verification.".into()),
             CredentialAlreadySubmitted => (410, "credential-already-submitted", "Credential already submitted", Quiet, "A credential was already submitted for this verification, or it has ended; start a new one.".into()),
+            PinNotAllowed => (403, "pin-not-allowed", "PIN not accepted here", Quiet, "This sign-in accepts only a check by your operator or your SIM, not a code.".into()),
             CallbackRejected => (403, "callback-rejected", "Callback rejected", Warn("callback refused: its secret does not match the verification"), "This callback URL does not belong to the verification named in the body.".into()),
             VerificationRefused { upstream_status, error, .. } if *upstream_status >= 500 => (502, "verification-refused", "Verification failed at Infobip", Quiet, error.describe()),
             VerificationRefused { error, .. } => (422, "verification-refused", "Verification refused", Quiet, error.describe()),
@@ -206,6 +225,21 @@ pub fn render(error: &HttpError, style: ErrorStyle) -> Response<Body> {
 
 fn build(error: &HttpError, style: ErrorStyle) -> (Response<Body>, &'static str, Log) {
     let (p, level) = describe(error);
+    if style == ErrorStyle::OAuth {
+        // A fault of ours or a dependency's, in the terms a relying party's library reads.
+        let code = match p.status.as_u16() {
+            503 | 504 => "temporarily_unavailable",
+            500..=599 => "server_error",
+            _ => "invalid_request",
+        };
+        let mut response = oauth_error(p.status, code, &p.detail);
+        if let Some(retry_after) = p.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, whole_seconds_up(retry_after).into());
+        }
+        return (response, p.slug, level);
+    }
     let mut body = Map::new();
     body.insert("type".into(), json!(format!("urn:smv:problem:{}", p.slug)));
     body.insert("title".into(), json!(p.title));

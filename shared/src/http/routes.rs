@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::problem::ErrorStyle;
-use super::{assertions, callback, camara, demo, fallback, verifications, web_page};
+use super::{assertions, callback, camara, demo, fallback, oidc, verifications, web_page};
 use crate::app::{CallbackApp, PollApp, StartApp};
 pub use crate::config::{Families, Family, Function};
 use crate::error::AppError;
@@ -35,8 +35,9 @@ pub struct Route<C: 'static> {
 impl Family {
     pub fn error_style(self) -> ErrorStyle {
         match self {
-            Family::Api | Family::WebPage => ErrorStyle::Problem,
+            Family::Api | Family::WebPage | Family::Oidc => ErrorStyle::Problem,
             Family::DemoApp => ErrorStyle::DemoApp,
+            Family::OidcApi => ErrorStyle::OAuth,
         }
     }
 }
@@ -123,6 +124,42 @@ pub static POLL_ROUTES: &[Route<PollApp>] = &[
         pattern: "/.well-known/jwks.json",
         family: Family::Api,
         handler: |app, _, _| Box::pin(assertions::jwks(app)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/.well-known/openid-configuration",
+        family: Family::Oidc,
+        handler: |app, _, request| Box::pin(oidc::discovery(app, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/authorize",
+        family: Family::Oidc,
+        handler: |app, _, request| Box::pin(oidc::authorize(app, request)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/authorize/complete",
+        family: Family::Oidc,
+        handler: |app, _, request| Box::pin(oidc::complete(app, request)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/token",
+        family: Family::OidcApi,
+        handler: |app, _, request| Box::pin(oidc::token::token(app, request)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/userinfo",
+        family: Family::OidcApi,
+        handler: |app, _, request| Box::pin(oidc::token::userinfo(app, request)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/userinfo",
+        family: Family::OidcApi,
+        handler: |app, _, request| Box::pin(oidc::token::userinfo(app, request)),
     },
     Route {
         method: "GET",

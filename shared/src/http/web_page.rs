@@ -30,13 +30,33 @@ pub enum Mode<'a> {
     /// Back from the operator with a result but no code to show (CAMARA's INVALID or ERROR):
     /// the tab that started reads the result by polling.
     Checked,
+    /// `GET /authorize`: the number form for a relying party's sign-in; the request, checked,
+    /// as base64url JSON for the script (which sends it back for the code).
+    Authorize(&'a str),
+    /// `GET /authorize` with no client or redirect URI to go back to: why, and nothing else.
+    Refused(&'a str),
 }
 
 /// The page in `mode`, with its security headers.
 pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
     // Without script (an app's plain web view) the returned page still shows the code.
+    let mut authorize = "";
+    let refusal;
     let (mode, code, title, result) = match mode {
         Mode::Start => ("start", "", "Verify your phone number", ""),
+        Mode::Authorize(request) => {
+            authorize = request;
+            ("start", "", "Sign in with your phone number", "")
+        }
+        Mode::Refused(why) => {
+            refusal = html_escape(why);
+            (
+                "refused",
+                "",
+                "This sign-in link cannot be used",
+                refusal.as_str(),
+            )
+        }
         Mode::Returned(code) => (
             "return",
             code.as_str(),
@@ -60,10 +80,12 @@ pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
     // The code is base64url: nothing in it needs escaping in an attribute or in text.
     debug_assert!(code
         .bytes()
+        .chain(authorize.bytes())
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     let html = template()
         .replace("{{MODE}}", mode)
         .replace("{{DEVICE_CODE}}", code)
+        .replace("{{AUTHORIZE}}", authorize)
         .replace("{{TITLE}}", title)
         .replace("{{RESULT}}", result)
         .replace("{{START_HIDDEN}}", hidden(mode == "start"))
@@ -81,6 +103,13 @@ pub fn render(mode: Mode<'_>, status: StatusCode) -> Response<Body> {
         .header("content-security-policy", content_security_policy())
         .body(Body::Text(html))
         .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The page with its script and style in place (the parts that change per request stay marked).

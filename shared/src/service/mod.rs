@@ -6,6 +6,7 @@
 mod callback;
 mod camara;
 mod fallback;
+mod oidc;
 mod results;
 mod sim;
 mod sim_swap;
@@ -14,6 +15,7 @@ mod start;
 pub use callback::{receive_callback, CallbackOutcome};
 pub use camara::{camara_return, CameBack, Returned, CAMARA_RETURN_PATH};
 pub use fallback::{check_pin, send_pin, FallbackRequest, PinSent, PinVerified};
+pub use oidc::{exchange, grant_code, userinfo, ExchangeError, Tokens, UserInfo};
 pub use results::{device_return, redeem, report, Redeem, Report};
 pub use sim::{submit_credential, Submitted};
 pub use start::{start, MethodAsked, SimNumber, Started};

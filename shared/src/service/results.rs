@@ -128,6 +128,57 @@ pub async fn redeem(
     issuer: &str,
 ) -> Result<Assertion, AppError> {
     let now = app.clock.now();
+    let Admitted {
+        verification,
+        method,
+        clearance,
+    } = admit(app, token, redeem, now).await?;
+    let nonce = verification.binding.as_ref().and_then(|b| b.nonce.as_ref());
+    // Signed before the write that spends the verification: a signing failure leaves it
+    // redeemable, and a lost race discards an assertion nobody received.
+    let assertion = assertion::issue(
+        app.signer.as_ref(),
+        &Claims {
+            issuer,
+            audience: &app.config.assertions.policy.audience,
+            phone: &redeem.phone,
+            nonce,
+            issued_at: now,
+            lifetime: app.config.assertions.policy.lifetime,
+            method,
+            auth_time: verification.verified_at().unwrap_or(now),
+            sim_swap_checked_at: clearance.checked_at(),
+        },
+    )
+    .await
+    .inspect_err(|e| {
+        if matches!(e, SignError::Throttled(_)) {
+            app.metrics.emit(&Metric::SigningThrottled);
+        }
+    })?;
+    if !app.verifications.redeem(token, now).await? {
+        return Err(AppError::AssertionAlreadyIssued);
+    }
+    Ok(assertion)
+}
+
+/// A VALID verification whose starter proved itself, with how it was verified and the SIM-swap
+/// answer that cleared the number: what an assertion or an OpenID grant is made from.
+pub(super) struct Admitted {
+    pub verification: Verification,
+    pub method: Method,
+    pub clearance: Clearance,
+}
+
+/// One read, the checks of the starter's verifier, the device's code and the number, and the
+/// SIM-swap check: nothing is written unless a wrong device code or number counts against the
+/// starter, or a swap ends the verification.
+pub(super) async fn admit(
+    app: &PollApp,
+    token: &Token,
+    redeem: &Redeem,
+    now: Timestamp,
+) -> Result<Admitted, AppError> {
     let verification = find(app, token, now).await?;
     let binding = verification.redeemable_within(app.config.assertions.redeem_window, now)?;
     // Every part is checked whatever the others gave, so timing says nothing of which failed;
@@ -166,32 +217,11 @@ pub async fn redeem(
         return Err(AppError::AssertionRefused);
     }
     let clearance = clear_sim_swap(app, &verification, &redeem.phone, now).await?;
-    // Signed before the write that spends the verification: a signing failure leaves it
-    // redeemable, and a lost race discards an assertion nobody received.
-    let assertion = assertion::issue(
-        app.signer.as_ref(),
-        &Claims {
-            issuer,
-            audience: &app.config.assertions.policy.audience,
-            phone: &redeem.phone,
-            nonce: binding.nonce.as_ref(),
-            issued_at: now,
-            lifetime: app.config.assertions.policy.lifetime,
-            method,
-            auth_time: verification.verified_at().unwrap_or(now),
-            sim_swap_checked_at: clearance.checked_at(),
-        },
-    )
-    .await
-    .inspect_err(|e| {
-        if matches!(e, SignError::Throttled(_)) {
-            app.metrics.emit(&Metric::SigningThrottled);
-        }
-    })?;
-    if !app.verifications.redeem(token, now).await? {
-        return Err(AppError::AssertionAlreadyIssued);
-    }
-    Ok(assertion)
+    Ok(Admitted {
+        verification,
+        method,
+        clearance,
+    })
 }
 
 /// The answer an assertion is signed on: one the PIN send got, while younger than

@@ -13,6 +13,28 @@ use smv_shared::Function;
 const EVENT_CAMARA_STATE: &str =
     "6f1c0e2a-4b1d-4c56-9a7e-2f1b3c4d5e6f.Xx4tPEtaaXiHlqW0w9Lh8DjIflOnQ2ZXQKLAyGix3gE";
 
+/// The OpenID Provider with the client the events in `events/` name.
+fn oidc_env() -> Vec<(&'static str, &'static str)> {
+    use std::sync::OnceLock;
+    static FILE: OnceLock<String> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let clients = json!([{"client_id": "example-rp",
+            "client_secret": "example-rp-secret-0123456789abcdef0123",
+            "redirect_uris": ["https://rp.example.com/callback"], "scope": "openid phone"}]);
+        let path =
+            std::env::temp_dir().join(format!("event-clients-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, clients.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    });
+    vec![
+        ("OIDC_CLIENTS_FILE", file.as_str()),
+        (
+            "SUBJECT_KEY",
+            "a-subject-key-of-at-least-32-bytes-for-events",
+        ),
+    ]
+}
+
 fn event_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -46,9 +68,13 @@ async fn every_event_file_is_served_by_its_function() {
         let mut raw = std::fs::read_to_string(&file).unwrap();
         let function = function_of(&file);
         let camara_return = name.contains("get-camara-return");
-        let t = match camara_return {
-            true => test_app_env(CAMARA_ENV).await,
-            false => test_app().await,
+        let oidc = ["openid-configuration", "authorize", "-token", "userinfo"]
+            .iter()
+            .any(|route| name.contains(route));
+        let t = match (camara_return, oidc) {
+            (true, _) => test_app_env(CAMARA_ENV).await,
+            (_, true) => test_app_env(&oidc_env()).await,
+            _ => test_app().await,
         };
         let starts = name.contains("post-verifications") || name.contains("verify-msisdn");
         if camara_return {
@@ -79,6 +105,13 @@ async fn every_event_file_is_served_by_its_function() {
             "get-return" | "get-jwks" | "get-web" => 200,
             // The operator's code is exchanged at once: the result is recorded and shown.
             "get-camara-return" => 200,
+            // The sign-in page for the registered example client.
+            "get-openid-configuration" | "get-authorize" => 200,
+            // The event's token names a verification still PENDING here.
+            "post-authorize-complete" => 409,
+            // The client authenticates; its code names no verification of this store.
+            "post-token" => 400,
+            "get-userinfo" | "post-userinfo" => 401,
             // The verification is still PENDING: nothing to redeem yet.
             "post-assertion" => 409,
             // The event's token names an SMV verification here: only a SIM-based one takes the

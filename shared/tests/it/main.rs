@@ -14,6 +14,7 @@ mod device_address; // which IP and port a start honestly comes from
 mod dynamodb_flows; // whole verifications with state in DynamoDB, and its races
 mod fallback; // a PIN by SMS or voice where silent verification produced no evidence
 mod limits; // rate limits and Idempotency-Key, also on DynamoDB
+mod oidc; // the OpenID Provider: discovery, sign-in, tokens, UserInfo, and every refusal
 mod poll; // reporting results, EXPIRED by time
 mod sim_based; // SIM-based CAMARA: the credential request, the SIM's answer, the assertion
 mod sim_swap; // no assertion for a swapped SIM: checked at the redeem, said in the assertion

@@ -131,6 +131,7 @@ fn keys_are_read_from_secrets_manager_by_exactly_the_functions_that_use_them() {
             "CallbackSecretKey",
             &[Function::Start, Function::Callback][..],
         ),
+        ("SUBJECT_KEY", "SubjectKeySecret", &[Function::Poll][..]),
     ];
     for (id, (_, function)) in functions(&template) {
         let variables =
@@ -744,4 +745,30 @@ fn fallback_is_off_by_default_and_needs_its_two_factor_application() {
     assert!(serde_yaml::to_string(&rule["RuleCondition"])
         .unwrap()
         .contains("FallbackCountries"));
+}
+
+/// The OpenID Provider's registry is the operator's secret, named by a parameter: only the poll
+/// function may read it, and only when one is named; the subject key is never replaced.
+#[test]
+fn the_client_registry_is_read_by_the_poll_function_only_when_named() {
+    let template = template();
+    let poll = &resources(&template)["PollFunctionRole"]["Properties"]["Policies"];
+    let text = format!("{poll:?}");
+    assert!(
+        text.contains("HasOidcClients") && text.contains("OidcClientsSecretArn"),
+        "{text}"
+    );
+    for other in ["StartVerifyFunction", "CallbackFunction"] {
+        let policies = format!(
+            "{:?}",
+            resources(&template)[other]["Properties"]["Policies"]
+        );
+        assert!(
+            !policies.contains("OidcClientsSecretArn") && !policies.contains("SubjectKeySecret"),
+            "{other}"
+        );
+    }
+    let subject = &resources(&template)["SubjectKeySecret"];
+    assert_eq!(subject["DeletionPolicy"], "Retain");
+    assert_eq!(subject["UpdateReplacePolicy"], "Retain");
 }

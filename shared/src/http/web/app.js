@@ -5,9 +5,9 @@
   const FINAL = ["VALID", "INVALID", "ERROR", "EXPIRED"];
   const app = document.getElementById("app");
   const $ = (id) => document.getElementById(id);
-  // The API lives where this page does: the path without "web", "return/{secret}" or
-  // "camara/return" keeps any stage prefix (a REST API's "/Prod/").
-  const base = location.pathname.replace(/(?:web|return\/[^/]*|camara\/return)\/?$/, "");
+  // The API lives where this page does: the path without "web", "authorize", "return/{secret}"
+  // or "camara/return" keeps any stage prefix (a REST API's "/Prod/").
+  const base = location.pathname.replace(/(?:web|authorize|return\/[^/]*|camara\/return)\/?$/, "");
   const api = (path) => base + path;
 
   const load = () => {
@@ -24,6 +24,16 @@
   const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const random = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+  // A relying party's sign-in (`GET /authorize`): its request, the way back, whether a PIN may do.
+  const fromBase64url = (text) => {
+    try {
+      const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+      return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))));
+    } catch {
+      return null;
+    }
+  };
+  const signInOf = (state) => (state && state.authorize) || null;
   const challengeOf = async (verifier) =>
     base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
 
@@ -110,7 +120,7 @@
       return;
     }
     const started = await response.json();
-    save({ token: started.token, verifier, phone, nonce });
+    save({ token: started.token, verifier, phone, nonce, authorize: signInOf(load()) || undefined });
     const redirect = started.deviceRedirectUrl && new URL(started.deviceRedirectUrl, location.href);
     // Brazil's flow has no redirect: the operator answers Infobip directly, so poll at once.
     if (redirect && /^https?:$/.test(redirect.protocol)) {
@@ -154,7 +164,8 @@
         const report = await response.json();
         if (FINAL.includes(report.status)) return finish(report, state);
         if (stopPolling) return;
-        pendingOffer = report.fallback && report.fallback.allowed ? report.fallback.channels : null;
+        const pinOk = !state.authorize || state.authorize.pinAllowed;
+        pendingOffer = pinOk && report.fallback && report.fallback.allowed ? report.fallback.channels : null;
         $("offer-code").hidden = !pendingOffer;
         say("Waiting for your operator's answer…");
         await sleep(retryAfter(response, 2));
@@ -192,6 +203,46 @@
     }
   }
 
+  // The sign-in's end: a VALID verification is exchanged for the relying party's code, and the tab
+  // goes back to it; anything else stays here, with the way back to the site.
+  async function askForCode(state, done) {
+    const body = { request: state.authorize.request, token: state.token, codeVerifier: state.verifier, phoneNumber: state.phone };
+    if (state.code && done.method !== "sms" && done.method !== "voice") body.deviceCode = state.code;
+    try {
+      const response = await fetch(api("authorize/complete"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (response.ok) return (await response.json()).redirectTo;
+      done.redeemFailed = true;
+      const problem = await response.json().catch(() => ({}));
+      if (String(problem.type).endsWith(":sim-swap-detected")) {
+        done.status = "ERROR";
+        done.error = { id: 310, name: "EC_SIM_SWAP_DETECTED", description: problem.detail };
+      } else if (String(problem.type).endsWith(":sim-swap-unknown")) {
+        done.simSwapUnknown = true;
+      }
+    } catch {
+      done.redeemFailed = true;
+    }
+    return null;
+  }
+
+  async function finishSignIn(done, state) {
+    if (!state.authorize.pinAllowed) done.fallback = null;
+    if (done.status === "VALID") {
+      const to = await askForCode(state, done);
+      if (to) {
+        save({ token: state.token, authorize: state.authorize, done: { ...done, signedIn: true } });
+        location.assign(to);
+        return;
+      }
+    }
+    save(done.fallback ? { ...state, done } : { token: state.token, authorize: state.authorize, done });
+    render(done);
+  }
+
   async function finish(report, state) {
     const done = {
       status: report.status,
@@ -200,6 +251,7 @@
       assertion: null,
       fallback: report.fallback && report.fallback.allowed ? report.fallback.channels : null,
     };
+    if (state.authorize) return finishSignIn(done, state);
     if (report.status === "VALID" && report.assertion === "available") await redeem(state, done);
     // The verifier has done its work unless a code may still be asked for: keep only what the
     // result screen needs.
@@ -284,6 +336,7 @@
     if (response.ok) {
       const verified = await response.json();
       const done = { status: "VALID", error: null, method: verified.method, assertion: null, fallback: null };
+      if (state.authorize) return finishSignIn(done, state);
       await redeem(state, done);
       save({ token: state.token, done });
       render(done);
@@ -390,6 +443,9 @@
       $("advice").textContent = `${adviceFor(done)} Or get a one-time code instead.`;
     }
     $("again").hidden = false;
+    const signIn = signInOf(load());
+    $("back-to-site").hidden = !signIn;
+    if (signIn) $("back-to-site").href = signIn.deny;
     result.setAttribute("tabindex", "-1");
     result.focus();
   }
@@ -415,9 +471,22 @@
     $("again").hidden = false;
   }
 
+  function showSignIn(signIn) {
+    showStart();
+    $("title").textContent = "Sign in with your phone number";
+    if (signIn.loginHint && !$("phone").value) $("phone").value = signIn.loginHint;
+  }
+
   function boot() {
-    const state = load();
     const mode = app.dataset.mode;
+    if (mode === "refused") return;
+    // A new sign-in replaces whatever this tab had under way.
+    const request = app.dataset.authorize && fromBase64url(app.dataset.authorize);
+    if (request) {
+      forget();
+      save({ authorize: request });
+    }
+    const state = load();
     if (mode === "return" || mode === "gone") {
       if (state && state.token) {
         if (mode === "return" && app.dataset.deviceCode) {
@@ -433,6 +502,7 @@
     // Back from the operator's pages, or a reload: look at the verification under way instead
     // of starting another.
     if (state && state.token) return poll();
+    if (signInOf(state)) return showSignIn(state.authorize);
     showStart();
   }
 
@@ -445,13 +515,17 @@
     render({ status: "PENDING", error: null, method: null, assertion: null, fallback: pendingOffer });
   });
   $("again").addEventListener("click", () => {
+    // Starting again inside a sign-in stays in it.
+    const signIn = signInOf(load());
     forget();
+    if (signIn) save({ authorize: signIn });
     if (app.dataset.mode !== "start") {
       location.assign(api("web"));
       return;
     }
     $("phone").value = "";
-    showStart();
+    if (signIn) showSignIn(signIn);
+    else showStart();
     $("phone").focus();
   });
   window.addEventListener("pageshow", (event) => {

@@ -6,6 +6,7 @@ use super::{TABLE_KEY, TTL_ATTRIBUTE};
 use crate::binding::{CodeChallenge, Nonce};
 use crate::fallback::{Channel, FallbackState, PinId, PinPhase, PinState};
 use crate::method_policy::SilentMethod;
+use crate::oidc::grant::Grant;
 use crate::phone_hash::PhoneHash;
 use crate::sealed_phone::SealedPhone;
 use crate::sim_swap::SimSwapState;
@@ -38,6 +39,7 @@ pub(super) const PIN_STATE: &str = "pinState";
 /// Absent on an SMV verification (and on every record written before CAMARA).
 pub(super) const METHOD: &str = "method";
 pub(super) const SEALED_PHONE: &str = "sealedPhone";
+pub(super) const OIDC_GRANT: &str = "oidcGrant";
 /// Written before `pinState` (records live at most `RECORD_TTL_SECONDS`): read, never written.
 pub(super) const LEGACY_PIN_DEAD: &str = "pinDead";
 pub(super) const LEGACY_PIN_VERIFIED: &str = "pinVerified";
@@ -91,6 +93,9 @@ pub(super) fn to_item(v: &Verification) -> Item {
     }
     if let Some(sealed) = &v.sealed_phone {
         item.insert(SEALED_PHONE.into(), s(sealed.as_str()));
+    }
+    if let Some(grant) = &v.grant {
+        item.insert(OIDC_GRANT.into(), s(&grant.to_stored()));
     }
     if let Some(pin) = &v.fallback.pin {
         item.insert(PIN_CHANNEL.into(), s(pin.channel.as_str()));
@@ -234,6 +239,12 @@ pub(super) fn from_item(item: &Item) -> Result<Verification, StoreError> {
             .map(|raw| {
                 SealedPhone::from_stored(raw)
                     .ok_or_else(|| StoreError::Corrupt(format!("{SEALED_PHONE} is malformed")))
+            })
+            .transpose()?,
+        grant: optional_s(item, OIDC_GRANT)?
+            .map(|raw| {
+                Grant::from_stored(raw)
+                    .ok_or_else(|| StoreError::Corrupt(format!("{OIDC_GRANT} is malformed")))
             })
             .transpose()?,
         // Written before versions existed: the first write makes it 1.
