@@ -36,6 +36,28 @@ install_browser() {
   fi
 }
 
+# The Node relying party (openid-client, playwright-core) for the OpenID Provider's test, pinned by
+# scripts/oidc-rp/package-lock.json into its git-ignored node_modules/, once per lock file. Node
+# comes from Debian's nodejs and npm where it is missing and can be installed (root, apt-get).
+# Sets node_rp to "yes" when it can run.
+ensure_node_rp() {
+  node_rp=""
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing nodejs and npm (apt-get, log: $target_dir/apt-node.log)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; } \
+      >"$target_dir/apt-node.log" 2>&1 || echo "    (failed: see $target_dir/apt-node.log)"
+  fi
+  command -v npm >/dev/null || return 0
+  local stamp
+  stamp="scripts/oidc-rp/node_modules/.installed-$(sha256sum scripts/oidc-rp/package-lock.json | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "==> installing the Node relying party (npm ci in scripts/oidc-rp)"
+    npm ci --prefix scripts/oidc-rp --no-audit --no-fund --ignore-scripts --loglevel=error
+    touch "$stamp"
+  fi
+  node_rp=yes
+}
+
 # Sets browser to the Chromium to test with (installing it if it can), empty when there is none.
 ensure_browser() {
   browser=${SMV_BROWSER:-$default_browser}

@@ -258,7 +258,7 @@ fn build(error: &HttpError, style: ErrorStyle) -> (Response<Body>, &'static str,
         builder = builder.header(RETRY_AFTER, whole_seconds_up(retry_after));
     }
     if let HttpError::Refused(Refused::MethodNotAllowed { allow }) = error {
-        builder = builder.header(ALLOW, *allow);
+        builder = builder.header(ALLOW, allow.as_str());
     }
     let response = builder
         .body(Body::Text(Value::Object(body).to_string()))

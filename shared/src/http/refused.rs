@@ -10,7 +10,8 @@ pub enum Refused {
     #[error("no such route")]
     NotFound,
     #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
+    /// `allow`: the route's methods, as the `Allow` header lists them.
+    MethodNotAllowed { allow: String },
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
     #[error("request target too long")]
