@@ -68,13 +68,18 @@ struct Provider {
 }
 
 async fn provider_on(store: Arc<dyn Store>) -> Provider {
+    provider_with(&[], store).await
+}
+
+async fn provider_with(extra: &[(&str, &str)], store: Arc<dyn Store>) -> Provider {
     let (client_key, jwk) = client_key();
     let file = registry_file(&jwk);
-    let t = test_app_with(
-        &[("OIDC_CLIENTS_FILE", &file), ("SUBJECT_KEY", SUBJECT_KEY)],
-        store,
-    )
-    .await;
+    let mut env = vec![
+        ("OIDC_CLIENTS_FILE", file.as_str()),
+        ("SUBJECT_KEY", SUBJECT_KEY),
+    ];
+    env.extend_from_slice(extra);
+    let t = test_app_with(&env, store).await;
     Provider { t, client_key }
 }
 
@@ -670,5 +675,74 @@ async fn routes_are_not_served_without_a_registry() {
         "/userinfo",
     ] {
         assert_eq!(t.send(get(path)).await.status(), 404, "{path}");
+    }
+}
+
+/// The token request's budget: one read, one KMS signature, one conditional write; and the
+/// page's request for the code: one read and one conditional write (the SIM-swap check is
+/// Infobip's), counted on the wire to DynamoDB and KMS.
+#[tokio::test]
+async fn a_token_request_makes_one_read_one_signature_and_one_conditional_write() {
+    use crate::helpers::fault_proxy::FaultyDynamoDb;
+    let endpoint = test_dynamodb_endpoint();
+    let key = kms_key(&endpoint).await;
+    let proxy = FaultyDynamoDb::start(endpoint.clone()).await;
+    let store = dynamodb_store_on(&proxy.endpoint, &dynamodb_table_at(&endpoint).await);
+    let env = [
+        ("ASSERTION_KEY_ID", key.as_str()),
+        ("AWS_ENDPOINT_URL_KMS", proxy.endpoint.as_str()),
+    ];
+    let p = provider_with(&env, store).await;
+    let page = p.authorize(&authorize_query(&[])).await;
+    let sign_in = sign_in_of(&page);
+    let device_code = p.t.valid_bound(TOKEN).await;
+    p.t.jwks().await;
+    let before = proxy.seen().len();
+    let completed = p
+        .complete(&sign_in["request"], TOKEN, Some(&device_code))
+        .await;
+    assert_eq!(completed.status(), 200, "{}", body_text(&completed));
+    assert_eq!(
+        proxy.seen()[before..],
+        ["dynamodb:GetItem", "dynamodb:PutItem"]
+    );
+    let back = Url::parse(body_json(&completed)["redirectTo"].as_str().unwrap()).unwrap();
+    let code = param(&back, "code").unwrap();
+
+    let before = proxy.seen().len();
+    let tokens = p.exchange_basic(&code).await;
+    assert_eq!(tokens.status(), 200, "{}", body_text(&tokens));
+    assert_eq!(
+        proxy.seen()[before..],
+        ["dynamodb:GetItem", "kms:Sign", "dynamodb:PutItem"]
+    );
+}
+
+/// No number in a `sub`, in the logs (at TRACE) or in the table, after a sign-in with scope
+/// `phone` whose ID token and UserInfo do carry it.
+#[tokio::test]
+async fn no_number_in_the_sub_the_logs_or_the_table() {
+    let endpoint = test_dynamodb_endpoint();
+    let table = dynamodb_table_at(&endpoint).await;
+    let p = provider_on(dynamodb_store_on(&endpoint, &table)).await;
+    let logs = LogCapture::default();
+    let _guard = logs.install("trace");
+    let code = param(&p.signed_in(&authorize_query(&[]), TOKEN).await, "code").unwrap();
+    let tokens = body_json(&p.exchange_basic(&code).await);
+    let info = body_json(&p.userinfo(tokens["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        info["phone_number"], PHONE,
+        "the number is where the scope asks for it"
+    );
+    let national = &PHONE_DIGITS[2..];
+    assert!(!info["sub"].as_str().unwrap().contains(national));
+    assert!(!logs.text().contains(national), "a number in the logs");
+    for item in scan_table(&endpoint, &table).await {
+        let text = format!("{item:?}");
+        assert!(!text.contains(national), "a number in the table: {text}");
+        assert!(
+            !text.contains(&code[37..]),
+            "a code in the clear in the table"
+        );
     }
 }
