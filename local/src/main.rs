@@ -165,6 +165,10 @@ fn print_banner(base_url: &Url, running: &settings::Running) {
         println!("Open the verification page in a browser: {base}/web");
         println!();
     }
+    if running.backend.poll.oidc.is_some() {
+        println!("OpenID Provider (OIDC_CLIENTS_FILE): {base}/.well-known/openid-configuration");
+        println!();
+    }
     println!("Try a first verification (or run: cargo run -p smv-local -- demo):");
     println!("  curl -s -X POST {base}/verifications -H 'content-type: application/json' -d '{{\"phoneNumber\": \"+447911000001\"}}'");
     println!("  curl -s -L -c /tmp/smv-cookies -b /tmp/smv-cookies \"<deviceRedirectUrl from the answer>\"");
