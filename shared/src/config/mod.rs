@@ -222,6 +222,7 @@ impl FromEnv for CallbackConfig {
 
 impl FromEnv for PollConfig {
     fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let oidc = oidc::read(env)?;
         Ok(Self {
             common: CommonConfig::read(env)?,
             infobip: InfobipConfig::read(env)?,
@@ -230,8 +231,9 @@ impl FromEnv for PollConfig {
             return_key: common::return_key(env)?,
             assertions: AssertionConfig::read(env)?,
             fallback: fallback::offer(env)?,
-            families: Families::of_poll(env)?,
-            oidc: oidc::read(env)?,
+            // The provider's routes are served where its registry is named.
+            families: Families::of_poll(env)?.with(Family::Oidc, oidc.is_some()),
+            oidc,
         })
     }
 }

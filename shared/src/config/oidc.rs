@@ -53,11 +53,6 @@ pub struct OidcConfig {
     pub subject_key: KeySource,
 }
 
-/// Whether a registry is named: the provider's routes are served then.
-pub(super) fn configured(env: &Env<'_>) -> bool {
-    env.text(&OIDC_CLIENTS_SECRET_ARN).is_some() || env.text(&OIDC_CLIENTS_FILE).is_some()
-}
-
 /// `None` when no registry is named: the provider's routes are then not served.
 pub(super) fn read(env: &Env<'_>) -> Result<Option<OidcConfig>, ConfigError> {
     // Read whether or not the provider is on, so that every setting is read the same way.

@@ -93,8 +93,7 @@ impl Families {
     pub(super) fn of_poll(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self::API
             .with(Family::DemoApp, env.flag(&DEMO_APP_ROUTES)?)
-            .with(Family::WebPage, env.flag(&WEB_PAGE)?)
-            .with(Family::Oidc, super::oidc::configured(env)))
+            .with(Family::WebPage, env.flag(&WEB_PAGE)?))
     }
 }
 

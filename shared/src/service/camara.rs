@@ -5,8 +5,6 @@
 //! Infobip call, one conditional write. The device that came back is shown its code, as on SMV's
 //! return URL, so a link relayed to a victim gives the starter nothing to redeem.
 
-use std::sync::OnceLock;
-
 use tracing::info;
 use url::Url;
 
@@ -216,8 +214,7 @@ pub async fn camara_return(
     })
 }
 
-/// The number a CAMARA verification was started for, unsealed under the phone hash key's
-/// current or previous version.
+/// The number a CAMARA verification was started for.
 pub(super) async fn sealed_number(
     app: &PollApp,
     verification: &Verification,
@@ -227,17 +224,5 @@ pub(super) async fn sealed_number(
         .sealed_phone
         .as_ref()
         .ok_or_else(|| AppError::internal("a CAMARA verification holds no number"))?;
-    let opened = OnceLock::new();
-    app.keys
-        .phone_hash
-        .accepts(now, |key| {
-            sealed
-                .open(key, &verification.token)
-                .map(|phone| opened.set(phone))
-                .is_some()
-        })
-        .await?;
-    opened.into_inner().ok_or_else(|| {
-        AppError::internal("the verification's number does not open under the phone hash key")
-    })
+    super::open_sealed(app, sealed, &verification.token, now).await
 }

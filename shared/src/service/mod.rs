@@ -1,7 +1,8 @@
 //! The things this backend does, independent of HTTP so that the primary routes and the
 //! demo-app routes share them: start ([`start`]), record a result ([`callback`]), and report it,
 //! show a returning device its code, and redeem an assertion ([`results`]); CAMARA's start and
-//! return ([`camara`]).
+//! return ([`camara`]), and its SIM-based credential ([`sim`]); the OpenID Provider's code,
+//! tokens and UserInfo ([`oidc`]).
 
 mod callback;
 mod camara;
@@ -22,10 +23,15 @@ pub use start::{start, MethodAsked, SimNumber, Started};
 
 use tracing::warn;
 
+use crate::app::PollApp;
+use crate::error::AppError;
 use crate::metrics::{Metric, MetricsSink, Origin};
+use crate::phone::PhoneNumber;
+use crate::sealed_phone::SealedPhone;
 use crate::store::{ParkedCallbacks, StoreError, Verifications};
 use crate::telemetry;
 use crate::time::Timestamp;
+use crate::token::Token;
 use crate::verification::{ParkedCallback, State, Verification};
 
 /// The Brazil race: Infobip may call back before the start has stored the verification; such a
@@ -98,4 +104,27 @@ fn record_result(metrics: &dyn MetricsSink, completed: &Verification) {
         metrics.emit(&Metric::InfobipError { id: error.id });
         telemetry::record_infobip_error(error.id);
     }
+}
+
+/// A number kept sealed to `token` (a CAMARA verification's, an OpenID grant's), opened under the
+/// phone hash key's current or previous version: a rotation since the seal changes nothing.
+async fn open_sealed(
+    app: &PollApp,
+    sealed: &SealedPhone,
+    token: &Token,
+    now: Timestamp,
+) -> Result<PhoneNumber, AppError> {
+    let opened = std::sync::OnceLock::new();
+    app.keys
+        .phone_hash
+        .accepts(now, |key| {
+            sealed
+                .open(key, token)
+                .map(|phone| opened.set(phone))
+                .is_some()
+        })
+        .await?;
+    opened
+        .into_inner()
+        .ok_or_else(|| AppError::internal("a sealed number does not open under the phone hash key"))
 }

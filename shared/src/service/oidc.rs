@@ -6,6 +6,7 @@
 
 use tracing::info;
 
+use super::open_sealed;
 use super::results::{admit, Admitted, Redeem};
 use crate::app::{OidcApp, PollApp};
 use crate::assertion::SignError;
@@ -22,7 +23,6 @@ use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::phone::PhoneNumber;
 use crate::sealed_phone::SealedPhone;
 use crate::telemetry;
-use crate::time::Timestamp;
 use crate::token::{Token, UrlSecret};
 use crate::verification::Verification;
 
@@ -140,7 +140,7 @@ pub async fn exchange(
         }
     }
     let phone = match &grant.sealed_phone {
-        Some(sealed) => Some(open(app, sealed, &verification.token, now).await?),
+        Some(sealed) => Some(open_sealed(app, sealed, &verification.token, now).await?),
         None => None,
     };
     let id_token = id_token::issue(
@@ -221,7 +221,7 @@ pub async fn userinfo(app: &PollApp, access: &BearerValue) -> Result<Option<User
         return Ok(None);
     };
     let phone = match &grant.sealed_phone {
-        Some(sealed) => Some(open(app, sealed, &verification.token, now).await?),
+        Some(sealed) => Some(open_sealed(app, sealed, &verification.token, now).await?),
         None => None,
     };
     Ok(Some(UserInfo {
@@ -248,26 +248,4 @@ async fn revoke(app: &PollApp, verification: &Verification) -> Result<(), AppErr
         .await?;
     info!(token = %verification.token, "code reused: its grant is revoked");
     Ok(())
-}
-
-/// The number a grant keeps sealed, under the phone hash key's current or previous version.
-async fn open(
-    app: &PollApp,
-    sealed: &SealedPhone,
-    token: &Token,
-    now: Timestamp,
-) -> Result<PhoneNumber, AppError> {
-    let opened = std::sync::OnceLock::new();
-    app.keys
-        .phone_hash
-        .accepts(now, |key| {
-            sealed
-                .open(key, token)
-                .map(|phone| opened.set(phone))
-                .is_some()
-        })
-        .await?;
-    opened.into_inner().ok_or_else(|| {
-        AppError::internal("a grant's number does not open under the phone hash key")
-    })
 }

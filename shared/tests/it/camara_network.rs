@@ -128,39 +128,7 @@ async fn happy_path(store: Arc<dyn Store>) {
 
 #[tokio::test]
 async fn every_answer_is_recorded_as_documented_and_nothing_stays_pending() {
-    let verify_answers_cases = [
-        (
-            200,
-            json!({"devicePhoneNumberVerified": false}),
-            "INVALID",
-            Value::Null,
-        ),
-        (
-            400,
-            json!({"status": 400, "code": "INVALID_ARGUMENT", "message": "m"}),
-            "ERROR",
-            json!(9010),
-        ),
-        (
-            404,
-            json!({"status": 404, "code": "NOT_FOUND", "message": "m"}),
-            "ERROR",
-            json!(9011),
-        ),
-        (
-            409,
-            json!({"status": 409, "code": "CONFLICT", "message": "m"}),
-            "ERROR",
-            json!(9012),
-        ),
-        (
-            422,
-            json!({"status": 422, "code": "SERVICE_NOT_APPLICABLE", "message": "m"}),
-            "ERROR",
-            json!(9013),
-        ),
-    ];
-    for (status, answer, recorded, id) in verify_answers_cases {
+    for (status, answer, recorded, id) in verify_answers() {
         let t = camara_app().await;
         let (token, authorize) = t.start_camara().await;
         t.camara_answers(status, answer.clone()).await;

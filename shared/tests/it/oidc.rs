@@ -140,6 +140,15 @@ fn authorize_query(changes: &[(&str, Option<&str>)]) -> String {
     form(&pairs)
 }
 
+/// The bank's sign-in request (scope `openid` only: no number in its tokens).
+fn bank_query() -> String {
+    authorize_query(&[
+        ("client_id", Some(BANK)),
+        ("redirect_uri", Some(BANK_CALLBACK)),
+        ("scope", Some("openid")),
+    ])
+}
+
 fn location(response: &Response<Body>) -> Url {
     Url::parse(header(response, "location").expect("a redirect")).unwrap()
 }
@@ -216,6 +225,22 @@ impl Provider {
                 ("grant_type", "authorization_code"),
                 ("code", code),
                 ("redirect_uri", SHOP_CALLBACK),
+                ("code_verifier", RP_VERIFIER),
+            ],
+        )
+        .await
+    }
+
+    /// The bank's exchange (`client_secret_post`) of `code`, for `redirect_uri`.
+    async fn exchange_posted(&self, code: &str, redirect_uri: &str) -> Response<Body> {
+        self.token(
+            &[],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", BANK),
+                ("client_secret", BANK_SECRET),
+                ("redirect_uri", redirect_uri),
                 ("code_verifier", RP_VERIFIER),
             ],
         )
@@ -480,19 +505,7 @@ async fn a_code_works_once_for_its_client_uri_and_verifier_within_60_seconds() {
         .unwrap()
         .starts_with("Basic"));
     // Another client's secret for this code.
-    let bank = p
-        .token(
-            &[],
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", BANK),
-                ("client_secret", BANK_SECRET),
-                ("redirect_uri", SHOP_CALLBACK),
-                ("code_verifier", RP_VERIFIER),
-            ],
-        )
-        .await;
+    let bank = p.exchange_posted(&code, SHOP_CALLBACK).await;
     refused_with(&bank, 400, "invalid_grant");
     let unsupported = p
         .token(&[("authorization", &basic)], &[("grant_type", "password")])
@@ -525,25 +538,9 @@ async fn a_code_works_once_for_its_client_uri_and_verifier_within_60_seconds() {
 #[tokio::test]
 async fn client_secret_post_and_private_key_jwt_authenticate_and_an_assertion_works_once() {
     let p = provider().await;
-    let bank_query = authorize_query(&[
-        ("client_id", Some(BANK)),
-        ("redirect_uri", Some(BANK_CALLBACK)),
-        ("scope", Some("openid")),
-    ]);
+    let bank_query = bank_query();
     let code = param(&p.signed_in(&bank_query, TOKEN).await, "code").unwrap();
-    let posted = p
-        .token(
-            &[],
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", BANK),
-                ("client_secret", BANK_SECRET),
-                ("redirect_uri", BANK_CALLBACK),
-                ("code_verifier", RP_VERIFIER),
-            ],
-        )
-        .await;
+    let posted = p.exchange_posted(&code, BANK_CALLBACK).await;
     assert_eq!(posted.status(), 200, "{}", body_text(&posted));
     let claims = checked_id_token(
         body_json(&posted)["id_token"].as_str().unwrap(),
@@ -602,25 +599,9 @@ async fn the_sub_is_stable_for_a_sector_and_differs_across_sectors() {
     assert_eq!(shop_once, shop_again, "stable for one client");
 
     let q = provider().await;
-    let bank_query = authorize_query(&[
-        ("client_id", Some(BANK)),
-        ("redirect_uri", Some(BANK_CALLBACK)),
-        ("scope", Some("openid")),
-    ]);
+    let bank_query = bank_query();
     let code = param(&q.signed_in(&bank_query, TOKEN).await, "code").unwrap();
-    let bank = q
-        .token(
-            &[],
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", BANK),
-                ("client_secret", BANK_SECRET),
-                ("redirect_uri", BANK_CALLBACK),
-                ("code_verifier", RP_VERIFIER),
-            ],
-        )
-        .await;
+    let bank = q.exchange_posted(&code, BANK_CALLBACK).await;
     let bank_sub = sub_of(&bank);
     assert_ne!(bank_sub, shop_once, "another sector, another sub");
     for sub in [&shop_once, &bank_sub] {

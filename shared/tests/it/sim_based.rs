@@ -237,38 +237,7 @@ async fn only_the_starter_with_the_sims_answer_to_this_nonce_reaches_infobip() {
 
 #[tokio::test]
 async fn every_answer_of_v2_verify_is_recorded_as_documented() {
-    for (status, answer, recorded, id) in [
-        (
-            200,
-            json!({"devicePhoneNumberVerified": false}),
-            "INVALID",
-            Value::Null,
-        ),
-        (
-            400,
-            json!({"status": 400, "code": "INVALID_ARGUMENT", "message": "m"}),
-            "ERROR",
-            json!(9010),
-        ),
-        (
-            404,
-            json!({"status": 404, "code": "NOT_FOUND", "message": "m"}),
-            "ERROR",
-            json!(9011),
-        ),
-        (
-            409,
-            json!({"status": 409, "code": "CONFLICT", "message": "m"}),
-            "ERROR",
-            json!(9012),
-        ),
-        (
-            422,
-            json!({"status": 422, "code": "SERVICE_NOT_APPLICABLE", "message": "m"}),
-            "ERROR",
-            json!(9013),
-        ),
-    ] {
+    for (status, answer, recorded, id) in verify_answers() {
         let t = sim_app().await;
         let (token, _) = t.start_sim().await;
         t.sim_verify_answers(status, answer.clone()).await;

@@ -24,7 +24,8 @@
   const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const random = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
-  // A relying party's sign-in (`GET /authorize`): its request, the way back, whether a PIN may do.
+  // JSON in base64url: a JWS's claims, or a relying party's sign-in (`GET /authorize`: its
+  // request, the way back, whether a PIN may do). Null for anything else.
   const fromBase64url = (text) => {
     try {
       const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
@@ -175,47 +176,22 @@
     }
   }
 
-  async function redeem(state, done) {
-    const body = { codeVerifier: state.verifier, phoneNumber: state.phone };
-    // A code reached the number itself: no device code then.
+  // A VALID result is spent once, on an assertion (`redeem`) or on a relying party's code
+  // (`askForCode`): both present the page's verifier, the number and, unless a PIN reached the
+  // number itself, the device's code. The answer's JSON, or null with what the refusal means set
+  // on `done`.
+  async function spend(path, extra, state, done) {
+    const body = { ...extra, codeVerifier: state.verifier, phoneNumber: state.phone };
     if (state.code && done.method !== "sms" && done.method !== "voice") body.deviceCode = state.code;
     try {
-      const response = await fetch(api(`verifications/${encodeURIComponent(state.token)}/assertion`), {
+      const response = await fetch(api(path), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-      if (response.ok) {
-        done.assertion = (await response.json()).assertion;
-      } else {
-        done.redeemFailed = true;
-        // A swapped SIM ends the verification: the carrier's VALID proves nothing then.
-        const problem = await response.json().catch(() => ({}));
-        if (String(problem.type).endsWith(":sim-swap-detected")) {
-          done.status = "ERROR";
-          done.error = { id: 310, name: "EC_SIM_SWAP_DETECTED", description: problem.detail };
-        } else if (String(problem.type).endsWith(":sim-swap-unknown")) {
-          done.simSwapUnknown = true;
-        }
-      }
-    } catch {
+      if (response.ok) return await response.json();
       done.redeemFailed = true;
-    }
-  }
-
-  // The sign-in's end: a VALID verification is exchanged for the relying party's code, and the tab
-  // goes back to it; anything else stays here, with the way back to the site.
-  async function askForCode(state, done) {
-    const body = { request: state.authorize.request, token: state.token, codeVerifier: state.verifier, phoneNumber: state.phone };
-    if (state.code && done.method !== "sms" && done.method !== "voice") body.deviceCode = state.code;
-    try {
-      const response = await fetch(api("authorize/complete"), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      if (response.ok) return (await response.json()).redirectTo;
-      done.redeemFailed = true;
+      // A swapped SIM ends the verification: the carrier's VALID proves nothing then.
       const problem = await response.json().catch(() => ({}));
       if (String(problem.type).endsWith(":sim-swap-detected")) {
         done.status = "ERROR";
@@ -227,6 +203,19 @@
       done.redeemFailed = true;
     }
     return null;
+  }
+
+  async function redeem(state, done) {
+    const answer = await spend(`verifications/${encodeURIComponent(state.token)}/assertion`, {}, state, done);
+    if (answer) done.assertion = answer.assertion;
+  }
+
+  // The sign-in's end: a VALID verification is exchanged for the relying party's code, and the tab
+  // goes back to it; anything else stays here, with the way back to the site.
+  async function askForCode(state, done) {
+    const extra = { request: state.authorize.request, token: state.token };
+    const answer = await spend("authorize/complete", extra, state, done);
+    return answer && answer.redirectTo;
   }
 
   async function finishSignIn(done, state) {
@@ -395,16 +384,7 @@
     }
   }
 
-  function decodeClaims(jws) {
-    try {
-      const part = jws.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      const padded = part + "=".repeat((4 - (part.length % 4)) % 4);
-      const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-      return JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      return null;
-    }
-  }
+  const decodeClaims = (jws) => fromBase64url(String(jws).split(".")[1] || "");
 
   function render(done) {
     show("outcome");

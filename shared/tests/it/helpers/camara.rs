@@ -164,3 +164,26 @@ impl TestApp {
         .await
     }
 }
+
+/// Every documented answer of CAMARA's verify endpoints (`/v0/verify` and `/v2/verify` answer
+/// alike), with the status and error id it is recorded as.
+pub fn verify_answers() -> Vec<(u16, Value, &'static str, Value)> {
+    let refusal = |status: u16, code: &str| json!({"status": status, "code": code, "message": "m"});
+    vec![
+        (
+            200,
+            json!({"devicePhoneNumberVerified": false}),
+            "INVALID",
+            Value::Null,
+        ),
+        (400, refusal(400, "INVALID_ARGUMENT"), "ERROR", json!(9010)),
+        (404, refusal(404, "NOT_FOUND"), "ERROR", json!(9011)),
+        (409, refusal(409, "CONFLICT"), "ERROR", json!(9012)),
+        (
+            422,
+            refusal(422, "SERVICE_NOT_APPLICABLE"),
+            "ERROR",
+            json!(9013),
+        ),
+    ]
+}
